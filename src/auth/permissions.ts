@@ -1,0 +1,34 @@
+import type { Role } from "../db/schema";
+import { forbidden } from "../http/errors";
+
+/**
+ * The permission table of the API contract, in one place. Every route asks
+ * `can(role, action)` (or one of the helpers below); nothing checks a role
+ * string by hand. The role is the one loaded from D1 for this request.
+ */
+export const PERMISSIONS = {
+  "content:read": ["user", "moderator", "admin"],
+  "content:create": ["user", "moderator", "admin"],
+  "content:modify-own": ["user", "moderator", "admin"],
+  "content:modify-any": ["moderator", "admin"],
+  "users:read-any": ["moderator", "admin"],
+  "users:list": ["moderator", "admin"],
+  "users:manage": ["admin"],
+  "audit:read": ["admin"],
+} as const satisfies Record<string, readonly Role[]>;
+
+export type Action = keyof typeof PERMISSIONS;
+
+export const can = (role: Role, action: Action): boolean => (PERMISSIONS[action] as readonly Role[]).includes(role);
+
+export function assertCan(role: Role, action: Action) {
+  if (!can(role, action)) throw forbidden();
+}
+
+/**
+ * Owners may modify what they own; others need `anyAction`. Used for posts,
+ * comments and user records alike.
+ */
+export function assertOwnerOr(actor: { id: string; role: Role }, ownerId: string, anyAction: Action) {
+  if (actor.id !== ownerId && !can(actor.role, anyAction)) throw forbidden();
+}

@@ -1,0 +1,137 @@
+import { Hono } from "hono";
+import { auditInsert } from "../audit/audit";
+import { nowIso } from "../db/client";
+import { type UserRow, users } from "../db/schema";
+import type { AppEnv, Config } from "../env";
+import { clientIp, userAgent } from "../http/client";
+import { ok } from "../http/envelope";
+import { AppError, tooManyRequests } from "../http/errors";
+import { enforceRateLimit } from "../http/rate-limit";
+import { validate } from "../http/validate";
+import { isUniqueViolation, uniqueConflict } from "../users/conflicts";
+import { toPublicUser } from "../users/present";
+import { requireAuth } from "./guard";
+import { clearFailedLogins, lockedForSeconds, reserveLoginAttempt } from "./lockout";
+import { assertAcceptablePassword, dummyHash, hashPassword, verifyPassword } from "./passwords";
+import { loginBody, logoutBody, refreshBody, registerBody } from "./schemas";
+import { invalidRefreshToken, newSession, revokeAllSessions, revokeSession, rotateRefreshToken } from "./sessions";
+import { sha256Hex, signAccessToken } from "./tokens";
+
+const invalidCredentials = () => new AppError(401, "INVALID_CREDENTIALS", "Invalid email or password");
+
+export const authRoutes = new Hono<AppEnv>()
+  .post("/register", validate("json", registerBody), async (c) => {
+    const { username, email, password } = c.req.valid("json");
+    const { config, db } = c.var;
+    await enforceRateLimit(c.env.RATE_LIMIT_IP, `register:ip:${clientIp(c)}`);
+    assertAcceptablePassword(password, config.PASSWORD_MIN_LENGTH, { email, username });
+
+    const now = nowIso();
+    let user: UserRow | undefined;
+    try {
+      [user] = await db
+        .insert(users)
+        .values({
+          id: crypto.randomUUID(),
+          username,
+          email,
+          passwordHash: await hashPassword(password, config.BCRYPT_COST),
+          createdAt: now,
+          updatedAt: now,
+        })
+        .returning();
+    } catch (err) {
+      if (isUniqueViolation(err)) throw uniqueConflict(err);
+      throw err;
+    }
+    if (!user) throw new Error("insert returned no row");
+    return ok(c, "Registration successful", { user: toPublicUser(user) }, { status: 201 });
+  })
+
+  .post("/login", validate("json", loginBody), async (c) => {
+    const { email, password } = c.req.valid("json");
+    const { config, db } = c.var;
+    const ip = clientIp(c);
+    await enforceRateLimit(c.env.RATE_LIMIT_IP, `login:ip:${ip}`);
+    await enforceRateLimit(c.env.RATE_LIMIT_EMAIL, `login:email:${email}`);
+
+    const user = await reserveLoginAttempt(db, email);
+    const passwordOk = await verifyPassword(password, user?.passwordHash ?? (await dummyHash(config.BCRYPT_COST)));
+    if (!user || !passwordOk) {
+      await auditInsert(db, { action: "login_failure", targetId: user?.id, ip, details: { email } });
+      const lockedFor = user ? 0 : await lockedForSeconds(db, email);
+      if (lockedFor > 0) throw tooManyRequests(lockedFor, "ACCOUNT_LOCKED");
+      throw invalidCredentials();
+    }
+    // Only after the password is proven do we say anything about the account's state.
+    if (user.status !== "active") throw new AppError(403, "ACCOUNT_SUSPENDED", "This account is suspended");
+    if (config.REQUIRE_EMAIL_VERIFICATION && !user.emailVerifiedAt) {
+      throw new AppError(403, "EMAIL_NOT_VERIFIED", "Verify your email address before logging in");
+    }
+
+    const session = await newSession(db, {
+      userId: user.id,
+      userAgent: userAgent(c),
+      ip,
+      ttlSeconds: config.REFRESH_TOKEN_TTL,
+    });
+    await db.batch([
+      clearFailedLogins(db, user.id),
+      session.insert,
+      auditInsert(db, { action: "login_success", actorId: user.id, targetId: user.id, ip }),
+    ]);
+    return ok(c, "Login successful", await tokenResponse(c.var.config, user, session.id, session.refreshToken));
+  })
+
+  .post("/refresh", validate("json", refreshBody), async (c) => {
+    const { config, db } = c.var;
+    await enforceRateLimit(c.env.RATE_LIMIT_IP, `refresh:ip:${clientIp(c)}`);
+    const result = await rotateRefreshToken(db, c.req.valid("json").refreshToken, config.REFRESH_TOKEN_TTL);
+    if (result.outcome === "reused") {
+      await auditInsert(db, {
+        action: "refresh_token_reuse",
+        targetId: result.userId,
+        ip: clientIp(c),
+        details: { sessionId: result.sessionId },
+      });
+    }
+    if (result.outcome !== "rotated") throw invalidRefreshToken();
+    if (result.user.status !== "active") throw new AppError(403, "ACCOUNT_SUSPENDED", "This account is suspended");
+    return ok(c, "Token refreshed", await tokenResponse(config, result.user, result.sessionId, result.refreshToken));
+  })
+
+  .post("/logout", requireAuth, validate("json", logoutBody), async (c) => {
+    const { db, user, sessionId } = c.var;
+    const body = c.req.valid("json");
+    const ip = clientIp(c);
+    if (body.all) {
+      await db.batch([
+        revokeAllSessions(db, user.id),
+        auditInsert(db, { action: "logout", actorId: user.id, targetId: user.id, ip, details: { all: true } }),
+      ]);
+      return ok(c, "Logged out of every session");
+    }
+    // A refresh token of another of the caller's own sessions may be named too; anyone else's is ignored.
+    const alsoHash = body.refreshToken ? await sha256Hex(body.refreshToken) : undefined;
+    await db.batch([
+      revokeSession(db, user.id, sessionId, alsoHash),
+      auditInsert(db, { action: "logout", actorId: user.id, targetId: user.id, ip, details: { sessionId } }),
+    ]);
+    return ok(c, "Logged out");
+  })
+
+  .get("/me", requireAuth, (c) => ok(c, "Current user", { user: toPublicUser(c.var.user) }));
+
+async function tokenResponse(config: Config, user: UserRow, sessionId: string, refreshToken: string) {
+  return {
+    accessToken: await signAccessToken(
+      { sub: user.id, sid: sessionId, role: user.role },
+      config.JWT_SECRET,
+      config.ACCESS_TOKEN_TTL,
+    ),
+    refreshToken,
+    tokenType: "Bearer" as const,
+    expiresIn: config.ACCESS_TOKEN_TTL,
+    user: toPublicUser(user),
+  };
+}

@@ -1,0 +1,59 @@
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+
+export type ErrorCode =
+  | "VALIDATION_ERROR"
+  | "INVALID_JSON"
+  | "INVALID_TOKEN"
+  | "UNAUTHORIZED"
+  | "INVALID_CREDENTIALS"
+  | "INVALID_REFRESH_TOKEN"
+  | "FORBIDDEN"
+  | "ACCOUNT_SUSPENDED"
+  | "EMAIL_NOT_VERIFIED"
+  | "NOT_FOUND"
+  | "CONFLICT"
+  | "LAST_ADMIN"
+  | "PAYLOAD_TOO_LARGE"
+  | "UNSUPPORTED_MEDIA_TYPE"
+  | "TOO_MANY_REQUESTS"
+  | "ACCOUNT_LOCKED"
+  | "INTERNAL_ERROR"
+  | "MISCONFIGURED";
+
+export type ErrorDetail = { path: string; message: string };
+
+/** The one error type handlers throw; `onError` turns it into the failure envelope. */
+export class AppError extends Error {
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: ErrorDetail[],
+    readonly headers?: Record<string, string>,
+  ) {
+    super(message);
+    this.name = "AppError";
+  }
+}
+
+export const unauthorized = (message = "Authentication required") =>
+  new AppError(401, "UNAUTHORIZED", message, undefined, { "WWW-Authenticate": 'Bearer realm="api"' });
+
+export const forbidden = (message = "You are not allowed to do this") => new AppError(403, "FORBIDDEN", message);
+
+export const notFound = (what = "Resource") => new AppError(404, "NOT_FOUND", `${what} not found`);
+
+export const validationError = (details: ErrorDetail[]) =>
+  new AppError(400, "VALIDATION_ERROR", "Validation failed", details);
+
+export const tooManyRequests = (
+  retryAfterSeconds: number,
+  code: "TOO_MANY_REQUESTS" | "ACCOUNT_LOCKED" = "TOO_MANY_REQUESTS",
+) =>
+  new AppError(
+    429,
+    code,
+    code === "ACCOUNT_LOCKED" ? "Too many failed logins; try again later" : "Too many requests; slow down",
+    undefined,
+    { "Retry-After": String(Math.max(1, Math.ceil(retryAfterSeconds))) },
+  );

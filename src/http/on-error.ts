@@ -1,0 +1,37 @@
+import type { ErrorHandler, NotFoundHandler } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { AppEnv } from "../env";
+import { failureBody } from "./envelope";
+import { AppError } from "./errors";
+import { logEvent } from "./log";
+
+function toAppError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  if (err instanceof HTTPException) {
+    const headers = Object.fromEntries(err.getResponse().headers);
+    delete headers["content-type"];
+    if (err.status === 401) return new AppError(401, "UNAUTHORIZED", "Authentication required", undefined, headers);
+    if (err.status === 413) return new AppError(413, "PAYLOAD_TOO_LARGE", "Request body too large");
+    if (err.status === 400) return new AppError(400, "INVALID_JSON", "Request body is not valid JSON");
+    if (err.status === 404) return new AppError(404, "NOT_FOUND", "Not found");
+  }
+  return new AppError(500, "INTERNAL_ERROR", "Something went wrong");
+}
+
+/** The single place an error becomes a response. A 500 is logged with the request id and never echoed. */
+export const onError: ErrorHandler<AppEnv> = (err, c) => {
+  const error = toAppError(err);
+  if (error.status >= 500 && error.code === "INTERNAL_ERROR") {
+    logEvent("error", {
+      requestId: c.get("requestId"),
+      method: c.req.method,
+      path: c.req.path,
+      error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
+    });
+  }
+  for (const [name, value] of Object.entries(error.headers ?? {})) c.header(name, value);
+  return c.json(failureBody(error), error.status);
+};
+
+export const notFoundHandler: NotFoundHandler<AppEnv> = (c) =>
+  c.json(failureBody(new AppError(404, "NOT_FOUND", `No route for ${c.req.method} ${c.req.path}`)), 404);
