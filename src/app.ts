@@ -1,12 +1,20 @@
 import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { secureHeaders } from "hono/secure-headers";
+import { auditRoutes } from "./audit/routes";
+import { emailRoutes } from "./auth/email-routes";
 import { authRoutes } from "./auth/routes";
+import { commentsRoutes } from "./comments/routes";
 import { dbProvider } from "./db/client";
-import { type AppEnv, loadConfig } from "./env";
+import type { AppEnv } from "./env";
 import { healthRoutes } from "./health/routes";
+import { forConfiguredOrigins } from "./http/cors";
 import { jsonBody, requestId, requestLog, requireConfig } from "./http/middleware";
 import { notFoundHandler, onError } from "./http/on-error";
+import { openApiRoutes } from "./openapi/routes";
+import { postsRoutes } from "./posts/routes";
+import { meRoutes } from "./users/me-routes";
+import { userRoutes } from "./users/routes";
 
 export const app = new Hono<AppEnv>();
 
@@ -19,23 +27,33 @@ app.use(
     crossOriginResourcePolicy: "same-site",
     // HTML pages set their own strict CSP; JSON responses need none beyond this.
     contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
+    // Keep a header a handler set itself (the HTML token pages' nonce CSP).
+    overwrite: false,
   }),
 );
 app.use(
-  cors({
-    origin: (origin, c) => {
-      const result = loadConfig(c.env);
-      return result.ok && result.config.CORS_ORIGINS.includes(origin) ? origin : null;
-    },
-    allowHeaders: ["Authorization", "Content-Type", "X-Request-Id"],
-    allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-    exposeHeaders: ["X-Request-Id", "Retry-After"],
-    maxAge: 600,
-  }),
+  forConfiguredOrigins(
+    cors({
+      origin: (origin) => origin,
+      allowHeaders: ["Authorization", "Content-Type", "X-Request-Id", "X-D1-Bookmark"],
+      allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+      exposeHeaders: ["X-Request-Id", "Retry-After", "X-D1-Bookmark", "Server-Timing"],
+      maxAge: 600,
+    }),
+  ),
 );
 app.use(requireConfig, dbProvider, jsonBody);
 
-const routes = app.route("/", healthRoutes).route("/", authRoutes);
+const routes = app
+  .route("/", healthRoutes)
+  .route("/", authRoutes)
+  .route("/", emailRoutes)
+  .route("/", postsRoutes)
+  .route("/", commentsRoutes)
+  .route("/", userRoutes)
+  .route("/", meRoutes)
+  .route("/", auditRoutes)
+  .route("/", openApiRoutes);
 
 app.notFound(notFoundHandler);
 app.onError(onError);

@@ -8,7 +8,14 @@ export const MAX_PASSWORD_BYTES = 72;
 
 export const hashPassword = (password: string, cost: number) => hash(password, cost);
 
-export const verifyPassword = (password: string, passwordHash: string) => compare(password, passwordHash);
+/**
+ * bcrypt compares only the first 72 bytes, so without the length check the
+ * stored password plus any suffix would also match. No stored password is
+ * longer (registration refuses it), so a longer one is simply wrong; the hash
+ * is still compared so that answer costs the same time.
+ */
+export const verifyPassword = async (password: string, passwordHash: string) =>
+  (await compare(password, passwordHash)) && utf8Length(password) <= MAX_PASSWORD_BYTES;
 
 const dummyHashes = new Map<number, Promise<string>>();
 

@@ -1,4 +1,6 @@
+import type { MiddlewareHandler } from "hono";
 import type { Role } from "../db/schema";
+import type { AppEnv } from "../env";
 import { forbidden } from "../http/errors";
 
 /**
@@ -24,6 +26,14 @@ export const can = (role: Role, action: Action): boolean => (PERMISSIONS[action]
 export function assertCan(role: Role, action: Action) {
   if (!can(role, action)) throw forbidden();
 }
+
+/** Route middleware (after `requireAuth`): lets the request through only when the caller's role may do `action`. */
+export const requirePermission =
+  (action: Action): MiddlewareHandler<AppEnv> =>
+  async (c, next) => {
+    assertCan(c.var.user.role, action);
+    await next();
+  };
 
 /**
  * Owners may modify what they own; others need `anyAction`. Used for posts,

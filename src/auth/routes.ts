@@ -16,6 +16,7 @@ import { assertAcceptablePassword, dummyHash, hashPassword, verifyPassword } fro
 import { loginBody, logoutBody, refreshBody, registerBody } from "./schemas";
 import { invalidRefreshToken, newSession, revokeAllSessions, revokeSession, rotateRefreshToken } from "./sessions";
 import { sha256Hex, signAccessToken } from "./tokens";
+import { sendVerificationEmail } from "./verification";
 
 const invalidCredentials = () => new AppError(401, "INVALID_CREDENTIALS", "Invalid email or password");
 
@@ -45,6 +46,7 @@ export const authRoutes = new Hono<AppEnv>()
       throw err;
     }
     if (!user) throw new Error("insert returned no row");
+    await sendVerificationEmail(c, user);
     return ok(c, "Registration successful", { user: toPublicUser(user) }, { status: 201 });
   })
 
@@ -59,8 +61,9 @@ export const authRoutes = new Hono<AppEnv>()
     const passwordOk = await verifyPassword(password, user?.passwordHash ?? (await dummyHash(config.BCRYPT_COST)));
     if (!user || !passwordOk) {
       await auditInsert(db, { action: "login_failure", targetId: user?.id, ip, details: { email } });
-      const lockedFor = user ? 0 : await lockedForSeconds(db, email);
-      if (lockedFor > 0) throw tooManyRequests(lockedFor, "ACCOUNT_LOCKED");
+      // Asked for known and unknown emails alike, so both failures make the same D1 queries.
+      const lockedFor = await lockedForSeconds(db, email);
+      if (!user && lockedFor > 0) throw tooManyRequests(lockedFor, "ACCOUNT_LOCKED");
       throw invalidCredentials();
     }
     // Only after the password is proven do we say anything about the account's state.

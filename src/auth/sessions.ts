@@ -11,6 +11,14 @@ export const invalidRefreshToken = () =>
   new AppError(401, "INVALID_REFRESH_TOKEN", "Refresh token is invalid, expired or revoked");
 
 /**
+ * A refresh token is `<session id>.<256 random bits>`. Only its SHA-256 is
+ * stored. Carrying the session id lets a replayed token of ANY earlier
+ * generation be recognised as belonging to its session, not just the last one.
+ */
+const makeRefreshToken = (sessionId: string) => `${sessionId}.${randomToken()}`;
+const sessionIdOf = (refreshToken: string) => refreshToken.split(".", 1)[0] ?? "";
+
+/**
  * Prepares a new session. The insert is returned unexecuted so login can
  * batch it with the statements that go with it.
  */
@@ -19,7 +27,7 @@ export async function newSession(
   init: { userId: string; userAgent: string | null; ip: string; ttlSeconds: number },
 ) {
   const id = crypto.randomUUID();
-  const refreshToken = randomToken();
+  const refreshToken = makeRefreshToken(id);
   const insert = db.insert(sessions).values({
     id,
     userId: init.userId,
@@ -36,13 +44,14 @@ export async function newSession(
 /**
  * Swaps a refresh token for a new one in one conditional UPDATE: of several
  * requests racing with the same token exactly one matches the row. A token
- * that no longer matches but is the session's previous token has been used
- * twice, which only happens when it was stolen (or a client raced itself), so
- * the whole session is revoked and both holders must log in again.
+ * that names a live session but is not its current token is an old one used
+ * again, which only happens when it was stolen (or a client raced itself), so
+ * the whole session is revoked and every holder must log in again.
  */
 export async function rotateRefreshToken(db: Db, refreshToken: string, ttlSeconds: number) {
+  const sessionId = sessionIdOf(refreshToken);
   const oldHash = await sha256Hex(refreshToken);
-  const nextToken = randomToken();
+  const nextToken = makeRefreshToken(sessionId);
   const nextHash = await sha256Hex(nextToken);
   const now = nowIso();
   const [rotated, owner] = await db.batch([
@@ -54,7 +63,14 @@ export async function rotateRefreshToken(db: Db, refreshToken: string, ttlSecond
         lastUsedAt: now,
         expiresAt: addSeconds(ttlSeconds),
       })
-      .where(and(eq(sessions.refreshTokenHash, oldHash), isNull(sessions.revokedAt), gt(sessions.expiresAt, now)))
+      .where(
+        and(
+          eq(sessions.id, sessionId),
+          eq(sessions.refreshTokenHash, oldHash),
+          isNull(sessions.revokedAt),
+          gt(sessions.expiresAt, now),
+        ),
+      )
       .returning({ id: sessions.id }),
     db
       .select()
@@ -66,17 +82,16 @@ export async function rotateRefreshToken(db: Db, refreshToken: string, ttlSecond
         ),
       ),
   ]);
-  const session = rotated[0];
   const user = owner[0];
-  if (session && user) return { outcome: "rotated" as const, sessionId: session.id, user, refreshToken: nextToken };
+  if (rotated[0] && user) return { outcome: "rotated" as const, sessionId, user, refreshToken: nextToken };
 
   const reused = await db
     .update(sessions)
     .set({ revokedAt: now })
-    .where(and(eq(sessions.previousRefreshTokenHash, oldHash), isNull(sessions.revokedAt)))
-    .returning({ id: sessions.id, userId: sessions.userId });
+    .where(and(eq(sessions.id, sessionId), ne(sessions.refreshTokenHash, oldHash), isNull(sessions.revokedAt)))
+    .returning({ userId: sessions.userId });
   return reused[0]
-    ? { outcome: "reused" as const, sessionId: reused[0].id, userId: reused[0].userId }
+    ? { outcome: "reused" as const, sessionId, userId: reused[0].userId }
     : { outcome: "invalid" as const };
 }
 

@@ -1,16 +1,50 @@
 import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../env";
+import { validationError } from "../http/errors";
+import { type D1Queryable, meterD1, serverTiming } from "./instrument";
 import * as schema from "./schema";
 
 export type Db = DrizzleD1Database<typeof schema>;
 
-export const createDb = (d1: D1Database): Db => drizzle(d1, { schema });
+/** Drizzle over a D1 database, a D1 session, or a metered wrapper of either (all it calls is prepare and batch). */
+export const createDb = (d1: D1Database | D1Queryable): Db => drizzle(d1 as D1Database, { schema });
 
-/** Puts one Drizzle client on the context for the request. */
+/** Request and response header carrying the D1 session bookmark (the name Cloudflare's examples use). */
+export const BOOKMARK_HEADER = "X-D1-Bookmark";
+
+/**
+ * D1 bookmarks are dash-separated hex groups (`00000085-0000024c-00004c6d-8e61…`).
+ * Anything else is refused before it reaches D1, where it would fail every
+ * query of the request with an opaque error.
+ */
+const BOOKMARK = /^[0-9a-f]{1,64}(?:-[0-9a-f]{1,64}){1,7}$/i;
+
+function bookmarkFrom(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  if (!BOOKMARK.test(header)) {
+    throw validationError([{ path: BOOKMARK_HEADER, message: "Not a D1 bookmark; send back the value we returned" }]);
+  }
+  return header;
+}
+
+/**
+ * Puts one Drizzle client on the context for the request, over a D1 session
+ * (read replication): without a bookmark the first query may go to the
+ * nearest replica; with the bookmark of an earlier response, every query sees
+ * at least what that response saw, so a client that sends back the bookmark
+ * of its write reads its own write. The response carries the session's latest
+ * bookmark and a `Server-Timing` entry with the D1 time and query count.
+ */
 export const dbProvider: MiddlewareHandler<AppEnv> = async (c, next) => {
-  c.set("db", createDb(c.env.DB));
+  const incoming = bookmarkFrom(c.req.header(BOOKMARK_HEADER));
+  const session = c.env.DB.withSession(incoming ?? "first-unconstrained");
+  const metered = meterD1(session);
+  c.set("db", createDb(metered.db));
   await next();
+  const bookmark = session.getBookmark() ?? incoming;
+  if (bookmark) c.header(BOOKMARK_HEADER, bookmark);
+  c.header("Server-Timing", serverTiming(metered.usage), { append: true });
 };
 
 export const nowIso = () => new Date().toISOString();

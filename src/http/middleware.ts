@@ -41,6 +41,11 @@ export const jsonBody: MiddlewareHandler<AppEnv> = async (c, next) => {
     throw new AppError(415, "UNSUPPORTED_MEDIA_TYPE", "Request body must be application/json");
   }
   const text = await readLimited(c.req.raw);
+  // Zero bytes is no body (some clients always send the header); required fields then fail validation.
+  if (text === "") {
+    c.req.bodyCache.json = Promise.resolve({});
+    return next();
+  }
   let value: unknown;
   try {
     value = JSON.parse(text);

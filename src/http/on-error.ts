@@ -18,6 +18,17 @@ function toAppError(err: unknown): AppError {
   return new AppError(500, "INTERNAL_ERROR", "Something went wrong");
 }
 
+/**
+ * Drizzle's "Failed query" message ends with the bound parameters: emails,
+ * password hashes, token hashes. The log keeps the SQL and D1's own reason only.
+ */
+function describeForLog(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const message = err.message.split("\nparams:")[0];
+  const cause = err.cause instanceof Error ? ` (${err.cause.message})` : "";
+  return `${err.name}: ${message}${cause}`;
+}
+
 /** The single place an error becomes a response. A 500 is logged with the request id and never echoed. */
 export const onError: ErrorHandler<AppEnv> = (err, c) => {
   const error = toAppError(err);
@@ -26,7 +37,7 @@ export const onError: ErrorHandler<AppEnv> = (err, c) => {
       requestId: c.get("requestId"),
       method: c.req.method,
       path: c.req.path,
-      error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
+      error: describeForLog(err),
     });
   }
   for (const [name, value] of Object.entries(error.headers ?? {})) c.header(name, value);

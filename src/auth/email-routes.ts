@@ -1,0 +1,152 @@
+import { and, eq, isNull, sql } from "drizzle-orm";
+import { Hono } from "hono";
+import { z } from "zod";
+import { auditInsertWhere } from "../audit/conditional";
+import { type Db, nowIso } from "../db/client";
+import { users } from "../db/schema";
+import type { AppEnv } from "../env";
+import { clientIp } from "../http/client";
+import { ok } from "../http/envelope";
+import { AppError } from "../http/errors";
+import { enforceRateLimit } from "../http/rate-limit";
+import { validate } from "../http/validate";
+import { deliverAfterResponse, linkBase } from "../mail/deliver";
+import { takeHourlyMailQuota } from "../mail/quota";
+import { passwordResetEmail } from "../mail/templates";
+import { emailField, passwordField } from "../users/fields";
+import { toPublicUser } from "../users/present";
+import { discardEmailToken, findEmailToken, isBoundTo, issueEmailToken } from "./email-tokens";
+import { requireAuth } from "./guard";
+import { replacePassword } from "./password-change";
+import { assertAcceptablePassword, hashPassword, verifyPassword } from "./passwords";
+import { tokenPage } from "./token-pages";
+import { sendVerificationEmail } from "./verification";
+
+/** At most this many reset emails per address per hour, whatever the rate limits allow. */
+export const MAX_RESET_EMAILS_PER_HOUR = 3;
+
+const tokenField = z.string().min(1, "Token is required").max(512, "Token is too long");
+export const forgotBody = z.strictObject({ email: emailField });
+export const resetBody = z.strictObject({ token: tokenField, password: passwordField });
+export const verifyBody = z.strictObject({ token: tokenField });
+export const changePasswordBody = z.strictObject({ currentPassword: passwordField, newPassword: passwordField });
+
+const invalidToken = () => new AppError(400, "INVALID_TOKEN", "This link is invalid, has expired or was already used");
+const FORGOT_MESSAGE = "If an account exists for that email, a password reset link has been sent to it";
+
+const findUser = (db: Db, id: string) => db.select().from(users).where(eq(users.id, id)).get();
+
+export const emailRoutes = new Hono<AppEnv>()
+  /**
+   * Answers the same body for known and unknown emails, and in the same time:
+   * the request path does the same D1 lookup and quota step for both, and
+   * everything that happens only for a real account (issuing the token,
+   * sending) runs after the response.
+   */
+  .post("/forgot-password", validate("json", forgotBody), async (c) => {
+    const { email } = c.req.valid("json");
+    const { config, db } = c.var;
+    await enforceRateLimit(c.env.RATE_LIMIT_IP, `forgot:ip:${clientIp(c)}`);
+    await enforceRateLimit(c.env.RATE_LIMIT_EMAIL, `forgot:email:${email}`);
+    const user = await db.select().from(users).where(eq(users.email, email)).get();
+    const withinQuota = await takeHourlyMailQuota(c.env.KV, "reset", email, MAX_RESET_EMAILS_PER_HOUR);
+    if (user && withinQuota) {
+      const ttl = config.RESET_TOKEN_TTL;
+      deliverAfterResponse(c, { kind: "password_reset", userId: user.id }, async () => {
+        const token = await issueEmailToken(c.env.KV, "reset", { userId: user.id, boundTo: user.passwordHash }, ttl);
+        return passwordResetEmail(user, `${linkBase(c)}/reset-password?token=${token}`, ttl);
+      });
+    }
+    return ok(c, FORGOT_MESSAGE);
+  })
+
+  .post("/reset-password", validate("json", resetBody), async (c) => {
+    const { token, password } = c.req.valid("json");
+    const { config, db } = c.var;
+    const ip = clientIp(c);
+    await enforceRateLimit(c.env.RATE_LIMIT_IP, `reset:ip:${ip}`);
+    const found = await findEmailToken(c.env.KV, "reset", token);
+    const user = found && (await findUser(db, found.userId));
+    if (!found || !user || !(await isBoundTo(found, user.passwordHash))) throw invalidToken();
+    // Checked before anything is consumed, so a too-weak password leaves the link usable.
+    assertAcceptablePassword(password, config.PASSWORD_MIN_LENGTH, user);
+
+    const [, , updated] = await db.batch(
+      replacePassword(db, {
+        userId: user.id,
+        expectedHash: user.passwordHash,
+        newHash: await hashPassword(password, config.BCRYPT_COST),
+        audit: { action: "password_reset", actorId: user.id, ip },
+      }),
+    );
+    await discardEmailToken(c.env.KV, found);
+    // Another request with this token changed the password first.
+    if (updated.length === 0) throw invalidToken();
+    return ok(c, "Password has been reset; log in with the new password");
+  })
+
+  .post("/verify-email", validate("json", verifyBody), async (c) => {
+    const { db } = c.var;
+    const ip = clientIp(c);
+    await enforceRateLimit(c.env.RATE_LIMIT_IP, `verify:ip:${ip}`);
+    const found = await findEmailToken(c.env.KV, "verify", c.req.valid("json").token);
+    const user = found && (await findUser(db, found.userId));
+    if (!found || !user || !(await isBoundTo(found, user.email))) throw invalidToken();
+    if (user.emailVerifiedAt) {
+      await discardEmailToken(c.env.KV, found);
+      return ok(c, "Email already verified", { user: toPublicUser(user) });
+    }
+
+    // Conditional on the address the token was sent to: an email change racing this request wins.
+    const unverified = and(eq(users.id, user.id), eq(users.email, user.email), isNull(users.emailVerifiedAt));
+    const now = nowIso();
+    const [, verified] = await db.batch([
+      auditInsertWhere(
+        db,
+        { action: "email_verified", actorId: user.id, targetId: user.id, ip },
+        sql`exists (select 1 from ${users} where ${unverified})`,
+      ),
+      db.update(users).set({ emailVerifiedAt: now, updatedAt: now }).where(unverified).returning(),
+    ]);
+    await discardEmailToken(c.env.KV, found);
+    if (!verified[0]) throw invalidToken();
+    return ok(c, "Email verified", { user: toPublicUser(verified[0]) });
+  })
+
+  .post("/resend-verification", requireAuth, async (c) => {
+    const { user } = c.var;
+    await enforceRateLimit(c.env.RATE_LIMIT_IP, `resend:ip:${clientIp(c)}`);
+    await enforceRateLimit(c.env.RATE_LIMIT_EMAIL, `resend:email:${user.email}`);
+    if (user.emailVerifiedAt) return ok(c, "Email already verified");
+    await sendVerificationEmail(c, user);
+    return ok(c, "Verification email sent");
+  })
+
+  .post("/me/password", requireAuth, validate("json", changePasswordBody), async (c) => {
+    const { currentPassword, newPassword } = c.req.valid("json");
+    const { config, db, user, sessionId } = c.var;
+    const ip = clientIp(c);
+    await enforceRateLimit(c.env.RATE_LIMIT_IP, `password:ip:${ip}`);
+    // Per account: a stolen access token must not become an unlimited oracle for the current password.
+    await enforceRateLimit(c.env.RATE_LIMIT_EMAIL, `password:user:${user.id}`);
+    if (!(await verifyPassword(currentPassword, user.passwordHash))) throw wrongCurrentPassword();
+    assertAcceptablePassword(newPassword, config.PASSWORD_MIN_LENGTH, user, "newPassword");
+
+    const [, , updated] = await db.batch(
+      replacePassword(db, {
+        userId: user.id,
+        expectedHash: user.passwordHash,
+        newHash: await hashPassword(newPassword, config.BCRYPT_COST),
+        keepSessionId: sessionId,
+        audit: { action: "password_change", actorId: user.id, ip },
+      }),
+    );
+    // A concurrent change got there first, so `currentPassword` is no longer current.
+    if (updated.length === 0) throw wrongCurrentPassword();
+    return ok(c, "Password changed; every other session has been signed out");
+  })
+
+  .get("/reset-password", (c) => tokenPage(c, "reset"))
+  .get("/verify-email", (c) => tokenPage(c, "verify"));
+
+const wrongCurrentPassword = () => new AppError(401, "INVALID_CREDENTIALS", "Current password is incorrect");

@@ -1,0 +1,50 @@
+import { and, eq, isNull, ne, sql } from "drizzle-orm";
+import type { AuditAction } from "../audit/audit";
+import { auditInsertWhere } from "../audit/conditional";
+import type { Db } from "../db/client";
+import { nowIso } from "../db/client";
+import { sessions, users } from "../db/schema";
+
+type PasswordReplacement = {
+  userId: string;
+  /** The hash the caller checked (current password or reset token binding). */
+  expectedHash: string;
+  newHash: string;
+  /** `/me/password` keeps the caller's own session; a reset keeps none. */
+  keepSessionId?: string;
+  audit: { action: AuditAction; actorId: string | null; ip: string };
+};
+
+/**
+ * The statements that replace a password, for one `db.batch` (D1 runs a batch
+ * as one serialized transaction). Every statement is conditional on the user
+ * still having `expectedHash`, so of two racing changes (one reset token sent
+ * twice at once, two tabs) exactly one applies and the loser's batch writes
+ * nothing, not even an audit row. The update runs last so the guards before
+ * it still see the old hash; its RETURNING row says whether the batch applied.
+ * The lockout is cleared: whoever proved control of the account is not locked out of it.
+ */
+export function replacePassword(db: Db, change: PasswordReplacement) {
+  const now = nowIso();
+  const stillUnchanged = and(eq(users.id, change.userId), eq(users.passwordHash, change.expectedHash));
+  const guard = sql`exists (select 1 from ${users} where ${stillUnchanged})`;
+  return [
+    db
+      .update(sessions)
+      .set({ revokedAt: now })
+      .where(
+        and(
+          eq(sessions.userId, change.userId),
+          isNull(sessions.revokedAt),
+          change.keepSessionId ? ne(sessions.id, change.keepSessionId) : undefined,
+          guard,
+        ),
+      ),
+    auditInsertWhere(db, { ...change.audit, targetId: change.userId }, guard),
+    db
+      .update(users)
+      .set({ passwordHash: change.newHash, failedLoginCount: 0, lockedUntil: null, updatedAt: now })
+      .where(stillUnchanged)
+      .returning({ id: users.id }),
+  ] as const;
+}

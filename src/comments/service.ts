@@ -1,0 +1,111 @@
+import { and, asc, eq, sql } from "drizzle-orm";
+import { assertOwnerOr } from "../auth/permissions";
+import { type Db, nowIso } from "../db/client";
+import { comments, posts, users } from "../db/schema";
+import { notFound } from "../http/errors";
+import { type Actor, modifiableBy } from "../posts/ownership";
+import type { PageQuery } from "../posts/schemas";
+
+/**
+ * A comment row, the author's username joined in the same SELECT. Column
+ * names stay distinct because D1 returns batch rows keyed by name.
+ */
+export const selectComments = (db: Db) =>
+  db
+    .select({
+      id: comments.id,
+      postId: comments.postId,
+      authorId: comments.authorId,
+      authorUsername: users.username,
+      content: comments.content,
+      createdAt: comments.createdAt,
+      updatedAt: comments.updatedAt,
+    })
+    .from(comments)
+    .innerJoin(users, eq(users.id, comments.authorId));
+
+type CommentRow = Awaited<ReturnType<typeof selectComments>>[number];
+
+/** The API's Comment shape. */
+export const toComment = (row: CommentRow) => ({
+  id: row.id,
+  postId: row.postId,
+  authorId: row.authorId,
+  author: { id: row.authorId, username: row.authorUsername },
+  content: row.content,
+  createdAt: row.createdAt,
+  updatedAt: row.updatedAt,
+});
+
+export type Comment = ReturnType<typeof toComment>;
+
+/**
+ * One page of a post's comments, oldest first, in one round trip: the page,
+ * and a row that exists only if the post does and carries the total.
+ */
+export async function listComments(db: Db, postId: string, { page, limit }: PageQuery) {
+  const [items, [post]] = await db.batch([
+    selectComments(db)
+      .where(eq(comments.postId, postId))
+      .orderBy(asc(comments.createdAt), asc(comments.id))
+      .limit(limit)
+      .offset((page - 1) * limit),
+    db
+      .select({ total: db.$count(comments, eq(comments.postId, posts.id)) })
+      .from(posts)
+      .where(eq(posts.id, postId)),
+  ]);
+  if (!post) throw notFound("Post");
+  return { items: items.map(toComment), total: post.total };
+}
+
+/**
+ * Inserts the comment only if its post exists (INSERT … SELECT from the post's
+ * row) and reads it back in the same batch: no read-back means no post, a
+ * clean 404 with no check-then-insert window and no driver error to parse.
+ */
+export async function createComment(db: Db, authorId: string, postId: string, content: string) {
+  const id = crypto.randomUUID();
+  const now = nowIso();
+  const [, [comment]] = await db.batch([
+    db.insert(comments).select(
+      db
+        .select({
+          id: sql`${id}`.as("id"),
+          postId: posts.id,
+          authorId: sql`${authorId}`.as("author_id"),
+          content: sql`${content}`.as("content"),
+          createdAt: sql`${now}`.as("created_at"),
+          updatedAt: sql`${now}`.as("updated_at"),
+        })
+        .from(posts)
+        .where(eq(posts.id, postId)),
+    ),
+    selectComments(db).where(eq(comments.id, id)),
+  ]);
+  if (!comment) throw notFound("Post");
+  return toComment(comment);
+}
+
+/** Changes the content only if the actor may; a missing comment is 404, someone else's 403. */
+export async function updateComment(db: Db, actor: Actor, id: string, content: string) {
+  const [, [comment]] = await db.batch([
+    db
+      .update(comments)
+      .set({ content, updatedAt: nowIso() })
+      .where(and(eq(comments.id, id), modifiableBy(actor, comments.authorId))),
+    selectComments(db).where(eq(comments.id, id)),
+  ]);
+  if (!comment) throw notFound("Comment");
+  assertOwnerOr(actor, comment.authorId, "content:modify-any");
+  return toComment(comment);
+}
+
+export async function deleteComment(db: Db, actor: Actor, id: string) {
+  const [[comment]] = await db.batch([
+    db.select({ authorId: comments.authorId }).from(comments).where(eq(comments.id, id)),
+    db.delete(comments).where(and(eq(comments.id, id), modifiableBy(actor, comments.authorId))),
+  ]);
+  if (!comment) throw notFound("Comment");
+  assertOwnerOr(actor, comment.authorId, "content:modify-any");
+}

@@ -1,0 +1,36 @@
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { ErrorCode } from "../http/errors";
+
+/**
+ * Every error code of the contract with its usual status and when it happens.
+ * `satisfies Record<ErrorCode, …>` makes the compiler refuse a code added to
+ * `AppError` without its entry here, so the document cannot miss one.
+ */
+export const ERROR_CODES = {
+  VALIDATION_ERROR: { status: 400, when: "The body, query or path fails its schema; `details` name each field." },
+  INVALID_JSON: { status: 400, when: "The body is not parseable JSON." },
+  INVALID_TOKEN: { status: 400, when: "The reset or verification token is unknown, expired or already used." },
+  UNAUTHORIZED: {
+    status: 401,
+    when: "The access token is missing, malformed, tampered, expired or revoked (`WWW-Authenticate: Bearer`).",
+  },
+  INVALID_CREDENTIALS: { status: 401, when: "Wrong email or password (the same answer for both)." },
+  INVALID_REFRESH_TOKEN: { status: 401, when: "The refresh token is unknown, expired, revoked or reused." },
+  FORBIDDEN: { status: 403, when: "Authenticated, but the role or ownership does not allow it." },
+  ACCOUNT_SUSPENDED: { status: 403, when: "The account is suspended." },
+  EMAIL_NOT_VERIFIED: { status: 403, when: "Login refused because `REQUIRE_EMAIL_VERIFICATION` is on." },
+  NOT_FOUND: { status: 404, when: "No such route or resource." },
+  CONFLICT: { status: 409, when: "The email or username is already taken." },
+  LAST_ADMIN: { status: 409, when: "The change would leave no active admin." },
+  PAYLOAD_TOO_LARGE: { status: 413, when: "The body is over 64 KiB." },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, when: "The body is not `application/json`." },
+  TOO_MANY_REQUESTS: { status: 429, when: "A rate limit was hit; `Retry-After` says when to try again." },
+  ACCOUNT_LOCKED: { status: 429, when: "Too many failed logins on this account; `Retry-After` says for how long." },
+  INTERNAL_ERROR: { status: 500, when: "Anything unexpected; the `X-Request-Id` lets an operator find it in logs." },
+  MISCONFIGURED: {
+    status: 503,
+    when: "A required secret or binding is missing (the message names it, never its value).",
+  },
+} as const satisfies Record<ErrorCode, { status: ContentfulStatusCode; when: string }>;
+
+export const ERROR_CODE_NAMES = Object.keys(ERROR_CODES) as ErrorCode[];

@@ -1,0 +1,22 @@
+import type { Operation } from "../operation";
+
+const tag = "Operations";
+
+export const docsOperations: Operation[] = [
+  {
+    method: "get",
+    path: "/openapi.json",
+    tag,
+    summary: "This OpenAPI 3.1 document",
+    auth: "none",
+    success: { bareJson: "The document itself, not wrapped in the envelope." },
+  },
+  {
+    method: "get",
+    path: "/docs",
+    tag,
+    summary: "Interactive API documentation",
+    auth: "none",
+    success: { html: "A page listing every operation, where a request can be sent with a bearer token." },
+  },
+];

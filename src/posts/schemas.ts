@@ -1,0 +1,61 @@
+import { z } from "zod";
+
+/** Counts Unicode code points, so an emoji is one character, as the contract's "chars" reads to a person. */
+export const charCount = (s: string) => {
+  let n = 0;
+  for (const _ of s) n++;
+  return n;
+};
+
+/**
+ * User-written text, stored exactly as sent (no trimming, no normalisation).
+ * Length is in code points (a UTF-16 `length` would make an emoji two). It must
+ * be well-formed Unicode, since a lone surrogate cannot be stored as UTF-8
+ * and so could not come back verbatim, and not blank.
+ */
+export const userText = (label: string, max: number) =>
+  z
+    .string({ error: (issue) => (issue.input === undefined ? `${label} is required` : `${label} must be a string`) })
+    .refine((s) => s.isWellFormed(), `${label} must be valid Unicode text`)
+    .refine((s) => s.trim() !== "", `${label} must not be empty`)
+    .refine((s) => charCount(s) <= max, `${label} must be at most ${max} characters`);
+
+export const TITLE_MAX = 200;
+export const POST_CONTENT_MAX = 20_000;
+
+const title = userText("Title", TITLE_MAX);
+const content = userText("Content", POST_CONTENT_MAX);
+
+export const putPostBody = z.strictObject({ title, content });
+
+export const patchPostBody = z
+  .strictObject({ title: title.optional(), content: content.optional() })
+  .refine((body) => body.title !== undefined || body.content !== undefined, "Provide title, content or both");
+
+/** A whole number in a query string: digits only, so "1e2", "0x10" or " 2" are errors rather than surprises. */
+const queryInt = (label: string, min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d{1,15}$/, `${label} must be a whole number`)
+    .transform(Number)
+    .pipe(z.number().min(min, `${label} must be at least ${min}`).max(max, `${label} must be at most ${max}`));
+
+export const MAX_PAGE_SIZE = 100;
+
+/** `page` from 1 (a page past the end is simply empty), `limit` 1–100, default 20. */
+export const pageQuery = z.strictObject({
+  page: queryInt("page", 1, 1_000_000_000).default(1),
+  limit: queryInt("limit", 1, MAX_PAGE_SIZE).default(20),
+});
+
+export type PageQuery = z.infer<typeof pageQuery>;
+
+export const postListQuery = pageQuery.extend({
+  authorId: z.uuid({ error: "authorId must be a user id" }).optional(),
+  // An empty search box means no filter; longer than a title can be, it could never match.
+  q: z
+    .string()
+    .refine((q) => charCount(q) <= TITLE_MAX, `q must be at most ${TITLE_MAX} characters`)
+    .optional()
+    .transform((q) => q || undefined),
+});

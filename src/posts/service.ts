@@ -1,0 +1,118 @@
+import { and, count, desc, eq, type SQL, sql } from "drizzle-orm";
+import { assertOwnerOr } from "../auth/permissions";
+import { type Db, nowIso } from "../db/client";
+import { comments, posts, users } from "../db/schema";
+import { notFound } from "../http/errors";
+import { type Actor, modifiableBy } from "./ownership";
+import type { PageQuery } from "./schemas";
+
+/**
+ * A post row from one SELECT: the author's username through a join and
+ * `commentCount` through a correlated count that reads only the
+ * `comments (post_id, …)` index, so a page of posts costs no extra queries.
+ * Every selected column has a distinct name on purpose: D1 returns batch rows
+ * as objects keyed by column name, so a second "id" would overwrite the first.
+ */
+export const selectPosts = (db: Db) =>
+  db
+    .select({
+      id: posts.id,
+      authorId: posts.authorId,
+      authorUsername: users.username,
+      title: posts.title,
+      content: posts.content,
+      commentCount: db.$count(comments, eq(comments.postId, posts.id)),
+      createdAt: posts.createdAt,
+      updatedAt: posts.updatedAt,
+    })
+    .from(posts)
+    .innerJoin(users, eq(users.id, posts.authorId));
+
+type PostRow = Awaited<ReturnType<typeof selectPosts>>[number];
+
+/** The API's Post shape. */
+export const toPost = (row: PostRow) => ({
+  id: row.id,
+  authorId: row.authorId,
+  author: { id: row.authorId, username: row.authorUsername },
+  title: row.title,
+  content: row.content,
+  commentCount: row.commentCount,
+  createdAt: row.createdAt,
+  updatedAt: row.updatedAt,
+});
+
+export type Post = ReturnType<typeof toPost>;
+
+/**
+ * Case-insensitive prefix match on the title. `%`, `_` and `\` in the search
+ * are escaped so they match themselves; a constant prefix on a NOCASE column
+ * lets SQLite use `posts_title_idx` rather than scan.
+ */
+const titleStartsWith = (q: string) => {
+  const pattern = `${q.replace(/[\\%_]/g, "\\$&")}%`;
+  return sql`${posts.title} like ${pattern} escape '\\'`;
+};
+
+export type PostFilter = { authorId?: string; q?: string };
+
+/** One page of posts, newest first, and the total: two statements, one round trip. */
+export async function listPosts(db: Db, { page, limit }: PageQuery, filter: PostFilter) {
+  const where: SQL | undefined = and(
+    filter.authorId ? eq(posts.authorId, filter.authorId) : undefined,
+    filter.q ? titleStartsWith(filter.q) : undefined,
+  );
+  const [items, totals] = await db.batch([
+    selectPosts(db)
+      .where(where)
+      .orderBy(desc(posts.createdAt), desc(posts.id))
+      .limit(limit)
+      .offset((page - 1) * limit),
+    db.select({ total: count() }).from(posts).where(where),
+  ]);
+  return { items: items.map(toPost), total: totals[0]?.total ?? 0 };
+}
+
+export async function createPost(db: Db, authorId: string, input: { title: string; content: string }) {
+  const id = crypto.randomUUID();
+  const now = nowIso();
+  const [, [post]] = await db.batch([
+    db.insert(posts).values({ id, authorId, ...input, createdAt: now, updatedAt: now }),
+    selectPosts(db).where(eq(posts.id, id)),
+  ]);
+  if (!post) throw new Error("created post was not read back");
+  return toPost(post);
+}
+
+export async function findPost(db: Db, id: string) {
+  const post = await selectPosts(db).where(eq(posts.id, id)).get();
+  if (!post) throw notFound("Post");
+  return toPost(post);
+}
+
+/**
+ * Applies the changes only if the actor may modify the post, and reads the
+ * post back in the same batch: a missing post is 404, someone else's is 403.
+ */
+export async function updatePost(db: Db, actor: Actor, id: string, changes: { title?: string; content?: string }) {
+  const [, [post]] = await db.batch([
+    db
+      .update(posts)
+      .set({ ...changes, updatedAt: nowIso() })
+      .where(and(eq(posts.id, id), modifiableBy(actor, posts.authorId))),
+    selectPosts(db).where(eq(posts.id, id)),
+  ]);
+  if (!post) throw notFound("Post");
+  assertOwnerOr(actor, post.authorId, "content:modify-any");
+  return toPost(post);
+}
+
+/** Deletes the post if the actor may; its comments go with it (ON DELETE CASCADE). */
+export async function deletePost(db: Db, actor: Actor, id: string) {
+  const [[post]] = await db.batch([
+    db.select({ authorId: posts.authorId }).from(posts).where(eq(posts.id, id)),
+    db.delete(posts).where(and(eq(posts.id, id), modifiableBy(actor, posts.authorId))),
+  ]);
+  if (!post) throw notFound("Post");
+  assertOwnerOr(actor, post.authorId, "content:modify-any");
+}

@@ -1,0 +1,44 @@
+import { Hono } from "hono";
+import { requireAuth } from "../auth/guard";
+import { verifyPassword } from "../auth/passwords";
+import type { AppEnv } from "../env";
+import { ok } from "../http/envelope";
+import { AppError } from "../http/errors";
+import { enforceRateLimit } from "../http/rate-limit";
+import { validate } from "../http/validate";
+import { idParam } from "./fields";
+import { listOwnSessions, revokeOwnSession } from "./own-sessions";
+import { toPublicUser } from "./present";
+import { deleteMeBody, patchMeBody } from "./schemas";
+import { deleteUser, updateUser } from "./service";
+
+/** The signed-in user's own account (GET /me lives with login in auth/routes.ts). */
+export const meRoutes = new Hono<AppEnv>()
+  .patch("/me", requireAuth, validate("json", patchMeBody), async (c) => {
+    const user = await updateUser(c, c.var.user, c.req.valid("json"));
+    return ok(c, "Profile updated", { user: toPublicUser(user) });
+  })
+
+  /**
+   * Deleting the account needs the password, not just a token: a stolen
+   * access token must not be enough to destroy the account. Attempts are
+   * rate-limited per user so the endpoint is no password oracle.
+   */
+  .delete("/me", requireAuth, validate("json", deleteMeBody), async (c) => {
+    const { user } = c.var;
+    await enforceRateLimit(c.env.RATE_LIMIT_EMAIL, `delete-me:user:${user.id}`);
+    if (!(await verifyPassword(c.req.valid("json").password, user.passwordHash))) {
+      throw new AppError(401, "INVALID_CREDENTIALS", "Password is incorrect");
+    }
+    await deleteUser(c, user);
+    return ok(c, "Account deleted");
+  })
+
+  .get("/me/sessions", requireAuth, async (c) =>
+    ok(c, "Sessions", await listOwnSessions(c.var.db, c.var.user.id, c.var.sessionId)),
+  )
+
+  .delete("/me/sessions/:id", requireAuth, validate("param", idParam), async (c) => {
+    await revokeOwnSession(c, c.req.valid("param").id);
+    return ok(c, "Session revoked");
+  });

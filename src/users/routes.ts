@@ -1,0 +1,52 @@
+import { Hono } from "hono";
+import { requireAuth } from "../auth/guard";
+import { assertCan, assertOwnerOr, requirePermission } from "../auth/permissions";
+import type { AppEnv } from "../env";
+import { ok, pageMeta } from "../http/envelope";
+import { validate } from "../http/validate";
+import { idParam } from "./fields";
+import { toPublicUser } from "./present";
+import { patchUserBody, putUserBody, userListQuery } from "./schemas";
+import { deleteUser, findUser, listUsers, updateUser } from "./service";
+
+/**
+ * User management by id. Permission is decided before the user is looked up:
+ * a plain user asking about any id but their own gets 403 whether or not it
+ * exists, so these routes cannot be used to probe for ids.
+ */
+export const userRoutes = new Hono<AppEnv>()
+  .get("/users", requireAuth, requirePermission("users:list"), validate("query", userListQuery), async (c) => {
+    const { page, limit, ...filter } = c.req.valid("query");
+    const { items, total } = await listUsers(c.var.db, { page, limit }, filter);
+    return ok(c, "Users", items.map(toPublicUser), { meta: pageMeta(page, limit, total) });
+  })
+
+  .get("/user/:id", requireAuth, validate("param", idParam), async (c) => {
+    const { id } = c.req.valid("param");
+    assertOwnerOr(c.var.user, id, "users:read-any");
+    return ok(c, "User", { user: toPublicUser(await findUser(c.var.db, id)) });
+  })
+
+  .put("/user/:id", requireAuth, validate("param", idParam), validate("json", putUserBody), async (c) => {
+    const { id } = c.req.valid("param");
+    assertOwnerOr(c.var.user, id, "users:manage");
+    const user = await updateUser(c, await findUser(c.var.db, id), c.req.valid("json"));
+    return ok(c, "User updated", { user: toPublicUser(user) });
+  })
+
+  .patch("/user/:id", requireAuth, validate("param", idParam), validate("json", patchUserBody), async (c) => {
+    const { id } = c.req.valid("param");
+    const body = c.req.valid("json");
+    assertOwnerOr(c.var.user, id, "users:manage");
+    // Nobody changes their own role or status unless they could change anyone's.
+    if (body.role !== undefined || body.status !== undefined) assertCan(c.var.user.role, "users:manage");
+    const user = await updateUser(c, await findUser(c.var.db, id), body);
+    return ok(c, "User updated", { user: toPublicUser(user) });
+  })
+
+  .delete("/user/:id", requireAuth, validate("param", idParam), async (c) => {
+    const { id } = c.req.valid("param");
+    assertOwnerOr(c.var.user, id, "users:manage");
+    await deleteUser(c, await findUser(c.var.db, id));
+    return ok(c, "User deleted");
+  });

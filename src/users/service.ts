@@ -1,0 +1,160 @@
+import { and, asc, count, desc, eq, isNull, or, type SQL, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
+import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
+import type { Context } from "hono";
+import type { AuditEntry } from "../audit/audit";
+import { auditInsertWhere } from "../audit/conditional";
+import { sendVerificationEmail } from "../auth/verification";
+import { type Db, nowIso } from "../db/client";
+import { type Role, sessions, type UserRow, type UserStatus, users } from "../db/schema";
+import type { AppEnv, AuthUser } from "../env";
+import { clientIp } from "../http/client";
+import { notFound } from "../http/errors";
+import type { PageQuery } from "../posts/schemas";
+import { isUniqueViolation, uniqueConflict } from "./conflicts";
+import { lastAdmin, leavesAnActiveAdmin } from "./last-admin";
+import type { UserListFilter } from "./schemas";
+
+export type UserChanges = { username?: string; email?: string; role?: Role; status?: UserStatus };
+
+type Target = Pick<AuthUser, "id" | "username" | "email" | "role" | "status">;
+
+export async function findUser(db: Db, id: string): Promise<UserRow> {
+  const user = await db.select().from(users).where(eq(users.id, id)).get();
+  if (!user) throw notFound("User");
+  return user;
+}
+
+/** Case-insensitive prefix match; `%`, `_` and `\` in the search match themselves. */
+const startsWith = (column: SQLiteColumn, q: string) =>
+  sql`${column} like ${`${q.replace(/[\\%_]/g, "\\$&")}%`} escape '\\'`;
+
+const ORDER = {
+  createdAt: [asc(users.createdAt), asc(users.id)],
+  "-createdAt": [desc(users.createdAt), desc(users.id)],
+  username: [asc(users.username)],
+  email: [asc(users.email)],
+} as const;
+
+/** One page of users and the total: two statements, one round trip. */
+export async function listUsers(db: Db, { page, limit }: PageQuery, filter: UserListFilter) {
+  const where = and(
+    filter.q ? or(startsWith(users.username, filter.q), startsWith(users.email, filter.q)) : undefined,
+    filter.role ? eq(users.role, filter.role) : undefined,
+    filter.status ? eq(users.status, filter.status) : undefined,
+  );
+  const [items, totals] = await db.batch([
+    db
+      .select()
+      .from(users)
+      .where(where)
+      .orderBy(...ORDER[filter.sort])
+      .limit(limit)
+      .offset((page - 1) * limit),
+    db.select({ total: count() }).from(users).where(where),
+  ]);
+  return { items, total: totals[0]?.total ?? 0 };
+}
+
+/** Keeps only the fields that would actually change the row. */
+function changedFields(target: Target, requested: UserChanges): UserChanges {
+  return Object.fromEntries(
+    Object.entries(requested).filter(([key, value]) => value !== undefined && value !== target[key as keyof Target]),
+  );
+}
+
+/** The row still exists and, when the change takes admin power away, another active admin remains. */
+const rowStillQualifies = (userId: string, guard: SQL | undefined) =>
+  sql`exists (select 1 from "users" where "users"."id" = ${userId}${guard ? sql` and ${guard}` : sql``})`;
+
+/** A write that matched nothing: the user is gone (404) or the last-admin rule refused it (409). */
+async function explainNoMatch(db: Db, userId: string): Promise<never> {
+  await findUser(db, userId);
+  throw lastAdmin();
+}
+
+/**
+ * Applies profile, role and status changes to one user in one batch: the audit
+ * events, the revocation of every session on suspension, and the UPDATE all
+ * carry the same condition, so together they happen or not at all. A new email
+ * is unverified and gets a verification email.
+ */
+export async function updateUser(c: Context<AppEnv>, target: Target, requested: UserChanges): Promise<UserRow> {
+  const { db } = c.var;
+  const changes = changedFields(target, requested);
+  if (Object.keys(changes).length === 0) return findUser(db, target.id);
+
+  const takesAdminPowerAway =
+    (changes.role !== undefined && changes.role !== "admin") || changes.status === "suspended";
+  const guard = takesAdminPowerAway ? leavesAnActiveAdmin(target.id) : undefined;
+  const applies = rowStillQualifies(target.id, guard);
+  const now = nowIso();
+  const audit = (action: AuditEntry["action"], details: Record<string, unknown>) =>
+    auditInsertWhere(db, { action, actorId: c.var.user.id, targetId: target.id, ip: clientIp(c), details }, applies);
+
+  const before: BatchItem<"sqlite">[] = [];
+  if (changes.role) before.push(audit("role_change", { from: target.role, to: changes.role }));
+  if (changes.status) before.push(audit("status_change", { from: target.status, to: changes.status }));
+  if (changes.username !== undefined || changes.email !== undefined) {
+    before.push(
+      audit("user_update", {
+        ...(changes.username !== undefined && { username: { from: target.username, to: changes.username } }),
+        ...(changes.email !== undefined && { email: { from: target.email, to: changes.email } }),
+      }),
+    );
+  }
+  if (changes.status === "suspended") {
+    before.push(
+      db
+        .update(sessions)
+        .set({ revokedAt: now })
+        .where(and(eq(sessions.userId, target.id), isNull(sessions.revokedAt), applies)),
+    );
+  }
+  const update = db
+    .update(users)
+    .set({ ...changes, ...(changes.email !== undefined && { emailVerifiedAt: null }), updatedAt: now })
+    .where(and(eq(users.id, target.id), guard))
+    .returning();
+
+  let updated: UserRow | undefined;
+  try {
+    const statements: BatchItem<"sqlite">[] = [...before, update];
+    const results = await db.batch(statements as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
+    updated = (results.at(-1) as UserRow[])[0];
+  } catch (err) {
+    if (isUniqueViolation(err)) throw uniqueConflict(err);
+    throw err;
+  }
+  if (!updated) return explainNoMatch(db, target.id);
+  if (changes.email !== undefined) await sendVerificationEmail(c, updated);
+  return updated;
+}
+
+/**
+ * Deletes a user unless they are the last active admin. Posts, comments and
+ * sessions go with the row (ON DELETE CASCADE), so every token of theirs dies
+ * with it. The audit event keeps who it was, since the row is gone.
+ */
+export async function deleteUser(c: Context<AppEnv>, target: Target): Promise<void> {
+  const { db } = c.var;
+  const guard = leavesAnActiveAdmin(target.id);
+  const [, deleted] = await db.batch([
+    auditInsertWhere(
+      db,
+      {
+        action: "user_delete",
+        actorId: c.var.user.id,
+        targetId: target.id,
+        ip: clientIp(c),
+        details: { username: target.username, email: target.email, role: target.role },
+      },
+      rowStillQualifies(target.id, guard),
+    ),
+    db
+      .delete(users)
+      .where(and(eq(users.id, target.id), guard))
+      .returning({ id: users.id }),
+  ]);
+  if (!deleted[0]) await explainNoMatch(db, target.id);
+}

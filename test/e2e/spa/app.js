@@ -1,0 +1,67 @@
+// A minimal SPA client of the API, served from its own origin. The API's base URL
+// comes from `?api=`. Tokens live in memory only, as a careful SPA keeps them.
+// After each action `document.body.dataset.step` is "<action>:<HTTP status>", or
+// "<action>:network-error" when fetch itself threw (which is what a CORS refusal looks like).
+
+const api = new URLSearchParams(location.search).get("api") ?? "";
+const tokens = { access: "", refresh: "" };
+const $ = (id) => document.getElementById(id);
+const value = (id) => $(id).value;
+
+$("api").textContent = api;
+$("origin").textContent = location.origin;
+
+async function call(action, method, path, body, auth = false) {
+  const headers = {};
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (auth && tokens.access) headers.Authorization = `Bearer ${tokens.access}`;
+  document.body.dataset.step = `${action}:pending`;
+  try {
+    const res = await fetch(api + path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const json = await res.json();
+    $("status").textContent = `${action}: ${res.status} ${json.message}`;
+    $("result").textContent = JSON.stringify(json, null, 2);
+    document.body.dataset.step = `${action}:${res.status}`;
+    return json;
+  } catch (err) {
+    $("status").textContent = `${action}: network error (${err})`;
+    $("result").textContent = "";
+    document.body.dataset.step = `${action}:network-error`;
+    return undefined;
+  }
+}
+
+const keepTokens = (json) => {
+  if (!json?.data?.accessToken) return;
+  tokens.access = json.data.accessToken;
+  tokens.refresh = json.data.refreshToken;
+  $("who").textContent = json.data.user.username;
+};
+
+const account = () => ({ username: value("username"), email: value("email"), password: value("password") });
+
+$("register").addEventListener("click", () => call("register", "POST", "/register", account()));
+$("login").addEventListener("click", async () => {
+  const { email, password } = account();
+  keepTokens(await call("login", "POST", "/login", { email, password }));
+});
+$("forgot").addEventListener("click", () => call("forgot", "POST", "/forgot-password", { email: value("email") }));
+$("me").addEventListener("click", async () => {
+  const json = await call("me", "GET", "/me", undefined, true);
+  if (json?.data?.user) $("who").textContent = `${json.data.user.username} (verified: ${json.data.user.emailVerified})`;
+});
+$("refresh").addEventListener("click", async () =>
+  keepTokens(await call("refresh", "POST", "/refresh", { refreshToken: tokens.refresh })),
+);
+// The access token stays in memory after logout so the test can show the server now refuses it.
+$("logout").addEventListener("click", async () => {
+  const json = await call("logout", "POST", "/logout", {}, true);
+  if (json?.status === "success") $("who").textContent = "nobody";
+});
+$("create-post").addEventListener("click", () =>
+  call("create-post", "POST", "/posts", { title: value("title"), content: value("content") }, true),
+);

@@ -1,0 +1,151 @@
+import { describe, expect, it } from "vitest";
+import { app } from "../src/app";
+import { toOpenApiPath } from "../src/openapi/document";
+import { ERROR_CODE_NAMES, ERROR_CODES } from "../src/openapi/error-codes";
+import { operations } from "../src/openapi/operations";
+import { api, registerAndLogin, type Session, setRole } from "./support/api";
+
+type Doc = {
+  openapi: string;
+  paths: Record<string, Record<string, any>>;
+  components: Record<string, Record<string, any>>;
+};
+
+const getDocument = async () => (await api<Doc>("GET", "/openapi.json")).body;
+
+/** "GET /user/{id}" for every route the Hono app really serves (middleware entries are "ALL"). */
+const appRoutes = () =>
+  new Set(app.routes.filter((r) => r.method !== "ALL").map((r) => `${r.method} ${toOpenApiPath(r.path)}`));
+
+const documentedRoutes = (doc: Doc) =>
+  new Set(
+    Object.entries(doc.paths).flatMap(([path, item]) => Object.keys(item).map((m) => `${m.toUpperCase()} ${path}`)),
+  );
+
+/** Every `$ref` in the document, with where it was found. */
+function refs(node: unknown, at = "#"): [string, string][] {
+  if (Array.isArray(node)) return node.flatMap((n, i) => refs(n, `${at}/${i}`));
+  if (!node || typeof node !== "object") return [];
+  return Object.entries(node).flatMap(([k, v]) =>
+    k === "$ref" && typeof v === "string" ? [[v, at] as [string, string]] : refs(v, `${at}/${k}`),
+  );
+}
+
+const resolvePointer = (doc: Doc, ref: string) =>
+  ref
+    .slice(2)
+    .split("/")
+    .reduce<any>((node, key) => node?.[key], doc);
+
+describe("GET /openapi.json", () => {
+  it("is an OpenAPI 3.1 document served as JSON without authentication", async () => {
+    const res = await api<Doc>("GET", "/openapi.json");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^application\/json/);
+    expect(res.body.openapi).toBe("3.1.0");
+  });
+
+  it("documents every route the app serves", async () => {
+    const documented = documentedRoutes(await getDocument());
+    const missing = [...appRoutes()].filter((r) => !documented.has(r));
+    expect(missing).toEqual([]);
+  });
+
+  it("documents no route the app does not serve", async () => {
+    const served = appRoutes();
+    const extra = [...documentedRoutes(await getDocument())].filter((r) => !served.has(r));
+    expect(extra).toEqual([]);
+  });
+
+  it("resolves every $ref inside the document", async () => {
+    const doc = await getDocument();
+    const dangling = refs(doc).filter(([ref]) => !ref.startsWith("#/") || resolvePointer(doc, ref) === undefined);
+    expect(dangling).toEqual([]);
+  });
+
+  it("has the envelope and a response component for every error code, with its status", async () => {
+    const { components } = await getDocument();
+    expect(components.schemas).toHaveProperty("Success");
+    expect(components.schemas).toHaveProperty("Failure");
+    expect(components.schemas?.ErrorCode?.enum).toEqual(ERROR_CODE_NAMES);
+    for (const code of ERROR_CODE_NAMES) {
+      const schema = components.responses?.[code]?.content["application/json"].schema;
+      expect(schema.allOf[1].properties).toEqual({
+        statusCode: { const: ERROR_CODES[code].status },
+        error: { properties: { code: { const: code } } },
+      });
+    }
+  });
+
+  it("gives every operation a unique operationId and a success response", async () => {
+    const ops = Object.values((await getDocument()).paths).flatMap((item) => Object.values(item));
+    const ids = ops.map((op) => op.operationId);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const op of ops) expect(Object.keys(op.responses).some((s) => s.startsWith("2"))).toBe(true);
+  });
+
+  it("marks bearer operations as secured and says they can answer 401", async () => {
+    const doc = await getDocument();
+    expect(doc.paths["/me"]?.get.security).toEqual([{ bearerAuth: [] }]);
+    expect(doc.paths["/me"]?.get.responses["401"]).toEqual({ $ref: "#/components/responses/UNAUTHORIZED" });
+    expect(doc.paths["/login"]?.post.security).toEqual([]);
+  });
+});
+
+/**
+ * The document's request bodies come from the validators' schemas. This checks
+ * the registry names the schema each route really uses: where the document
+ * says a body is required, an empty one must be refused, naming exactly the
+ * fields the document marks required.
+ */
+describe("documented request bodies match what the routes enforce", () => {
+  const probes = operations.filter((op) => op.body && !op.body.safeParse({}).success);
+
+  // An admin passes every role check, so each route gets as far as its body validator.
+  let admin: Promise<Session> | undefined;
+  const adminSession = () =>
+    (admin ??= registerAndLogin().then(async (s) => {
+      await setRole(s.user.id, "admin");
+      return s;
+    }));
+
+  it.each(probes)("$method $path refuses {} as the document says", async (op) => {
+    const { accessToken } = await adminSession();
+    const documented = (await getDocument()).paths[toOpenApiPath(op.path)]?.[op.method].requestBody;
+    expect(documented.required).toBe(true);
+    const path = op.path.replace(/:\w+/g, crypto.randomUUID());
+    const res = await api(op.method.toUpperCase(), path, { body: {}, token: accessToken });
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe("VALIDATION_ERROR");
+    // A body with required fields is refused for exactly those; one with none (a PATCH) for being empty.
+    const fields = res.body.error.details.map((d: { path: string }) => d.path).sort();
+    const required: string[] = documented.content["application/json"].schema.required ?? [];
+    if (required.length) expect(fields).toEqual([...required].sort());
+  });
+});
+
+describe("GET /docs", () => {
+  it("is an HTML page under a strict nonce CSP that talks only to its own origin", async () => {
+    const res = await api<string>("GET", "/docs");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^text\/html/);
+    const csp = res.headers.get("content-security-policy") ?? "";
+    const nonce = /script-src 'nonce-([A-Za-z0-9+/=]+)'/.exec(csp)?.[1];
+    expect(nonce).toBeTruthy();
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain("connect-src 'self'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).not.toContain("unsafe-inline");
+    // Every script and style on the page carries this response's nonce; nothing comes from elsewhere.
+    const tags = res.body.match(/<(script|style)\b[^>]*>/g) ?? [];
+    expect(tags.length).toBeGreaterThanOrEqual(2);
+    for (const tag of tags) expect(tag).toContain(`nonce="${nonce}"`);
+    expect(res.body).not.toMatch(/\bsrc=|https?:\/\//);
+  });
+
+  it("uses a fresh nonce on every load", async () => {
+    const nonceOf = async () =>
+      /'nonce-([^']+)'/.exec((await api("GET", "/docs")).headers.get("content-security-policy") ?? "")?.[1];
+    expect(await nonceOf()).not.toBe(await nonceOf());
+  });
+});
