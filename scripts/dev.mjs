@@ -24,5 +24,9 @@ const run = (args) => {
   if (result.status !== 0) process.exit(result.status ?? 1);
 };
 
-run(["d1", "migrations", "apply", "DB", "--local"]);
-run(["dev", ...process.argv.slice(2)]);
+// Migrate the same local state that `wrangler dev` will use.
+const args = process.argv.slice(2);
+const persistAt = args.indexOf("--persist-to");
+const persist = persistAt >= 0 ? args.slice(persistAt, persistAt + 2) : [];
+run(["d1", "migrations", "apply", "DB", "--local", ...persist]);
+run(["dev", ...args]);

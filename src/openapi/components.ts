@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { ERROR_CODE_NAMES, ERROR_CODES } from "./error-codes";
-import type { JsonSchema } from "./operation";
+import { component, type JsonSchema } from "./operation";
 import { resources } from "./resources";
 
 /**
@@ -20,7 +20,11 @@ export function inputSchema(schema: z.ZodType): JsonSchema {
         const out = z.toJSONSchema(def.out, { io: "output", unrepresentable: "any" });
         if (out.format && !jsonSchema.format) jsonSchema.format = out.format;
         if (out.type === "number" || out.type === "integer") {
-          jsonSchema.description ??= `A whole number from ${out.minimum ?? "0"} to ${out.maximum ?? "any size"}.`;
+          const range = [
+            out.minimum !== undefined && `at least ${out.minimum}`,
+            out.maximum !== undefined && `at most ${out.maximum}`,
+          ].filter(Boolean);
+          jsonSchema.description ??= `A number${range.length ? `, ${range.join(" and ")}` : ""}.`;
         }
       }
       if (def.type === "default" && jsonSchema.default === undefined) {
@@ -40,7 +44,7 @@ const envelopeSchemas: Record<string, JsonSchema> = {
       statusCode: { type: "integer" },
       message: { type: "string" },
       data: {},
-      meta: { $ref: "#/components/schemas/PageMeta" },
+      meta: component("PageMeta"),
     },
     required: ["status", "statusCode", "message", "data"],
   },
@@ -54,8 +58,8 @@ const envelopeSchemas: Record<string, JsonSchema> = {
       error: {
         type: "object",
         properties: {
-          code: { $ref: "#/components/schemas/ErrorCode" },
-          details: { type: "array", items: { $ref: "#/components/schemas/ErrorDetail" } },
+          code: component("ErrorCode"),
+          details: { type: "array", items: component("ErrorDetail") },
         },
         required: ["code"],
       },
@@ -89,7 +93,7 @@ const headerComponents: Record<string, JsonSchema> = {
 export function failureSchema(status: number, codes: readonly string[]): JsonSchema {
   return {
     allOf: [
-      { $ref: "#/components/schemas/Failure" },
+      component("Failure"),
       {
         properties: {
           statusCode: { const: status },

@@ -131,7 +131,7 @@ fetch("/openapi.json").then((r) => r.json()).then((doc) => {
   spec = doc;
   document.getElementById("title").textContent = doc.info.title + " " + doc.info.version;
   document.getElementById("about").textContent = doc.info.description || "";
-  const byTag = new Map();
+  const byTag = new Map((doc.tags || []).map((t) => [t.name, []]));
   for (const [path, item] of Object.entries(doc.paths))
     for (const [method, op] of Object.entries(item)) {
       const tag = (op.tags || ["Other"])[0];
@@ -139,7 +139,9 @@ fetch("/openapi.json").then((r) => r.json()).then((doc) => {
       byTag.get(tag).push(operation(method, path, op));
     }
   const main = document.getElementById("ops");
-  main.replaceChildren(...[...byTag].flatMap(([tag, ops]) => [$("h2", { textContent: tag }), ...ops]));
+  const tagText = new Map((doc.tags || []).map((t) => [t.name, t.description]));
+  main.replaceChildren(...[...byTag].filter(([, ops]) => ops.length).flatMap(([tag, ops]) =>
+    [$("h2", { textContent: tag }), $("p", { textContent: tagText.get(tag) || "" }), ...ops]));
 }).catch((err) => {
   document.getElementById("ops").textContent = "Could not load /openapi.json: " + err;
 });

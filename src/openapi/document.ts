@@ -2,7 +2,7 @@ import type { z } from "zod";
 import type { ErrorCode } from "../http/errors";
 import { buildComponents, failureHeaders, failureSchema, inputSchema } from "./components";
 import { ERROR_CODES } from "./error-codes";
-import type { Auth, ErrorSpec, JsonSchema, Operation } from "./operation";
+import { type Auth, component, type ErrorSpec, type JsonSchema, type Operation } from "./operation";
 
 /** Hono's `/user/:id` (optionally `:id{regex}`) as OpenAPI's `/user/{id}`. */
 export const toOpenApiPath = (path: string) => path.replace(/:(\w+)(\{[^}]*\})?/g, "{$1}");
@@ -56,12 +56,10 @@ function successResponse(op: Operation) {
   if ("bareJson" in success) {
     return { 200: { description: success.bareJson, content: { "application/json": { schema: { type: "object" } } } } };
   }
-  const data = success.list
-    ? { type: "array", items: { $ref: `#/components/schemas/${success.list}` } }
-    : (success.data ?? { type: "object" });
+  const data = success.list ? { type: "array", items: component(success.list) } : (success.data ?? { type: "object" });
   const schema = {
     allOf: [
-      { $ref: "#/components/schemas/Success" },
+      component("Success"),
       {
         properties: { statusCode: { const: success.status }, data },
         ...(success.list ? { required: ["meta"] } : {}),
@@ -115,7 +113,7 @@ function authText(auth: Auth) {
 const operationId = (op: Operation) =>
   op.method +
   op.path
-    .split(/[/-]/)
+    .split(/[/.-]/)
     .filter(Boolean)
     .map((part) => (part.startsWith(":") ? `By${part.slice(1, 2).toUpperCase()}${part.slice(2)}` : part))
     .map((part) => part.charAt(0).toUpperCase() + part.slice(1))

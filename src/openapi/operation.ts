@@ -43,16 +43,14 @@ export type Operation = {
   errors?: ErrorSpec[];
 };
 
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+export const component = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 
 /** `data: { <key>: <Component> }`, the contract's shape for a single object. */
-export const single = (key: string, component: string): JsonSchema => ({
+export const single = (key: string, name: string): JsonSchema => ({
   type: "object",
-  properties: { [key]: ref(component) },
+  properties: { [key]: component(name) },
   required: [key],
 });
 
-export const component = ref;
-
 /** `data: {}`, for answers that only confirm. */
-export const empty: JsonSchema = { type: "object", additionalProperties: false };
+export const empty: JsonSchema = { type: "object", description: "Empty: the message says what was done." };

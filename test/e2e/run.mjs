@@ -99,18 +99,9 @@ async function startApi({ mailUrl, spaOrigin }) {
     BCRYPT_COST: "4",
     REQUIRE_EMAIL_VERIFICATION: "false",
   };
-  const args = [
-    "run",
-    "dev",
-    "--",
-    "--ip",
-    "127.0.0.1",
-    "--port",
-    String(port),
-    "--inspector-port",
-    String(inspectorPort),
-  ];
-  args.push("--persist-to", persistTo, "--show-interactive-dev-session=false");
+  // `--var` wins over wrangler.toml and .dev.vars, so a developer's local settings cannot leak in.
+  const args = ["run", "dev", "--", "--ip", "127.0.0.1", "--port", `${port}`, "--persist-to", persistTo];
+  args.push("--inspector-port", `${inspectorPort}`, "--show-interactive-dev-session=false");
   for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);
   const logFile = createWriteStream(join(OUT, "wrangler.log"));
   const child = spawn("npm", args, { cwd: ROOT, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
@@ -229,9 +220,9 @@ async function main() {
   const noConsoleErrors = () => check(consoleErrors.length === 0, `console errors: ${consoleErrors.join(" | ")}`);
 
   const spa = `${spaOrigin}/?api=${encodeURIComponent(apiUrl)}`;
-  /** Clicks an SPA button and waits until its request finished with `status`. */
-  const act = async (button, action, status) => {
-    await page.click(`#${button}`);
+  /** Clicks the SPA's button for `action` and waits until its request finished with `status`. */
+  const act = async (action, status) => {
+    await page.click(`#${action}`);
     await page.waitForFunction(
       (a) => !document.body.dataset.step?.endsWith(":pending") && document.body.dataset.step?.startsWith(`${a}:`),
       action,
@@ -255,7 +246,7 @@ async function main() {
       async () => {
         await open(spa);
         await fill({ username, email, password: PASSWORD });
-        const body = await act("register", "register", 201);
+        const body = await act("register", 201);
         check(body.data.user.emailVerified === false, "a new account must start unverified");
       },
     ],
@@ -275,7 +266,7 @@ async function main() {
       async () => {
         await open(spa);
         await fill({ email, password: PASSWORD });
-        const body = await act("login", "login", 200);
+        const body = await act("login", 200);
         check(body.data.tokenType === "Bearer" && body.data.accessToken, "login returned no access token");
         firstRefreshToken = body.data.refreshToken;
       },
@@ -283,7 +274,7 @@ async function main() {
     [
       "load /me (verified)",
       async () => {
-        const body = await act("me", "me", 200);
+        const body = await act("me", 200);
         check(body.data.user.email === email && body.data.user.emailVerified === true, "me is not the verified user");
       },
     ],
@@ -291,23 +282,23 @@ async function main() {
       "create a post",
       async () => {
         await fill({ title: "Hello from the browser", content: "Written by the e2e test through CORS." });
-        const body = await act("create-post", "create-post", 201);
+        const body = await act("create-post", 201);
         check(body.data.post.author.username === username, "the post is not by the user");
       },
     ],
     [
       "refresh the token",
       async () => {
-        const body = await act("refresh", "refresh", 200);
+        const body = await act("refresh", 200);
         check(body.data.refreshToken !== firstRefreshToken, "the refresh token was not rotated");
-        await act("me", "me", 200);
+        await act("me", 200);
       },
     ],
     [
       "log out; the access token is refused at once",
       async () => {
-        await act("logout", "logout", 200);
-        const body = await act("me", "me", 401);
+        await act("logout", 200);
+        const body = await act("me", 401);
         check(body.error.code === "UNAUTHORIZED", "expected UNAUTHORIZED after logout");
       },
     ],
@@ -321,8 +312,8 @@ async function main() {
       async () => {
         await open(spa);
         await fill({ username: resetUser, email: resetEmail, password: PASSWORD });
-        await act("register", "register", 201);
-        await act("forgot", "forgot", 200);
+        await act("register", 201);
+        await act("forgot", 200);
       },
     ],
     [
@@ -344,9 +335,9 @@ async function main() {
       async () => {
         await open(spa);
         await fill({ email: resetEmail, password: PASSWORD });
-        await act("login", "login", 401);
+        await act("login", 401);
         await fill({ password: NEW_PASSWORD });
-        await act("login", "login", 200);
+        await act("login", 200);
       },
     ],
   ]);
