@@ -1,10 +1,24 @@
+import { compare } from "bcrypt-ts";
 import { Hono } from "hono";
 
+type Bindings = {
+  DB: { prepare(query: string): { first(): Promise<unknown> } };
+  BENCH_PASSWORD: string;
+  BENCH_PASSWORD_HASH: string;
+};
+
 /**
- * The ceiling for `npm run bench`: the same framework on the same runtime,
- * answering with a small JSON body and doing nothing else.
+ * The references for `npm run bench`, on the same runtime and framework as the
+ * Worker: `/` is the hello-world ceiling; `/d1` adds the one D1 query an
+ * authenticated read cannot do without; `/bcrypt` is one bcrypt-ts compare,
+ * what POST /login spends by design.
  */
-const app = new Hono();
-app.get("/", (c) => c.json({ status: "success", message: "Hello" }));
+const app = new Hono<{ Bindings: Bindings }>()
+  .get("/", (c) => c.json({ status: "success", message: "Hello" }))
+  .get("/d1", async (c) => c.json({ status: "success", data: await c.env.DB.prepare("select 1 as one").first() }))
+  .get("/bcrypt", async (c) => {
+    const ok = await compare(c.env.BENCH_PASSWORD, c.env.BENCH_PASSWORD_HASH);
+    return c.json({ status: "success", data: { ok } }, ok ? 200 : 500);
+  });
 
 export default app;

@@ -1,14 +1,12 @@
 // Runs a bundled Worker on workerd through Miniflare's API: no wrangler dev
 // proxy, no request logging, and a direct socket to the Worker so requests do
 // not pass through Miniflare's own entry Worker either.
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 
-/**
- * Starts the Worker and waits for its first answer. `startupMs` covers
- * workerd's launch plus the Worker's script evaluation and first request, so
- * comparing it with the hello-world Worker's shows what our code adds.
- */
+/** Starts the Worker and waits for its first answer to `path`. */
 export async function startWorker({ scriptPath, path = "/", ...workerOptions }) {
   const started = performance.now();
   const mf = new Miniflare(
@@ -25,6 +23,38 @@ export async function startWorker({ scriptPath, path = "/", ...workerOptions }) 
   const url = await mf.unsafeGetDirectURL();
   const first = await fetch(new URL(path, url));
   await first.arrayBuffer();
-  const startupMs = performance.now() - started;
-  return { mf, url: url.origin, startupMs, firstStatus: first.status };
+  return { mf, url: url.origin, firstStatus: first.status, startupMs: performance.now() - started };
+}
+
+const median = (values) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+/** Median over `runs` cold starts of the time from launching workerd to the Worker's first response. */
+export async function coldStartMs(options, runs = 3) {
+  const times = [];
+  for (let i = 0; i < runs; i++) {
+    const { mf, startupMs } = await startWorker(options);
+    times.push(startupMs);
+    await mf.dispose();
+  }
+  return median(times);
+}
+
+/**
+ * CPU time of the Worker's startup phase (evaluating the script), from the
+ * profile `wrangler check startup` records: the figure Cloudflare limits at
+ * deploy. Sampled, so short startups read coarsely; median of `runs`.
+ */
+export function startupCpuMs(deployArgs, outfile, runs = 3) {
+  const times = [];
+  for (let i = 0; i < runs; i++) {
+    const args = ["check", "startup", "--outfile", outfile, ...(deployArgs ? ["--args", deployArgs] : [])];
+    const result = spawnSync("wrangler", args, { encoding: "utf8", shell: process.platform === "win32" });
+    if (result.status !== 0) throw new Error(`wrangler check startup failed:\n${result.stdout}${result.stderr}`);
+    const profile = JSON.parse(readFileSync(outfile, "utf8"));
+    const idle = new Set(
+      profile.nodes.filter((n) => ["(idle)", "(program)"].includes(n.callFrame.functionName)).map((n) => n.id),
+    );
+    times.push(profile.samples.reduce((ms, id, i) => ms + (idle.has(id) ? 0 : profile.timeDeltas[i] / 1000), 0));
+  }
+  return median(times);
 }

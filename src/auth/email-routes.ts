@@ -113,7 +113,8 @@ export const emailRoutes = new Hono<AppEnv>()
     return ok(c, "Email verified", { user: toPublicUser(verified[0]) });
   })
 
-  .post("/resend-verification", requireAuth, async (c) => {
+  // Takes no body: an `{ email }` naming someone else is refused, not silently ignored.
+  .post("/resend-verification", requireAuth, validate("json", z.strictObject({})), async (c) => {
     const { user } = c.var;
     await enforceRateLimit(c.env.RATE_LIMIT_IP, `resend:ip:${clientIp(c)}`);
     await enforceRateLimit(c.env.RATE_LIMIT_EMAIL, `resend:email:${user.email}`);

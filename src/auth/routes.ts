@@ -25,6 +25,7 @@ export const authRoutes = new Hono<AppEnv>()
     const { username, email, password } = c.req.valid("json");
     const { config, db } = c.var;
     await enforceRateLimit(c.env.RATE_LIMIT_IP, `register:ip:${clientIp(c)}`);
+    await enforceRateLimit(c.env.RATE_LIMIT_EMAIL, `register:email:${email}`);
     assertAcceptablePassword(password, config.PASSWORD_MIN_LENGTH, { email, username });
 
     const now = nowIso();

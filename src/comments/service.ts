@@ -1,4 +1,4 @@
-import { and, asc, eq, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, sql } from "drizzle-orm";
 import { assertOwnerOr } from "../auth/permissions";
 import { type Db, nowIso } from "../db/client";
 import { comments, posts, users } from "../db/schema";
@@ -41,15 +41,23 @@ export type Comment = ReturnType<typeof toComment>;
 
 /**
  * One page of a post's comments, oldest first, in one round trip: the page,
- * and a row that exists only if the post does and carries the total.
+ * and a row that exists only if the post does and carries the total. As for
+ * posts, the page's ids come from the (post_id, created_at, id) index alone,
+ * so a deep page does not read and join every comment before it.
  */
 export async function listComments(db: Db, postId: string, { page, limit }: PageQuery) {
+  const oldestFirst = [asc(comments.createdAt), asc(comments.id)];
+  const pageIds = db
+    .select({ id: comments.id })
+    .from(comments)
+    .where(eq(comments.postId, postId))
+    .orderBy(...oldestFirst)
+    .limit(limit)
+    .offset((page - 1) * limit);
   const [items, [post]] = await db.batch([
     selectComments(db)
-      .where(eq(comments.postId, postId))
-      .orderBy(asc(comments.createdAt), asc(comments.id))
-      .limit(limit)
-      .offset((page - 1) * limit),
+      .where(inArray(comments.id, pageIds))
+      .orderBy(...oldestFirst),
     db
       .select({ total: db.$count(comments, eq(comments.postId, posts.id)) })
       .from(posts)

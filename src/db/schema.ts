@@ -127,6 +127,16 @@ export const auditEvents = sqliteTable(
   ],
 );
 
+/**
+ * Row counts kept exact by triggers (migrations/0002_table_counts_triggers.sql),
+ * including deletes by cascade. An unfiltered list reads its total here, one
+ * row, instead of counting the whole table on every request.
+ */
+export const tableCounts = sqliteTable("table_counts", {
+  tableName: text("table_name").primaryKey(),
+  total: integer("total").notNull(),
+});
+
 export const usersRelations = relations(users, ({ many }) => ({
   sessions: many(sessions),
   posts: many(posts),

@@ -1,7 +1,7 @@
-import { and, count, desc, eq, type SQL, sql } from "drizzle-orm";
+import { and, count, desc, eq, inArray, type SQL, sql } from "drizzle-orm";
 import { assertOwnerOr } from "../auth/permissions";
 import { type Db, nowIso } from "../db/client";
-import { comments, posts, users } from "../db/schema";
+import { comments, posts, tableCounts, users } from "../db/schema";
 import { notFound } from "../http/errors";
 import { type Actor, modifiableBy } from "./ownership";
 import type { PageQuery } from "./schemas";
@@ -56,19 +56,34 @@ const titleStartsWith = (q: string) => {
 
 export type PostFilter = { authorId?: string; q?: string };
 
-/** One page of posts, newest first, and the total: two statements, one round trip. */
+/**
+ * One page of posts, newest first, and the total: two statements, one round trip.
+ * The page's ids are picked first from the (created_at, id) index alone, and
+ * only those rows are read and joined: with a plain OFFSET every skipped post
+ * would be read and joined too (page 500 of 20 would read 10,000 rows).
+ * Unfiltered, the total is the trigger-kept count rather than a count of
+ * every post; a filter's total counts only its index range.
+ */
 export async function listPosts(db: Db, { page, limit }: PageQuery, filter: PostFilter) {
   const where: SQL | undefined = and(
     filter.authorId ? eq(posts.authorId, filter.authorId) : undefined,
     filter.q ? titleStartsWith(filter.q) : undefined,
   );
+  const newestFirst = [desc(posts.createdAt), desc(posts.id)];
+  const pageIds = db
+    .select({ id: posts.id })
+    .from(posts)
+    .where(where)
+    .orderBy(...newestFirst)
+    .limit(limit)
+    .offset((page - 1) * limit);
   const [items, totals] = await db.batch([
     selectPosts(db)
-      .where(where)
-      .orderBy(desc(posts.createdAt), desc(posts.id))
-      .limit(limit)
-      .offset((page - 1) * limit),
-    db.select({ total: count() }).from(posts).where(where),
+      .where(inArray(posts.id, pageIds))
+      .orderBy(...newestFirst),
+    where
+      ? db.select({ total: count() }).from(posts).where(where)
+      : db.select({ total: tableCounts.total }).from(tableCounts).where(eq(tableCounts.tableName, "posts")),
   ]);
   return { items: items.map(toPost), total: totals[0]?.total ?? 0 };
 }

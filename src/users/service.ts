@@ -6,7 +6,7 @@ import type { AuditEntry } from "../audit/audit";
 import { auditInsertWhere } from "../audit/conditional";
 import { sendVerificationEmail } from "../auth/verification";
 import { type Db, nowIso } from "../db/client";
-import { type Role, sessions, type UserRow, type UserStatus, users } from "../db/schema";
+import { type Role, sessions, tableCounts, type UserRow, type UserStatus, users } from "../db/schema";
 import type { AppEnv, AuthUser } from "../env";
 import { clientIp } from "../http/client";
 import { notFound } from "../http/errors";
@@ -36,7 +36,10 @@ const ORDER = {
   email: [asc(users.email)],
 } as const;
 
-/** One page of users and the total: two statements, one round trip. */
+/**
+ * One page of users and the total: two statements, one round trip. Unfiltered,
+ * the total is the trigger-kept count rather than a count of every user.
+ */
 export async function listUsers(db: Db, { page, limit }: PageQuery, filter: UserListFilter) {
   const where = and(
     filter.q ? or(startsWith(users.username, filter.q), startsWith(users.email, filter.q)) : undefined,
@@ -51,7 +54,9 @@ export async function listUsers(db: Db, { page, limit }: PageQuery, filter: User
       .orderBy(...ORDER[filter.sort])
       .limit(limit)
       .offset((page - 1) * limit),
-    db.select({ total: count() }).from(users).where(where),
+    where
+      ? db.select({ total: count() }).from(users).where(where)
+      : db.select({ total: tableCounts.total }).from(tableCounts).where(eq(tableCounts.tableName, "users")),
   ]);
   return { items, total: totals[0]?.total ?? 0 };
 }

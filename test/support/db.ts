@@ -29,3 +29,11 @@ export const setLoginFailures = (id: string, count: number, lockedUntil: string 
   env.DB.prepare("update users set failed_login_count = ?, locked_until = ? where id = ?")
     .bind(count, lockedUntil, id)
     .run();
+
+/** Every row a query returns, for comparing what D1 holds before and after an attack. */
+export const rows = async (sql: string, ...values: unknown[]) =>
+  (
+    await env.DB.prepare(sql)
+      .bind(...values)
+      .all()
+  ).results;

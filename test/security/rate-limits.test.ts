@@ -1,0 +1,80 @@
+import { describe, expect, it } from "vitest";
+import { api, randomIp, registerAndLogin, registerUser, STRONG_PASSWORD, unique } from "../support/api";
+import { expectRateLimitedAfter } from "../support/rate-limit";
+
+/*
+ * The endpoints that send mail or check a token, against the Workers Rate
+ * Limiting bindings of wrangler.toml: 30 a minute per client IP
+ * (RATE_LIMIT_IP) and 10 a minute per email address (RATE_LIMIT_EMAIL).
+ * Per-IP tests vary the email so the per-email limit cannot answer first;
+ * per-email tests vary the IP. Login and /refresh are in login.test.ts and
+ * refresh.test.ts, and so is the per-IP limit on /register.
+ */
+
+const IP_LIMIT = 30;
+const EMAIL_LIMIT = 10;
+const freshEmail = () => `${unique("rl_")}@example.com`;
+
+describe("POST /register", () => {
+  it("is limited per email address, whatever its case, from any number of IPs", async () => {
+    const email = freshEmail();
+    await expectRateLimitedAfter(EMAIL_LIMIT, (attempt) =>
+      api("POST", "/register", {
+        body: { username: unique("rl_"), email: attempt % 2 ? email.toUpperCase() : email, password: STRONG_PASSWORD },
+        ip: randomIp(),
+      }),
+    );
+  });
+});
+
+describe("POST /forgot-password", () => {
+  const forgot = (email: string, ip: string) => api("POST", "/forgot-password", { body: { email }, ip });
+
+  it("is limited per client IP", async () => {
+    const ip = randomIp();
+    await expectRateLimitedAfter(IP_LIMIT, () => forgot(freshEmail(), ip));
+    // Another IP is not affected.
+    expect((await forgot(freshEmail(), randomIp())).status).toBe(200);
+  });
+
+  it("is limited per email address, for an existing account as for an unknown one", async () => {
+    const user = await registerUser();
+    const unknown = freshEmail();
+    for (const email of [user.email, unknown]) {
+      await expectRateLimitedAfter(EMAIL_LIMIT, () => forgot(email, randomIp()));
+    }
+  });
+});
+
+describe("POST /resend-verification", () => {
+  it("is limited per client IP, across accounts", async () => {
+    const ip = randomIp();
+    await expectRateLimitedAfter(IP_LIMIT, async () => {
+      const s = await registerAndLogin();
+      return api("POST", "/resend-verification", { token: s.accessToken, ip });
+    });
+  });
+
+  it("is limited per account email, from any number of IPs", async () => {
+    const s = await registerAndLogin();
+    await expectRateLimitedAfter(EMAIL_LIMIT, () =>
+      api("POST", "/resend-verification", { token: s.accessToken, ip: randomIp() }),
+    );
+  });
+});
+
+describe("token endpoints", () => {
+  it("POST /verify-email is limited per client IP", async () => {
+    const ip = randomIp();
+    await expectRateLimitedAfter(IP_LIMIT, (attempt) =>
+      api("POST", "/verify-email", { body: { token: `guess-${attempt}` }, ip }),
+    );
+  });
+
+  it("POST /reset-password is limited per client IP", async () => {
+    const ip = randomIp();
+    await expectRateLimitedAfter(IP_LIMIT, (attempt) =>
+      api("POST", "/reset-password", { body: { token: `guess-${attempt}`, password: "new-staple-orbit-42" }, ip }),
+    );
+  });
+});
