@@ -78,7 +78,7 @@ describe("GET /audit", () => {
     ["action=DROP%20TABLE", "action"],
     ["limit=101", "limit"],
     ["limit=0", "limit"],
-    ["actorId=x", "query"],
+    ["actorId=x", "actorId"],
   ])("rejects %s with 400", async (query, path) => {
     const res = await audit(query);
     expect(res.status).toBe(400);

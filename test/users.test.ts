@@ -111,7 +111,7 @@ describe("GET /users", () => {
     ["sort=-username", "sort"],
     ["role=root", "role"],
     ["status=deleted", "status"],
-    ["orderBy=username", "query"],
+    ["orderBy=username", "orderBy"],
   ])("rejects %s with 400 VALIDATION_ERROR", async (query, path) => {
     const res = await list(query);
     expect(res.status).toBe(400);

@@ -46,8 +46,7 @@ export const emailRoutes = new Hono<AppEnv>()
   .post("/forgot-password", validate("json", forgotBody), async (c) => {
     const { email } = c.req.valid("json");
     const { config, db } = c.var;
-    await enforceRateLimit(c.env.RATE_LIMIT_IP, `forgot:ip:${clientIp(c)}`);
-    await enforceRateLimit(c.env.RATE_LIMIT_EMAIL, `forgot:email:${email}`);
+    await enforceRateLimit(c, "forgot", { email });
     const user = await db.select().from(users).where(eq(users.email, email)).get();
     const withinQuota = await takeHourlyMailQuota(c.env.KV, "reset", email, MAX_RESET_EMAILS_PER_HOUR);
     if (user && withinQuota) {
@@ -64,7 +63,7 @@ export const emailRoutes = new Hono<AppEnv>()
     const { token, password } = c.req.valid("json");
     const { config, db } = c.var;
     const ip = clientIp(c);
-    await enforceRateLimit(c.env.RATE_LIMIT_IP, `reset:ip:${ip}`);
+    await enforceRateLimit(c, "reset");
     const found = await findEmailToken(c.env.KV, "reset", token);
     const user = found && (await findUser(db, found.userId));
     if (!found || !user || !(await isBoundTo(found, user.passwordHash))) throw invalidToken();
@@ -88,7 +87,7 @@ export const emailRoutes = new Hono<AppEnv>()
   .post("/verify-email", validate("json", verifyBody), async (c) => {
     const { db } = c.var;
     const ip = clientIp(c);
-    await enforceRateLimit(c.env.RATE_LIMIT_IP, `verify:ip:${ip}`);
+    await enforceRateLimit(c, "verify");
     const found = await findEmailToken(c.env.KV, "verify", c.req.valid("json").token);
     const user = found && (await findUser(db, found.userId));
     if (!found || !user || !(await isBoundTo(found, user.email))) throw invalidToken();
@@ -116,8 +115,7 @@ export const emailRoutes = new Hono<AppEnv>()
   // Takes no body: an `{ email }` naming someone else is refused, not silently ignored.
   .post("/resend-verification", requireAuth, validate("json", z.strictObject({})), async (c) => {
     const { user } = c.var;
-    await enforceRateLimit(c.env.RATE_LIMIT_IP, `resend:ip:${clientIp(c)}`);
-    await enforceRateLimit(c.env.RATE_LIMIT_EMAIL, `resend:email:${user.email}`);
+    await enforceRateLimit(c, "resend", { email: user.email });
     if (user.emailVerifiedAt) return ok(c, "Email already verified");
     await sendVerificationEmail(c, user);
     return ok(c, "Verification email sent");
@@ -127,9 +125,8 @@ export const emailRoutes = new Hono<AppEnv>()
     const { currentPassword, newPassword } = c.req.valid("json");
     const { config, db, user, sessionId } = c.var;
     const ip = clientIp(c);
-    await enforceRateLimit(c.env.RATE_LIMIT_IP, `password:ip:${ip}`);
-    // Per account: a stolen access token must not become an unlimited oracle for the current password.
-    await enforceRateLimit(c.env.RATE_LIMIT_EMAIL, `password:user:${user.id}`);
+    // Per account too: a stolen access token must not become an unlimited oracle for the current password.
+    await enforceRateLimit(c, "password", { userId: user.id });
     if (!(await verifyPassword(currentPassword, user.passwordHash))) throw wrongCurrentPassword();
     assertAcceptablePassword(newPassword, config.PASSWORD_MIN_LENGTH, user, "newPassword");
 

@@ -24,8 +24,7 @@ export const authRoutes = new Hono<AppEnv>()
   .post("/register", validate("json", registerBody), async (c) => {
     const { username, email, password } = c.req.valid("json");
     const { config, db } = c.var;
-    await enforceRateLimit(c.env.RATE_LIMIT_IP, `register:ip:${clientIp(c)}`);
-    await enforceRateLimit(c.env.RATE_LIMIT_EMAIL, `register:email:${email}`);
+    await enforceRateLimit(c, "register", { email });
     assertAcceptablePassword(password, config.PASSWORD_MIN_LENGTH, { email, username });
 
     const now = nowIso();
@@ -55,8 +54,7 @@ export const authRoutes = new Hono<AppEnv>()
     const { email, password } = c.req.valid("json");
     const { config, db } = c.var;
     const ip = clientIp(c);
-    await enforceRateLimit(c.env.RATE_LIMIT_IP, `login:ip:${ip}`);
-    await enforceRateLimit(c.env.RATE_LIMIT_EMAIL, `login:email:${email}`);
+    await enforceRateLimit(c, "login", { email });
 
     const user = await reserveLoginAttempt(db, email);
     const passwordOk = await verifyPassword(password, user?.passwordHash ?? (await dummyHash(config.BCRYPT_COST)));
@@ -89,7 +87,7 @@ export const authRoutes = new Hono<AppEnv>()
 
   .post("/refresh", validate("json", refreshBody), async (c) => {
     const { config, db } = c.var;
-    await enforceRateLimit(c.env.RATE_LIMIT_IP, `refresh:ip:${clientIp(c)}`);
+    await enforceRateLimit(c, "refresh");
     const result = await rotateRefreshToken(db, c.req.valid("json").refreshToken, config.REFRESH_TOKEN_TTL);
     if (result.outcome === "reused") {
       await auditInsert(db, {

@@ -1,6 +1,19 @@
 import { sign, verify } from "hono/jwt";
 import type { Role } from "../db/schema";
 
+const keys = new Map<string, Promise<CryptoKey>>();
+
+/** The HMAC key for a secret, imported once per isolate rather than on every sign and verify. */
+function hmacKey(secret: string): Promise<CryptoKey> {
+  let key = keys.get(secret);
+  if (!key) {
+    const bytes = new TextEncoder().encode(secret);
+    key = crypto.subtle.importKey("raw", bytes, { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
+    keys.set(secret, key);
+  }
+  return key;
+}
+
 export type AccessClaims = { sub: string; sid: string; role: Role; iat: number; exp: number };
 
 export async function signAccessToken(
@@ -9,7 +22,7 @@ export async function signAccessToken(
   ttlSeconds: number,
 ): Promise<string> {
   const iat = Math.floor(Date.now() / 1000);
-  return sign({ ...claims, iat, exp: iat + ttlSeconds }, secret, "HS256");
+  return sign({ ...claims, iat, exp: iat + ttlSeconds }, await hmacKey(secret), "HS256");
 }
 
 /**
@@ -19,7 +32,7 @@ export async function signAccessToken(
  */
 export async function verifyAccessToken(token: string, secret: string): Promise<AccessClaims | null> {
   try {
-    const payload = await verify(token, secret, "HS256");
+    const payload = await verify(token, await hmacKey(secret), "HS256");
     if (typeof payload.sub !== "string" || typeof payload.sid !== "string") return null;
     if (typeof payload.exp !== "number") return null;
     return payload as unknown as AccessClaims;

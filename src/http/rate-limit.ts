@@ -1,14 +1,28 @@
+import type { Context } from "hono";
+import type { AppEnv } from "../env";
+import { clientIp } from "./client";
 import { tooManyRequests } from "./errors";
 
 /** Rate-limit windows are 60 s (see wrangler.toml), so that is the longest a caller must wait. */
 const WINDOW_SECONDS = 60;
 
 /**
- * Counts one request against each key on the Workers Rate Limiting binding
- * and refuses with 429 when any is over its limit. Keys are namespaced
- * (`login:ip:…`) so one endpoint's traffic does not use up another's.
+ * Counts the request against the caller's IP (`RATE_LIMIT_IP`) and, where
+ * the request is about one email address or account, against that too
+ * (`RATE_LIMIT_EMAIL`), both at once; refuses with 429 when either is over.
+ * Keys are namespaced by endpoint (`login:ip:…`, `login:email:…`) so one
+ * endpoint's traffic does not use up another's.
  */
-export async function enforceRateLimit(limiter: RateLimit, ...keys: string[]) {
-  const results = await Promise.all(keys.map((key) => limiter.limit({ key })));
+export async function enforceRateLimit(
+  c: Context<AppEnv>,
+  endpoint: string,
+  subject?: { email: string } | { userId: string },
+) {
+  const checks = [c.env.RATE_LIMIT_IP.limit({ key: `${endpoint}:ip:${clientIp(c)}` })];
+  if (subject) {
+    const key = "email" in subject ? `email:${subject.email}` : `user:${subject.userId}`;
+    checks.push(c.env.RATE_LIMIT_EMAIL.limit({ key: `${endpoint}:${key}` }));
+  }
+  const results = await Promise.all(checks);
   if (results.some((r) => !r.success)) throw tooManyRequests(WINDOW_SECONDS);
 }

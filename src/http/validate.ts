@@ -14,10 +14,14 @@ export const validate = <Target extends keyof ValidationTargets, Schema extends 
   zValidator(target, schema, (result) => {
     if (!result.success) {
       throw validationError(
-        result.error.issues.map((issue) => ({
-          path: issue.path.length ? issue.path.join(".") : target,
-          message: issue.code === "unrecognized_keys" ? `Unknown field(s): ${issue.keys.join(", ")}` : issue.message,
-        })),
+        result.error.issues.flatMap((issue) => {
+          const path = issue.path.map(String);
+          // One detail per unknown field, at that field's path, so a client can point at it.
+          if (issue.code === "unrecognized_keys") {
+            return issue.keys.map((key) => ({ path: [...path, key].join("."), message: `Unknown field: ${key}` }));
+          }
+          return [{ path: path.length ? path.join(".") : target, message: issue.message }];
+        }),
       );
     }
   });

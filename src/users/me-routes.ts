@@ -26,7 +26,7 @@ export const meRoutes = new Hono<AppEnv>()
    */
   .delete("/me", requireAuth, validate("json", deleteMeBody), async (c) => {
     const { user } = c.var;
-    await enforceRateLimit(c.env.RATE_LIMIT_EMAIL, `delete-me:user:${user.id}`);
+    await enforceRateLimit(c, "delete-me", { userId: user.id });
     if (!(await verifyPassword(c.req.valid("json").password, user.passwordHash))) {
       throw new AppError(401, "INVALID_CREDENTIALS", "Password is incorrect");
     }
