@@ -1,3 +1,5 @@
+import { env } from "cloudflare:workers";
+import { getRounds, hash } from "bcrypt-ts";
 import { decode } from "hono/jwt";
 import { describe, expect, it } from "vitest";
 import { api, login, registerAndLogin, registerUser, STRONG_PASSWORD, unique } from "./support/api";
@@ -6,7 +8,7 @@ import { detailPaths, expectFailure, expectUnauthorized } from "./support/expect
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
-/** 256 random bits in base64url is 43 characters. */
+/** The session id, then 256 random bits in base64url (43 characters). */
 const REFRESH_TOKEN = /^[0-9a-f-]{36}\.[A-Za-z0-9_-]{43}$/;
 const USER_KEYS = ["createdAt", "email", "emailVerified", "id", "role", "status", "updatedAt", "username"];
 const TOKEN_RESPONSE_KEYS = ["accessToken", "expiresIn", "refreshToken", "tokenType", "user"];
@@ -76,6 +78,20 @@ describe("POST /register", () => {
 });
 
 describe("POST /login", () => {
+  it("upgrades a hash made at another BCRYPT_COST on a successful login", async () => {
+    const user = await registerUser();
+    await env.DB.prepare("update users set password_hash = ? where id = ?")
+      .bind(await hash(user.password, 5), user.id)
+      .run();
+    expect((await api("POST", "/login", { body: { email: user.email, password: user.password } })).status).toBe(200);
+    const row = await env.DB.prepare("select password_hash from users where id = ?")
+      .bind(user.id)
+      .first<{ password_hash: string }>();
+    expect(getRounds(row!.password_hash)).toBe(Number(env.BCRYPT_COST));
+    // The upgraded hash still takes the same password.
+    expect((await api("POST", "/login", { body: { email: user.email, password: user.password } })).status).toBe(200);
+  });
+
   it("answers 200 with tokens, tokenType, expiresIn and the user", async () => {
     const user = await registerUser();
     const res = await api("POST", "/login", { body: { email: user.email, password: user.password } });

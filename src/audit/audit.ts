@@ -1,3 +1,4 @@
+import { getTableColumns, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { auditEvents } from "../db/schema";
 
@@ -24,17 +25,34 @@ export type AuditEntry = {
   details?: Record<string, unknown>;
 };
 
+const auditRow = (entry: AuditEntry) => ({
+  id: crypto.randomUUID(),
+  action: entry.action,
+  actorId: entry.actorId ?? null,
+  targetId: entry.targetId ?? null,
+  ip: entry.ip ?? null,
+  details: entry.details ?? null,
+  createdAt: new Date().toISOString(),
+});
+
 /**
  * An insert into the audit trail, returned unexecuted so callers put it in the
  * same `db.batch` as the change it records: both land or neither does.
  */
-export const auditInsert = (db: Db, entry: AuditEntry) =>
-  db.insert(auditEvents).values({
-    id: crypto.randomUUID(),
-    action: entry.action,
-    actorId: entry.actorId ?? null,
-    targetId: entry.targetId ?? null,
-    ip: entry.ip ?? null,
-    details: entry.details ?? null,
-    createdAt: new Date().toISOString(),
-  });
+export const auditInsert = (db: Db, entry: AuditEntry) => db.insert(auditEvents).values(auditRow(entry));
+
+/**
+ * `auditInsert` for a change that may be refused by its own WHERE clause (the
+ * last-admin rule, a session that is not the caller's): an
+ * `INSERT … SELECT … WHERE condition`. Put it in the batch before the change,
+ * with the change's condition: both then see the same state inside the batch's
+ * transaction, so the event is written exactly when the change happens.
+ */
+export function auditInsertWhere(db: Db, entry: AuditEntry, condition: SQL) {
+  const row: Record<string, unknown> = auditRow(entry);
+  // In the table's column order, which is the order INSERT … SELECT fills them in.
+  const values = Object.entries(getTableColumns(auditEvents)).map(([key, column]) =>
+    row[key] == null ? sql`null` : sql.param(row[key], column),
+  );
+  return db.insert(auditEvents).select(sql`select ${sql.join(values, sql`, `)} where ${condition}`);
+}

@@ -6,8 +6,8 @@ import { requirePermission } from "../auth/permissions";
 import { auditEvents } from "../db/schema";
 import type { AppEnv } from "../env";
 import { ok, pageMeta } from "../http/envelope";
+import { pageQuery } from "../http/pagination";
 import { validate } from "../http/validate";
-import { pageQuery } from "../posts/schemas";
 
 export const auditListQuery = pageQuery.extend({
   /** Events where the user acted or was acted upon. */

@@ -32,13 +32,20 @@ export async function reserveLoginAttempt(db: Db, email: string) {
   return rows[0];
 }
 
-/** Seconds until the account with this email unlocks, or 0 when it is not locked (or does not exist). */
-export async function lockedForSeconds(db: Db, email: string): Promise<number> {
-  const row = await db.select({ lockedUntil: users.lockedUntil }).from(users).where(eq(users.email, email)).get();
-  if (!row?.lockedUntil) return 0;
-  return Math.max(0, (Date.parse(row.lockedUntil) - Date.now()) / 1000);
-}
+/** The lock of the account with this email, as a query to batch with the failed attempt's audit row. */
+export const lockOf = (db: Db, email: string) =>
+  db.select({ lockedUntil: users.lockedUntil }).from(users).where(eq(users.email, email));
 
-/** After a correct password: the attempt reserved for it is given back along with all earlier failures. */
-export const clearFailedLogins = (db: Db, userId: string) =>
-  db.update(users).set({ failedLoginCount: 0, lockedUntil: null }).where(eq(users.id, userId));
+/** Seconds until a `locked_until` time, 0 when it is past or unset. */
+export const secondsUntil = (time: string | null | undefined) =>
+  time ? Math.max(0, (Date.parse(time) - Date.now()) / 1000) : 0;
+
+/**
+ * After a correct password: the attempt reserved for it is given back along
+ * with all earlier failures, and the hash is replaced when it was upgraded.
+ */
+export const clearFailedLogins = (db: Db, userId: string, upgradedHash?: string) =>
+  db
+    .update(users)
+    .set({ failedLoginCount: 0, lockedUntil: null, ...(upgradedHash && { passwordHash: upgradedHash }) })
+    .where(eq(users.id, userId));

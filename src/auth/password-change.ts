@@ -1,6 +1,6 @@
 import { and, eq, isNull, ne, sql } from "drizzle-orm";
 import type { AuditAction } from "../audit/audit";
-import { auditInsertWhere } from "../audit/conditional";
+import { auditInsertWhere } from "../audit/audit";
 import type { Db } from "../db/client";
 import { nowIso } from "../db/client";
 import { sessions, users } from "../db/schema";

@@ -1,4 +1,4 @@
-import { compare, hash } from "bcrypt-ts";
+import { compare, getRounds, hash } from "bcrypt-ts";
 import type { ErrorDetail } from "../http/errors";
 import { validationError } from "../http/errors";
 import { COMMON_PASSWORDS } from "./common-passwords";
@@ -7,6 +7,9 @@ import { COMMON_PASSWORDS } from "./common-passwords";
 export const MAX_PASSWORD_BYTES = 72;
 
 export const hashPassword = (password: string, cost: number) => hash(password, cost);
+
+/** The work factor a bcrypt hash was made with. */
+export const hashCost = (passwordHash: string) => getRounds(passwordHash);
 
 /**
  * bcrypt compares only the first 72 bytes, so without the length check the

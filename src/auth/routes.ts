@@ -11,8 +11,8 @@ import { validate } from "../http/validate";
 import { isUniqueViolation, uniqueConflict } from "../users/conflicts";
 import { toPublicUser } from "../users/present";
 import { requireAuth } from "./guard";
-import { clearFailedLogins, lockedForSeconds, reserveLoginAttempt } from "./lockout";
-import { assertAcceptablePassword, dummyHash, hashPassword, verifyPassword } from "./passwords";
+import { clearFailedLogins, lockOf, reserveLoginAttempt, secondsUntil } from "./lockout";
+import { assertAcceptablePassword, dummyHash, hashCost, hashPassword, verifyPassword } from "./passwords";
 import { loginBody, logoutBody, refreshBody, registerBody } from "./schemas";
 import { invalidRefreshToken, newSession, revokeAllSessions, revokeSession, rotateRefreshToken } from "./sessions";
 import { sha256Hex, signAccessToken } from "./tokens";
@@ -59,9 +59,12 @@ export const authRoutes = new Hono<AppEnv>()
     const user = await reserveLoginAttempt(db, email);
     const passwordOk = await verifyPassword(password, user?.passwordHash ?? (await dummyHash(config.BCRYPT_COST)));
     if (!user || !passwordOk) {
-      await auditInsert(db, { action: "login_failure", targetId: user?.id, ip, details: { email } });
-      // Asked for known and unknown emails alike, so both failures make the same D1 queries.
-      const lockedFor = await lockedForSeconds(db, email);
+      // The lock is asked for known and unknown emails alike, so both failures make the same D1 queries.
+      const [, [lock]] = await db.batch([
+        auditInsert(db, { action: "login_failure", targetId: user?.id, ip, details: { email } }),
+        lockOf(db, email),
+      ]);
+      const lockedFor = secondsUntil(lock?.lockedUntil);
       if (!user && lockedFor > 0) throw tooManyRequests(lockedFor, "ACCOUNT_LOCKED");
       throw invalidCredentials();
     }
@@ -77,8 +80,11 @@ export const authRoutes = new Hono<AppEnv>()
       ip,
       ttlSeconds: config.REFRESH_TOKEN_TTL,
     });
+    // A hash made at an older BCRYPT_COST is upgraded while the password is at hand.
+    const upgradedHash =
+      hashCost(user.passwordHash) === config.BCRYPT_COST ? undefined : await hashPassword(password, config.BCRYPT_COST);
     await db.batch([
-      clearFailedLogins(db, user.id),
+      clearFailedLogins(db, user.id, upgradedHash),
       session.insert,
       auditInsert(db, { action: "login_success", actorId: user.id, targetId: user.id, ip }),
     ]);

@@ -3,8 +3,8 @@ import { assertOwnerOr } from "../auth/permissions";
 import { type Db, nowIso } from "../db/client";
 import { comments, posts, users } from "../db/schema";
 import { notFound } from "../http/errors";
+import type { PageQuery } from "../http/pagination";
 import { type Actor, modifiableBy } from "../posts/ownership";
-import type { PageQuery } from "../posts/schemas";
 
 /**
  * A comment row, the author's username joined in the same SELECT. Column

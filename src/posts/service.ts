@@ -1,10 +1,11 @@
-import { and, count, desc, eq, inArray, type SQL, sql } from "drizzle-orm";
+import { and, count, desc, eq, inArray, type SQL } from "drizzle-orm";
 import { assertOwnerOr } from "../auth/permissions";
 import { type Db, nowIso } from "../db/client";
 import { comments, posts, tableCounts, users } from "../db/schema";
+import { startsWith } from "../db/search";
 import { notFound } from "../http/errors";
+import type { PageQuery } from "../http/pagination";
 import { type Actor, modifiableBy } from "./ownership";
-import type { PageQuery } from "./schemas";
 
 /**
  * A post row from one SELECT: the author's username through a join and
@@ -44,16 +45,6 @@ export const toPost = (row: PostRow) => ({
 
 export type Post = ReturnType<typeof toPost>;
 
-/**
- * Case-insensitive prefix match on the title. `%`, `_` and `\` in the search
- * are escaped so they match themselves; a constant prefix on a NOCASE column
- * lets SQLite use `posts_title_idx` rather than scan.
- */
-const titleStartsWith = (q: string) => {
-  const pattern = `${q.replace(/[\\%_]/g, "\\$&")}%`;
-  return sql`${posts.title} like ${pattern} escape '\\'`;
-};
-
 export type PostFilter = { authorId?: string; q?: string };
 
 /**
@@ -67,7 +58,7 @@ export type PostFilter = { authorId?: string; q?: string };
 export async function listPosts(db: Db, { page, limit }: PageQuery, filter: PostFilter) {
   const where: SQL | undefined = and(
     filter.authorId ? eq(posts.authorId, filter.authorId) : undefined,
-    filter.q ? titleStartsWith(filter.q) : undefined,
+    filter.q ? startsWith(posts.title, filter.q) : undefined,
   );
   const newestFirst = [desc(posts.createdAt), desc(posts.id)];
   const pageIds = db

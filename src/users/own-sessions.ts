@@ -1,6 +1,6 @@
 import { and, desc, eq, gt, isNull, sql } from "drizzle-orm";
 import type { Context } from "hono";
-import { auditInsertWhere } from "../audit/conditional";
+import { auditInsertWhere } from "../audit/audit";
 import { type Db, nowIso } from "../db/client";
 import { sessions } from "../db/schema";
 import type { AppEnv } from "../env";

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { ROLES, USER_STATUSES } from "../db/schema";
-import { pageQuery } from "../posts/schemas";
+import { pageQuery } from "../http/pagination";
 import { emailField, passwordField, usernameField } from "./fields";
 
 export const USER_SORTS = ["createdAt", "-createdAt", "username", "email"] as const;

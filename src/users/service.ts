@@ -1,16 +1,17 @@
 import { and, asc, count, desc, eq, isNull, or, type SQL, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
-import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import type { Context } from "hono";
 import type { AuditEntry } from "../audit/audit";
-import { auditInsertWhere } from "../audit/conditional";
+import { auditInsertWhere } from "../audit/audit";
 import { sendVerificationEmail } from "../auth/verification";
 import { type Db, nowIso } from "../db/client";
 import { type Role, sessions, tableCounts, type UserRow, type UserStatus, users } from "../db/schema";
+import { startsWith } from "../db/search";
 import type { AppEnv, AuthUser } from "../env";
 import { clientIp } from "../http/client";
 import { notFound } from "../http/errors";
-import type { PageQuery } from "../posts/schemas";
+import type { PageQuery } from "../http/pagination";
+import { enforceRateLimit } from "../http/rate-limit";
 import { isUniqueViolation, uniqueConflict } from "./conflicts";
 import { lastAdmin, leavesAnActiveAdmin } from "./last-admin";
 import type { UserListFilter } from "./schemas";
@@ -24,10 +25,6 @@ export async function findUser(db: Db, id: string): Promise<UserRow> {
   if (!user) throw notFound("User");
   return user;
 }
-
-/** Case-insensitive prefix match; `%`, `_` and `\` in the search match themselves. */
-const startsWith = (column: SQLiteColumn, q: string) =>
-  sql`${column} like ${`${q.replace(/[\\%_]/g, "\\$&")}%`} escape '\\'`;
 
 const ORDER = {
   createdAt: [asc(users.createdAt), asc(users.id)],
@@ -88,6 +85,8 @@ export async function updateUser(c: Context<AppEnv>, target: Target, requested: 
   const { db } = c.var;
   const changes = changedFields(target, requested);
   if (Object.keys(changes).length === 0) return findUser(db, target.id);
+  // Every new email sends a verification email: limited per account so this is no way to mail-bomb an address.
+  if (changes.email !== undefined) await enforceRateLimit(c, "email-change", { userId: target.id });
 
   const takesAdminPowerAway =
     (changes.role !== undefined && changes.role !== "admin") || changes.status === "suspended";

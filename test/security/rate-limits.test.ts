@@ -78,3 +78,12 @@ describe("token endpoints", () => {
     );
   });
 });
+
+describe("PATCH /me with a new email", () => {
+  it("is limited per account, so changing the email cannot mail-bomb addresses", async () => {
+    const s = await registerAndLogin();
+    await expectRateLimitedAfter(EMAIL_LIMIT, () =>
+      api("PATCH", "/me", { token: s.accessToken, body: { email: freshEmail() }, ip: randomIp() }),
+    );
+  });
+});

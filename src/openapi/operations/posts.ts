@@ -1,6 +1,7 @@
 import { PERMISSIONS } from "../../auth/permissions";
 import { COMMENT_CONTENT_MAX, commentBody } from "../../comments/schemas";
-import { POST_CONTENT_MAX, pageQuery, patchPostBody, postListQuery, putPostBody, TITLE_MAX } from "../../posts/schemas";
+import { pageQuery } from "../../http/pagination";
+import { POST_CONTENT_MAX, patchPostBody, postListQuery, putPostBody, TITLE_MAX } from "../../posts/schemas";
 import { idParam } from "../../users/fields";
 import { empty, type Operation, single } from "../operation";
 
