@@ -1,13 +1,10 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { app } from "../src/app";
 import { escapeHtml, passwordResetEmail } from "../src/mail/templates";
 import {
   type ApiResponse,
   api,
   login,
-  randomIp,
   registerAndLogin,
   registerUser,
   STRONG_PASSWORD,
@@ -15,34 +12,9 @@ import {
   unique,
 } from "./support/api";
 import { emailsTo, tokenFrom, waitForEmail } from "./support/mailbox";
+import { settled } from "./support/settled";
 
 const NEW_PASSWORD = "new-staple-orbit-42";
-
-/**
- * Calls the Worker with its own ExecutionContext and waits for everything it
- * scheduled with waitUntil, so a test can assert that no email was sent (or
- * that a failure was logged) without sleeping. `bindings` overrides vars for
- * this one call, for settings the shared test config cannot flip per test.
- */
-async function settled(
-  method: string,
-  path: string,
-  options: { body?: unknown; token?: string; bindings?: Record<string, string> } = {},
-): Promise<ApiResponse> {
-  const headers = new Headers({ "CF-Connecting-IP": randomIp() });
-  if (options.token) headers.set("Authorization", `Bearer ${options.token}`);
-  if (options.body !== undefined) headers.set("Content-Type", "application/json");
-  const request = new Request(`https://api.test${path}`, {
-    method,
-    headers,
-    body: options.body === undefined ? undefined : JSON.stringify(options.body),
-  });
-  const ctx = createExecutionContext();
-  const response = await app.fetch(request, { ...env, ...options.bindings }, ctx);
-  await waitOnExecutionContext(ctx);
-  const text = await response.text();
-  return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : text };
-}
 
 function expectError(res: ApiResponse, status: number, code: string) {
   expect({ status: res.status, code: res.body?.error?.code }).toEqual({ status, code });

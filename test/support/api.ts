@@ -21,18 +21,20 @@ const rand255 = () => Math.floor(Math.random() * 256);
 
 export const unique = (prefix = "u") => `${prefix}${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
 
-/** Sends a request through the Worker's real fetch handler, as a client would. */
-export async function api<T = any>(method: string, path: string, options: CallOptions = {}): Promise<ApiResponse<T>> {
+/** The Request a client would send: JSON body, bearer token, and a client IP. */
+export function buildRequest(method: string, path: string, options: CallOptions = {}): Request {
   const headers = new Headers(options.headers);
   if (!headers.has("CF-Connecting-IP")) headers.set("CF-Connecting-IP", options.ip ?? randomIp());
   if (options.token) headers.set("Authorization", `Bearer ${options.token}`);
-  let body: string | undefined;
-  if (options.rawBody !== undefined) body = options.rawBody;
-  else if (options.body !== undefined) {
+  let body = options.rawBody;
+  if (body === undefined && options.body !== undefined) {
     body = JSON.stringify(options.body);
     if (!headers.has("Content-Type")) headers.set("Content-Type", "application/json");
   }
-  const response = await exports.default.fetch(new Request(`https://api.test${path}`, { method, headers, body }));
+  return new Request(`https://api.test${path}`, { method, headers, body });
+}
+
+export async function readResponse<T>(response: Response): Promise<ApiResponse<T>> {
   const text = await response.text();
   let parsed: unknown = text;
   try {
@@ -41,6 +43,11 @@ export async function api<T = any>(method: string, path: string, options: CallOp
     // HTML pages and empty bodies stay text.
   }
   return { status: response.status, headers: response.headers, body: parsed as T };
+}
+
+/** Sends a request through the Worker's real fetch handler, as a client would. */
+export async function api<T = any>(method: string, path: string, options: CallOptions = {}): Promise<ApiResponse<T>> {
+  return readResponse<T>(await exports.default.fetch(buildRequest(method, path, options)));
 }
 
 export const STRONG_PASSWORD = "correct-horse-battery-9";
