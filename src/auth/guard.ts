@@ -1,9 +1,9 @@
 import { and, eq, gt, isNull } from "drizzle-orm";
 import type { MiddlewareHandler } from "hono";
 import { nowIso } from "../db/client";
-import { type Role, sessions, users } from "../db/schema";
+import { sessions, users } from "../db/schema";
 import type { AppEnv } from "../env";
-import { AppError, forbidden, unauthorized } from "../http/errors";
+import { AppError, unauthorized } from "../http/errors";
 import { verifyAccessToken } from "./tokens";
 
 const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)$/;
@@ -51,11 +51,3 @@ export const requireAuth: MiddlewareHandler<AppEnv> = async (c, next) => {
   c.set("sessionId", claims.sid);
   await next();
 };
-
-/** Lets the request through only for the given roles (checked after `requireAuth`). */
-export const requireRole =
-  (...roles: Role[]): MiddlewareHandler<AppEnv> =>
-  async (c, next) => {
-    if (!roles.includes(c.var.user.role)) throw forbidden();
-    await next();
-  };

@@ -1,3 +1,5 @@
+import { eq, type SQL } from "drizzle-orm";
+import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import type { MiddlewareHandler } from "hono";
 import type { Role } from "../db/schema";
 import type { AppEnv } from "../env";
@@ -39,6 +41,19 @@ export const requirePermission =
  * Owners may modify what they own; others need `anyAction`. Used for posts,
  * comments and user records alike.
  */
-export function assertOwnerOr(actor: { id: string; role: Role }, ownerId: string, anyAction: Action) {
+export function assertOwnerOr(actor: Actor, ownerId: string, anyAction: Action) {
   if (actor.id !== ownerId && !can(actor.role, anyAction)) throw forbidden();
 }
+
+export type Actor = { id: string; role: Role };
+
+/**
+ * The SQL twin of `assertOwnerOr(actor, ownerId, "content:modify-any")`: a
+ * condition that limits an UPDATE or DELETE to the actor's own rows unless
+ * their role may modify anyone's. Carrying it in the write makes the check and
+ * the change one statement, with no window between them; the service then
+ * calls `assertOwnerOr` on the row read in the same batch to answer 403 (the
+ * write matched nothing) rather than 404.
+ */
+export const modifiableBy = (actor: Actor, ownerColumn: SQLiteColumn): SQL | undefined =>
+  can(actor.role, "content:modify-any") ? undefined : eq(ownerColumn, actor.id);

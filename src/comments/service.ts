@@ -1,10 +1,9 @@
 import { and, asc, eq, inArray, sql } from "drizzle-orm";
-import { assertOwnerOr } from "../auth/permissions";
+import { type Actor, assertOwnerOr, modifiableBy } from "../auth/permissions";
 import { type Db, nowIso } from "../db/client";
 import { comments, posts, users } from "../db/schema";
 import { notFound } from "../http/errors";
 import type { PageQuery } from "../http/pagination";
-import { type Actor, modifiableBy } from "../posts/ownership";
 
 /**
  * A comment row, the author's username joined in the same SELECT. Column

@@ -1,11 +1,10 @@
 import { and, count, desc, eq, inArray, type SQL } from "drizzle-orm";
-import { assertOwnerOr } from "../auth/permissions";
+import { type Actor, assertOwnerOr, modifiableBy } from "../auth/permissions";
 import { type Db, nowIso } from "../db/client";
 import { comments, posts, tableCounts, users } from "../db/schema";
 import { startsWith } from "../db/search";
 import { notFound } from "../http/errors";
 import type { PageQuery } from "../http/pagination";
-import { type Actor, modifiableBy } from "./ownership";
 
 /**
  * A post row from one SELECT: the author's username through a join and

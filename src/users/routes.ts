@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { requireAuth } from "../auth/guard";
 import { assertCan, assertOwnerOr, requirePermission } from "../auth/permissions";
 import type { AppEnv } from "../env";
@@ -8,6 +8,9 @@ import { idParam } from "./fields";
 import { toPublicUser } from "./present";
 import { patchUserBody, putUserBody, userListQuery } from "./schemas";
 import { deleteUser, findUser, listUsers, updateUser } from "./service";
+
+/** The guard already loaded the caller: acting on one's own id costs no second query. */
+const userById = (c: Context<AppEnv>, id: string) => (id === c.var.user.id ? c.var.user : findUser(c.var.db, id));
 
 /**
  * User management by id. Permission is decided before the user is looked up:
@@ -24,13 +27,13 @@ export const userRoutes = new Hono<AppEnv>()
   .get("/user/:id", requireAuth, validate("param", idParam), async (c) => {
     const { id } = c.req.valid("param");
     assertOwnerOr(c.var.user, id, "users:read-any");
-    return ok(c, "User", { user: toPublicUser(await findUser(c.var.db, id)) });
+    return ok(c, "User", { user: toPublicUser(await userById(c, id)) });
   })
 
   .put("/user/:id", requireAuth, validate("param", idParam), validate("json", putUserBody), async (c) => {
     const { id } = c.req.valid("param");
     assertOwnerOr(c.var.user, id, "users:manage");
-    const user = await updateUser(c, await findUser(c.var.db, id), c.req.valid("json"));
+    const user = await updateUser(c, await userById(c, id), c.req.valid("json"));
     return ok(c, "User updated", { user: toPublicUser(user) });
   })
 
@@ -40,13 +43,13 @@ export const userRoutes = new Hono<AppEnv>()
     assertOwnerOr(c.var.user, id, "users:manage");
     // Nobody changes their own role or status unless they could change anyone's.
     if (body.role !== undefined || body.status !== undefined) assertCan(c.var.user.role, "users:manage");
-    const user = await updateUser(c, await findUser(c.var.db, id), body);
+    const user = await updateUser(c, await userById(c, id), body);
     return ok(c, "User updated", { user: toPublicUser(user) });
   })
 
   .delete("/user/:id", requireAuth, validate("param", idParam), async (c) => {
     const { id } = c.req.valid("param");
     assertOwnerOr(c.var.user, id, "users:manage");
-    await deleteUser(c, await findUser(c.var.db, id));
+    await deleteUser(c, await userById(c, id));
     return ok(c, "User deleted");
   });
