@@ -11,14 +11,15 @@ import { AppError } from "../http/errors";
 import { enforceRateLimit } from "../http/rate-limit";
 import { validate } from "../http/validate";
 import { deliverAfterResponse, linkBase } from "../mail/deliver";
-import { takeHourlyMailQuota } from "../mail/quota";
+import { takeMailQuota } from "../mail/quota";
 import { passwordResetEmail } from "../mail/templates";
 import { emailField, passwordField } from "../users/fields";
 import { toPublicUser } from "../users/present";
 import { discardEmailToken, findEmailToken, isBoundTo, issueEmailToken } from "./email-tokens";
 import { requireAuth } from "./guard";
 import { replacePassword } from "./password-change";
-import { assertAcceptablePassword, hashPassword, verifyPassword } from "./passwords";
+import { provePassword } from "./password-proof";
+import { assertAcceptablePassword, hashPassword } from "./passwords";
 import { tokenPage } from "./token-pages";
 import { sendVerificationEmail } from "./verification";
 
@@ -48,7 +49,7 @@ export const emailRoutes = new Hono<AppEnv>()
     const { config, db } = c.var;
     await enforceRateLimit(c, "forgot", { email });
     const user = await db.select().from(users).where(eq(users.email, email)).get();
-    const withinQuota = await takeHourlyMailQuota(c.env.KV, "reset", email, MAX_RESET_EMAILS_PER_HOUR);
+    const withinQuota = await takeMailQuota(c, "reset", email);
     if (user && withinQuota) {
       const ttl = config.RESET_TOKEN_TTL;
       deliverAfterResponse(c, { kind: "password_reset", userId: user.id }, async () => {
@@ -125,9 +126,7 @@ export const emailRoutes = new Hono<AppEnv>()
     const { currentPassword, newPassword } = c.req.valid("json");
     const { config, db, user, sessionId } = c.var;
     const ip = clientIp(c);
-    // Per account too: a stolen access token must not become an unlimited oracle for the current password.
-    await enforceRateLimit(c, "password", { userId: user.id });
-    if (!(await verifyPassword(currentPassword, user.passwordHash))) throw wrongCurrentPassword();
+    await provePassword(c, user, currentPassword, "password");
     assertAcceptablePassword(newPassword, config.PASSWORD_MIN_LENGTH, user, "newPassword");
 
     const [, , updated] = await db.batch(

@@ -1,4 +1,16 @@
+import type { Context } from "hono";
 import { sha256Hex } from "../auth/tokens";
+import type { AppEnv } from "../env";
+
+/** Mail kinds that each have their own per-address hourly budget. */
+export type MailKind = "reset" | "verify" | "email_change" | "login_code";
+
+/** At most this many mails of one kind per address per hour, whatever the rate limits allow. */
+export const MAX_MAILS_PER_HOUR = 3;
+
+/** Takes one send of `kind` to `address` from its hourly budget; false when it is spent (answer 200 all the same). */
+export const takeMailQuota = (c: Context<AppEnv>, kind: MailKind, address: string) =>
+  takeHourlyMailQuota(c.env.KV, kind, address, MAX_MAILS_PER_HOUR);
 
 const HOUR_SECONDS = 3600;
 

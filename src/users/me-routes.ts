@@ -1,10 +1,8 @@
 import { Hono } from "hono";
 import { requireAuth } from "../auth/guard";
-import { verifyPassword } from "../auth/passwords";
+import { provePassword } from "../auth/password-proof";
 import type { AppEnv } from "../env";
 import { ok } from "../http/envelope";
-import { AppError } from "../http/errors";
-import { enforceRateLimit } from "../http/rate-limit";
 import { validate } from "../http/validate";
 import { idParam } from "./fields";
 import { listOwnSessions, revokeOwnSession } from "./own-sessions";
@@ -26,10 +24,7 @@ export const meRoutes = new Hono<AppEnv>()
    */
   .delete("/me", requireAuth, validate("json", deleteMeBody), async (c) => {
     const { user } = c.var;
-    await enforceRateLimit(c, "delete-me", { userId: user.id });
-    if (!(await verifyPassword(c.req.valid("json").password, user.passwordHash))) {
-      throw new AppError(401, "INVALID_CREDENTIALS", "Password is incorrect");
-    }
+    await provePassword(c, user, c.req.valid("json").password, "delete-me");
     await deleteUser(c, user);
     return ok(c, "Account deleted");
   })
