@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { OpenAPIHono } from "@hono/zod-openapi";
 import { cors } from "hono/cors";
 import { secureHeaders } from "hono/secure-headers";
 import { auditRoutes } from "./audit/routes";
@@ -16,7 +16,8 @@ import { postsRoutes } from "./posts/routes";
 import { meRoutes } from "./users/me-routes";
 import { userRoutes } from "./users/routes";
 
-export const app = new Hono<AppEnv>();
+/** An `OpenAPIHono`, so the routers mounted below bring their route declarations into /openapi.json. */
+export const app = new OpenAPIHono<AppEnv>();
 
 app.use(requestId);
 app.use(requestLog);
@@ -53,7 +54,7 @@ const routes = app
   .route("/", userRoutes)
   .route("/", meRoutes)
   .route("/", auditRoutes)
-  .route("/", openApiRoutes);
+  .route("/", openApiRoutes(app));
 
 app.notFound(notFoundHandler);
 app.onError(onError);

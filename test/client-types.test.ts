@@ -1,6 +1,7 @@
 import { exports } from "cloudflare:workers";
 import { hc } from "hono/client";
 import { describe, expect, expectTypeOf, it } from "vitest";
+import type { ErrorCode } from "../src/http/errors";
 import type { AppType } from "../src/index";
 import { randomIp, STRONG_PASSWORD, unique } from "./support/api";
 
@@ -22,11 +23,14 @@ describe("hc<AppType>() typed client", () => {
     expect(registered.status).toBe(201);
 
     const login = await client.login.$post({ json: { email, password: STRONG_PASSWORD } });
+    // The client knows every documented answer; narrowing on the status picks the success body.
+    if (login.status !== 200) throw new Error(`login answered ${login.status}`);
     const { data } = await login.json();
     expectTypeOf(data.accessToken).toBeString();
     expectTypeOf(data.tokenType).toEqualTypeOf<"Bearer">();
 
     const me = await client.me.$get({}, { headers: { Authorization: `Bearer ${data.accessToken}` } });
+    if (me.status !== 200) throw new Error(`/me answered ${me.status}`);
     const body = await me.json();
     expectTypeOf(body.data.user.emailVerified).toBeBoolean();
     expect(body.data.user).toMatchObject({ username, email, role: "user", emailVerified: false });
@@ -35,6 +39,12 @@ describe("hc<AppType>() typed client", () => {
   it("types path params and query strings from the validators", async () => {
     const login = await client.login.$post({ json: { email: "nobody@example.com", password: STRONG_PASSWORD } });
     expect(login.status).toBe(401);
+    // Failure bodies are typed too, with the codes the route documents.
+    if (login.status === 401) {
+      const failure = await login.json();
+      expectTypeOf(failure.error.code).toEqualTypeOf<ErrorCode>();
+      expect(failure.error.code).toBe("INVALID_CREDENTIALS");
+    }
     // Compiles only because `:id` and the posts query are typed; the calls themselves are unauthenticated.
     const post = await client.posts[":id"].$get({ param: { id: crypto.randomUUID() } });
     const list = await client.posts.$get({ query: { page: "1", limit: "5" } });

@@ -1,22 +1,26 @@
 import { and, eq, isNull, sql } from "drizzle-orm";
-import { Hono } from "hono";
-import { z } from "zod";
 import { auditInsertWhere } from "../audit/audit";
 import { type Db, nowIso } from "../db/client";
 import { users } from "../db/schema";
-import type { AppEnv } from "../env";
 import { clientIp } from "../http/client";
 import { ok } from "../http/envelope";
 import { AppError } from "../http/errors";
 import { enforceRateLimit } from "../http/rate-limit";
-import { validate } from "../http/validate";
 import { deliverAfterResponse, linkBase } from "../mail/deliver";
 import { takeMailQuota } from "../mail/quota";
 import { passwordResetEmail } from "../mail/templates";
-import { emailField, passwordField } from "../users/fields";
+import { createRouter } from "../openapi/router";
 import { toPublicUser } from "../users/present";
+import {
+  changePasswordRoute,
+  forgotPasswordRoute,
+  resendVerificationRoute,
+  resetPasswordPageRoute,
+  resetPasswordRoute,
+  verifyEmailPageRoute,
+  verifyEmailRoute,
+} from "./email-routes.defs";
 import { discardEmailToken, findEmailToken, isBoundTo, issueEmailToken } from "./email-tokens";
-import { requireAuth } from "./guard";
 import { replacePassword } from "./password-change";
 import { provePassword } from "./password-proof";
 import { assertAcceptablePassword, hashPassword } from "./passwords";
@@ -26,25 +30,19 @@ import { sendVerificationEmail } from "./verification";
 /** At most this many reset emails per address per hour, whatever the rate limits allow. */
 export const MAX_RESET_EMAILS_PER_HOUR = 3;
 
-const tokenField = z.string().min(1, "Token is required").max(512, "Token is too long");
-export const forgotBody = z.strictObject({ email: emailField });
-export const resetBody = z.strictObject({ token: tokenField, password: passwordField });
-export const verifyBody = z.strictObject({ token: tokenField });
-export const changePasswordBody = z.strictObject({ currentPassword: passwordField, newPassword: passwordField });
-
 const invalidToken = () => new AppError(400, "INVALID_TOKEN", "This link is invalid, has expired or was already used");
 const FORGOT_MESSAGE = "If an account exists for that email, a password reset link has been sent to it";
 
 const findUser = (db: Db, id: string) => db.select().from(users).where(eq(users.id, id)).get();
 
-export const emailRoutes = new Hono<AppEnv>()
+export const emailRoutes = createRouter()
   /**
    * Answers the same body for known and unknown emails, and in the same time:
    * the request path does the same D1 lookup and quota step for both, and
    * everything that happens only for a real account (issuing the token,
    * sending) runs after the response.
    */
-  .post("/forgot-password", validate("json", forgotBody), async (c) => {
+  .openapi(forgotPasswordRoute, async (c) => {
     const { email } = c.req.valid("json");
     const { config, db } = c.var;
     await enforceRateLimit(c, "forgot", { email });
@@ -60,7 +58,7 @@ export const emailRoutes = new Hono<AppEnv>()
     return ok(c, FORGOT_MESSAGE);
   })
 
-  .post("/reset-password", validate("json", resetBody), async (c) => {
+  .openapi(resetPasswordRoute, async (c) => {
     const { token, password } = c.req.valid("json");
     const { config, db } = c.var;
     const ip = clientIp(c);
@@ -85,7 +83,7 @@ export const emailRoutes = new Hono<AppEnv>()
     return ok(c, "Password has been reset; log in with the new password");
   })
 
-  .post("/verify-email", validate("json", verifyBody), async (c) => {
+  .openapi(verifyEmailRoute, async (c) => {
     const { db } = c.var;
     const ip = clientIp(c);
     await enforceRateLimit(c, "verify");
@@ -114,7 +112,7 @@ export const emailRoutes = new Hono<AppEnv>()
   })
 
   // Takes no body: an `{ email }` naming someone else is refused, not silently ignored.
-  .post("/resend-verification", requireAuth, validate("json", z.strictObject({})), async (c) => {
+  .openapi(resendVerificationRoute, async (c) => {
     const { user } = c.var;
     await enforceRateLimit(c, "resend", { email: user.email });
     if (user.emailVerifiedAt) return ok(c, "Email already verified");
@@ -122,7 +120,7 @@ export const emailRoutes = new Hono<AppEnv>()
     return ok(c, "Verification email sent");
   })
 
-  .post("/me/password", requireAuth, validate("json", changePasswordBody), async (c) => {
+  .openapi(changePasswordRoute, async (c) => {
     const { currentPassword, newPassword } = c.req.valid("json");
     const { config, db, user, sessionId } = c.var;
     const ip = clientIp(c);
@@ -143,7 +141,7 @@ export const emailRoutes = new Hono<AppEnv>()
     return ok(c, "Password changed; every other session has been signed out");
   })
 
-  .get("/reset-password", (c) => tokenPage(c, "reset"))
-  .get("/verify-email", (c) => tokenPage(c, "verify"));
+  .openapi(resetPasswordPageRoute, (c) => tokenPage(c, "reset"))
+  .openapi(verifyEmailPageRoute, (c) => tokenPage(c, "verify"));
 
 const wrongCurrentPassword = () => new AppError(401, "INVALID_CREDENTIALS", "Current password is incorrect");

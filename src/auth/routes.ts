@@ -1,27 +1,25 @@
-import { Hono } from "hono";
 import { auditInsert } from "../audit/audit";
 import { nowIso } from "../db/client";
 import { type UserRow, users } from "../db/schema";
-import type { AppEnv, Config } from "../env";
+import type { Config } from "../env";
 import { clientIp, userAgent } from "../http/client";
 import { ok } from "../http/envelope";
 import { AppError, tooManyRequests } from "../http/errors";
 import { enforceRateLimit } from "../http/rate-limit";
-import { validate } from "../http/validate";
+import { createRouter } from "../openapi/router";
 import { isUniqueViolation, uniqueConflict } from "../users/conflicts";
 import { toPublicUser } from "../users/present";
-import { requireAuth } from "./guard";
 import { clearFailedLogins, lockOf, reserveLoginAttempt, secondsUntil } from "./lockout";
 import { assertAcceptablePassword, dummyHash, hashCost, hashPassword, verifyPassword } from "./passwords";
-import { loginBody, logoutBody, refreshBody, registerBody } from "./schemas";
+import { loginRoute, logoutRoute, meRoute, refreshRoute, registerRoute } from "./routes.defs";
 import { invalidRefreshToken, newSession, revokeAllSessions, revokeSession, rotateRefreshToken } from "./sessions";
 import { sha256Hex, signAccessToken } from "./tokens";
 import { sendVerificationEmail } from "./verification";
 
 const invalidCredentials = () => new AppError(401, "INVALID_CREDENTIALS", "Invalid email or password");
 
-export const authRoutes = new Hono<AppEnv>()
-  .post("/register", validate("json", registerBody), async (c) => {
+export const authRoutes = createRouter()
+  .openapi(registerRoute, async (c) => {
     const { username, email, password } = c.req.valid("json");
     const { config, db } = c.var;
     await enforceRateLimit(c, "register", { email });
@@ -50,7 +48,7 @@ export const authRoutes = new Hono<AppEnv>()
     return ok(c, "Registration successful", { user: toPublicUser(user) }, { status: 201 });
   })
 
-  .post("/login", validate("json", loginBody), async (c) => {
+  .openapi(loginRoute, async (c) => {
     const { email, password } = c.req.valid("json");
     const { config, db } = c.var;
     const ip = clientIp(c);
@@ -91,7 +89,7 @@ export const authRoutes = new Hono<AppEnv>()
     return ok(c, "Login successful", await tokenResponse(c.var.config, user, session.id, session.refreshToken));
   })
 
-  .post("/refresh", validate("json", refreshBody), async (c) => {
+  .openapi(refreshRoute, async (c) => {
     const { config, db } = c.var;
     await enforceRateLimit(c, "refresh");
     const result = await rotateRefreshToken(db, c.req.valid("json").refreshToken, config.REFRESH_TOKEN_TTL);
@@ -108,7 +106,7 @@ export const authRoutes = new Hono<AppEnv>()
     return ok(c, "Token refreshed", await tokenResponse(config, result.user, result.sessionId, result.refreshToken));
   })
 
-  .post("/logout", requireAuth, validate("json", logoutBody), async (c) => {
+  .openapi(logoutRoute, async (c) => {
     const { db, user, sessionId } = c.var;
     const body = c.req.valid("json");
     const ip = clientIp(c);
@@ -128,7 +126,7 @@ export const authRoutes = new Hono<AppEnv>()
     return ok(c, "Logged out");
   })
 
-  .get("/me", requireAuth, (c) => ok(c, "Current user", { user: toPublicUser(c.var.user) }));
+  .openapi(meRoute, (c) => ok(c, "Current user", { user: toPublicUser(c.var.user) }));
 
 async function tokenResponse(config: Config, user: UserRow, sessionId: string, refreshToken: string) {
   return {

@@ -11,3 +11,11 @@ export const logoutBody = z.strictObject({
   refreshToken: z.string().min(1).max(256).optional(),
   all: z.boolean().optional(),
 });
+
+const tokenField = z.string().min(1, "Token is required").max(512, "Token is too long");
+export const forgotBody = z.strictObject({ email: emailField });
+export const resetBody = z.strictObject({ token: tokenField, password: passwordField });
+export const verifyBody = z.strictObject({ token: tokenField });
+export const changePasswordBody = z.strictObject({ currentPassword: passwordField, newPassword: passwordField });
+/** Takes no body: an `{ email }` naming someone else is refused, not silently ignored. */
+export const noBody = z.strictObject({});

@@ -1,10 +1,10 @@
 import { sql } from "drizzle-orm";
-import { Hono } from "hono";
-import type { AppEnv } from "../env";
 import { ok } from "../http/envelope";
 import { AppError } from "../http/errors";
+import { createRouter } from "../openapi/router";
+import { healthRoute } from "./routes.defs";
 
-export const healthRoutes = new Hono<AppEnv>().get("/health", async (c) => {
+export const healthRoutes = createRouter().openapi(healthRoute, async (c) => {
   try {
     await c.var.db.run(sql`select 1`);
   } catch {

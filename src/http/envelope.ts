@@ -1,23 +1,44 @@
-import type { Context } from "hono";
+import type { Context, TypedResponse } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { JSONParsed } from "hono/utils/types";
 import type { AppError } from "./errors";
 
 export type PageMeta = { page: number; limit: number; total: number; totalPages: number };
 
-/** The success envelope. Lists put the items in `data` and pagination in `meta`. */
-export function ok<T>(
+type Success<T, S extends ContentfulStatusCode> = { status: "success"; statusCode: S; message: string; data: T };
+type Empty = Record<string, never>;
+type JSONRespondReturn<T, S extends ContentfulStatusCode> = Response & TypedResponse<JSONParsed<T>, S, "json">;
+
+/**
+ * The success envelope. Lists put the items in `data` and pagination in `meta`.
+ * Typed by its status and by whether `meta` is there, so a route declared with
+ * `createRoute` accepts only the envelope its responses describe.
+ */
+export function ok<const T = Empty, S extends ContentfulStatusCode = 200>(
+  c: Context,
+  message: string,
+  data: T,
+  options: { status?: S; meta: PageMeta },
+): JSONRespondReturn<Success<NoInfer<T>, NoInfer<S>> & { meta: PageMeta }, NoInfer<S>>;
+export function ok<const T = Empty, S extends ContentfulStatusCode = 200>(
   c: Context,
   message: string,
   data?: T,
+  options?: { status?: S },
+): JSONRespondReturn<Success<NoInfer<T>, NoInfer<S>>, NoInfer<S>>;
+export function ok(
+  c: Context,
+  message: string,
+  data?: unknown,
   options: { status?: ContentfulStatusCode; meta?: PageMeta } = {},
-) {
+): Response {
   const status = options.status ?? 200;
   return c.json(
     {
       status: "success" as const,
       statusCode: status,
       message,
-      data: (data ?? {}) as T,
+      data: data ?? {},
       ...(options.meta ? { meta: options.meta } : {}),
     },
     status,

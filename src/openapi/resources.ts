@@ -2,88 +2,82 @@ import { z } from "zod";
 import { ROLES, USER_STATUSES } from "../db/schema";
 
 /**
- * The objects responses carry, as the contract describes them. Requests are
- * documented from the validators' own schemas; responses have no validator, so
- * these are their single description (registered under their component names).
+ * The objects responses carry, written once. `.meta({ id })` makes each a
+ * named component of /openapi.json, and route declarations use these very
+ * schemas, so a handler cannot return a shape the document does not describe.
  */
-export const resources = z.registry<{ id: string; description?: string }>();
-
 const id = z.uuid();
-const timestamp = z.iso.datetime().describe("ISO-8601 UTC");
+const timestamp = z.iso.datetime().meta({ description: "ISO-8601 UTC", example: "2026-01-31T12:00:00.000Z" });
 const author = z.object({ id, username: z.string() });
 
-const user = z.object({
-  id,
-  username: z.string(),
-  email: z.email(),
-  role: z.enum(ROLES),
-  status: z.enum(USER_STATUSES),
-  emailVerified: z.boolean(),
-  createdAt: timestamp,
-  updatedAt: timestamp,
-});
-resources.add(user, { id: "User", description: "A user as its owner, a moderator or an admin sees it." });
+export const User = z
+  .object({
+    id,
+    username: z.string(),
+    email: z.email(),
+    role: z.enum(ROLES),
+    status: z.enum(USER_STATUSES),
+    emailVerified: z.boolean(),
+    createdAt: timestamp,
+    updatedAt: timestamp,
+  })
+  .meta({ id: "User", description: "A user as its owner, a moderator or an admin sees it." });
 
-const post = z.object({
-  id,
-  authorId: id,
-  author,
-  title: z.string(),
-  content: z.string(),
-  commentCount: z.int().min(0),
-  createdAt: timestamp,
-  updatedAt: timestamp,
-});
-resources.add(post, { id: "Post" });
+export const Post = z
+  .object({
+    id,
+    authorId: id,
+    author,
+    title: z.string(),
+    content: z.string(),
+    commentCount: z.int().min(0),
+    createdAt: timestamp,
+    updatedAt: timestamp,
+  })
+  .meta({ id: "Post" });
 
-const comment = z.object({
-  id,
-  postId: id,
-  authorId: id,
-  author,
-  content: z.string(),
-  createdAt: timestamp,
-  updatedAt: timestamp,
-});
-resources.add(comment, { id: "Comment" });
+export const Comment = z
+  .object({ id, postId: id, authorId: id, author, content: z.string(), createdAt: timestamp, updatedAt: timestamp })
+  .meta({ id: "Comment" });
 
-const session = z.object({
-  id,
-  createdAt: timestamp,
-  lastUsedAt: timestamp,
-  expiresAt: timestamp,
-  userAgent: z.string().nullable(),
-  current: z.boolean().describe("True for the session of the access token used to ask."),
-});
-resources.add(session, { id: "Session" });
+export const Session = z
+  .object({
+    id,
+    createdAt: timestamp,
+    lastUsedAt: timestamp,
+    expiresAt: timestamp,
+    userAgent: z.string().nullable(),
+    current: z.boolean().meta({ description: "True for the session of the access token used to ask." }),
+  })
+  .meta({ id: "Session" });
 
-const tokens = z.object({
-  accessToken: z.string().describe("JWT (HS256) to send as `Authorization: Bearer …`."),
-  refreshToken: z.string().describe("Opaque; single use: every /refresh returns a new one."),
-  tokenType: z.literal("Bearer"),
-  expiresIn: z.int().positive().describe("Seconds until the access token expires."),
-  user,
-});
-resources.add(tokens, { id: "Tokens" });
+export const Tokens = z
+  .object({
+    accessToken: z.string().meta({ description: "JWT (HS256) to send as `Authorization: Bearer …`." }),
+    refreshToken: z.string().meta({ description: "Opaque; single use: every /refresh returns a new one." }),
+    tokenType: z.literal("Bearer"),
+    expiresIn: z.int().positive().meta({ description: "Seconds until the access token expires." }),
+    user: User,
+  })
+  .meta({ id: "Tokens" });
 
-const pageMeta = z.object({
-  page: z.int().min(1),
-  limit: z.int().min(1),
-  total: z.int().min(0),
-  totalPages: z.int().min(0),
-});
-resources.add(pageMeta, { id: "PageMeta", description: "Pagination of a list." });
+export const PageMeta = z
+  .object({ page: z.int().min(1), limit: z.int().min(1), total: z.int().min(0), totalPages: z.int().min(0) })
+  .meta({ id: "PageMeta", description: "Pagination of a list." });
 
-const auditEvent = z.object({
-  id,
-  action: z.string().describe("What happened, e.g. `login_failure`, `role_change`, `password_reset`."),
-  actorId: id.nullable(),
-  targetId: id.nullable(),
-  ip: z.string().nullable(),
-  details: z.record(z.string(), z.unknown()).nullable(),
-  createdAt: timestamp,
-});
-resources.add(auditEvent, { id: "AuditEvent" });
+export const AuditEvent = z
+  .object({
+    id,
+    action: z.string().meta({ description: "What happened, e.g. `login_failure`, `role_change`, `password_reset`." }),
+    actorId: id.nullable(),
+    targetId: id.nullable(),
+    ip: z.string().nullable(),
+    details: z.record(z.string(), z.unknown()).nullable(),
+    createdAt: timestamp,
+  })
+  .meta({ id: "AuditEvent" });
 
-const health = z.object({ status: z.literal("ok"), db: z.literal("ok") });
-resources.add(health, { id: "Health" });
+export const Health = z.object({ status: z.literal("ok"), db: z.literal("ok") }).meta({ id: "Health" });
+
+/** `data: {}`, for answers whose message says what was done. */
+export const Empty = z.object({}).meta({ id: "Empty", description: "Empty: the message says what was done." });

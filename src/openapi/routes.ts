@@ -1,26 +1,27 @@
-import { Hono } from "hono";
+import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../env";
 import { docsPage } from "./docs-page";
 import { buildOpenApiDocument } from "./document";
-import { operations, tags } from "./operations";
+import { createRouter } from "./router";
+import { docsRoute, openApiJsonRoute } from "./routes.defs";
 
-let document: ReturnType<typeof buildOpenApiDocument> | undefined;
-
-/** Built on first use and kept for the isolate's life: it depends only on the code. */
-export const openApiDocument = () => {
-  document ??= buildOpenApiDocument(operations, tags);
-  return document;
+/**
+ * /openapi.json describes `root`, the whole app. Built on first use and kept
+ * for the isolate's life: it depends only on the code.
+ */
+export const openApiRoutes = (root: OpenAPIHono<AppEnv>) => {
+  let document: ReturnType<typeof buildOpenApiDocument> | undefined;
+  return createRouter()
+    .openapi(openApiJsonRoute, (c) => {
+      document ??= buildOpenApiDocument(root);
+      c.header("Cache-Control", "public, max-age=300");
+      return c.json(document as unknown as Record<string, unknown>, 200);
+    })
+    .openapi(docsRoute, (c) => {
+      const nonce = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))));
+      const { html, csp } = docsPage(nonce);
+      c.header("Content-Security-Policy", csp);
+      c.header("Cache-Control", "no-store");
+      return c.html(html);
+    });
 };
-
-export const openApiRoutes = new Hono<AppEnv>()
-  .get("/openapi.json", (c) => {
-    c.header("Cache-Control", "public, max-age=300");
-    return c.json(openApiDocument() as Record<string, unknown>);
-  })
-  .get("/docs", (c) => {
-    const nonce = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))));
-    const { html, csp } = docsPage(nonce);
-    c.header("Content-Security-Policy", csp);
-    c.header("Cache-Control", "no-store");
-    return c.html(html);
-  });

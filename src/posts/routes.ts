@@ -1,41 +1,43 @@
-import { Hono } from "hono";
-import { requireAuth } from "../auth/guard";
-import { requirePermission } from "../auth/permissions";
-import type { AppEnv } from "../env";
 import { ok, pageMeta } from "../http/envelope";
-import { validate } from "../http/validate";
-import { idParam } from "../users/fields";
-import { patchPostBody, postListQuery, putPostBody } from "./schemas";
+import { createRouter } from "../openapi/router";
+import {
+  createPostRoute,
+  deletePostRoute,
+  getPostRoute,
+  listPostsRoute,
+  patchPostRoute,
+  putPostRoute,
+} from "./routes.defs";
 import { createPost, deletePost, findPost, listPosts, updatePost } from "./service";
 
-export const postsRoutes = new Hono<AppEnv>()
-  .get("/posts", requireAuth, requirePermission("content:read"), validate("query", postListQuery), async (c) => {
+export const postsRoutes = createRouter()
+  .openapi(listPostsRoute, async (c) => {
     const { page, limit, authorId, q } = c.req.valid("query");
     const { items, total } = await listPosts(c.var.db, { page, limit }, { authorId, q });
     return ok(c, "Posts", items, { meta: pageMeta(page, limit, total) });
   })
 
-  .post("/posts", requireAuth, requirePermission("content:create"), validate("json", putPostBody), async (c) => {
+  .openapi(createPostRoute, async (c) => {
     const post = await createPost(c.var.db, c.var.user.id, c.req.valid("json"));
     return ok(c, "Post created", { post }, { status: 201 });
   })
 
-  .get("/posts/:id", requireAuth, requirePermission("content:read"), validate("param", idParam), async (c) => {
+  .openapi(getPostRoute, async (c) => {
     const post = await findPost(c.var.db, c.req.valid("param").id);
     return ok(c, "Post", { post });
   })
 
-  .put("/posts/:id", requireAuth, validate("param", idParam), validate("json", putPostBody), async (c) => {
+  .openapi(putPostRoute, async (c) => {
     const post = await updatePost(c.var.db, c.var.user, c.req.valid("param").id, c.req.valid("json"));
     return ok(c, "Post updated", { post });
   })
 
-  .patch("/posts/:id", requireAuth, validate("param", idParam), validate("json", patchPostBody), async (c) => {
+  .openapi(patchPostRoute, async (c) => {
     const post = await updatePost(c.var.db, c.var.user, c.req.valid("param").id, c.req.valid("json"));
     return ok(c, "Post updated", { post });
   })
 
-  .delete("/posts/:id", requireAuth, validate("param", idParam), async (c) => {
+  .openapi(deletePostRoute, async (c) => {
     await deletePost(c.var.db, c.var.user, c.req.valid("param").id);
     return ok(c, "Post deleted");
   });

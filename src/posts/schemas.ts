@@ -31,7 +31,8 @@ export const putPostBody = z.strictObject({ title, content });
 
 export const patchPostBody = z
   .strictObject({ title: title.optional(), content: content.optional() })
-  .refine((body) => body.title !== undefined || body.content !== undefined, "Provide title, content or both");
+  .refine((body) => body.title !== undefined || body.content !== undefined, "Provide title, content or both")
+  .meta({ minProperties: 1 });
 
 export const postListQuery = pageQuery.extend({
   authorId: z.uuid({ error: "authorId must be a user id" }).optional(),

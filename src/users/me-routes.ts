@@ -1,18 +1,14 @@
-import { Hono } from "hono";
-import { requireAuth } from "../auth/guard";
 import { provePassword } from "../auth/password-proof";
-import type { AppEnv } from "../env";
 import { ok } from "../http/envelope";
-import { validate } from "../http/validate";
-import { idParam } from "./fields";
+import { createRouter } from "../openapi/router";
+import { deleteMeRoute, listSessionsRoute, patchMeRoute, revokeSessionRoute } from "./me-routes.defs";
 import { listOwnSessions, revokeOwnSession } from "./own-sessions";
 import { toPublicUser } from "./present";
-import { deleteMeBody, patchMeBody } from "./schemas";
 import { deleteUser, updateUser } from "./service";
 
 /** The signed-in user's own account (GET /me lives with login in auth/routes.ts). */
-export const meRoutes = new Hono<AppEnv>()
-  .patch("/me", requireAuth, validate("json", patchMeBody), async (c) => {
+export const meRoutes = createRouter()
+  .openapi(patchMeRoute, async (c) => {
     const user = await updateUser(c, c.var.user, c.req.valid("json"));
     return ok(c, "Profile updated", { user: toPublicUser(user) });
   })
@@ -22,18 +18,18 @@ export const meRoutes = new Hono<AppEnv>()
    * access token must not be enough to destroy the account. Attempts are
    * rate-limited per user so the endpoint is no password oracle.
    */
-  .delete("/me", requireAuth, validate("json", deleteMeBody), async (c) => {
+  .openapi(deleteMeRoute, async (c) => {
     const { user } = c.var;
     await provePassword(c, user, c.req.valid("json").password, "delete-me");
     await deleteUser(c, user);
     return ok(c, "Account deleted");
   })
 
-  .get("/me/sessions", requireAuth, async (c) =>
+  .openapi(listSessionsRoute, async (c) =>
     ok(c, "Sessions", await listOwnSessions(c.var.db, c.var.user.id, c.var.sessionId)),
   )
 
-  .delete("/me/sessions/:id", requireAuth, validate("param", idParam), async (c) => {
+  .openapi(revokeSessionRoute, async (c) => {
     await revokeOwnSession(c, c.req.valid("param").id);
     return ok(c, "Session revoked");
   });

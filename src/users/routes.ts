@@ -1,12 +1,10 @@
-import { type Context, Hono } from "hono";
-import { requireAuth } from "../auth/guard";
-import { assertCan, assertOwnerOr, requirePermission } from "../auth/permissions";
+import type { Context } from "hono";
+import { assertCan, assertOwnerOr } from "../auth/permissions";
 import type { AppEnv } from "../env";
 import { ok, pageMeta } from "../http/envelope";
-import { validate } from "../http/validate";
-import { idParam } from "./fields";
+import { createRouter } from "../openapi/router";
 import { toPublicUser } from "./present";
-import { patchUserBody, putUserBody, userListQuery } from "./schemas";
+import { deleteUserRoute, getUserRoute, listUsersRoute, patchUserRoute, putUserRoute } from "./routes.defs";
 import { deleteUser, findUser, listUsers, updateUser } from "./service";
 
 /** The guard already loaded the caller: acting on one's own id costs no second query. */
@@ -17,27 +15,27 @@ const userById = (c: Context<AppEnv>, id: string) => (id === c.var.user.id ? c.v
  * a plain user asking about any id but their own gets 403 whether or not it
  * exists, so these routes cannot be used to probe for ids.
  */
-export const userRoutes = new Hono<AppEnv>()
-  .get("/users", requireAuth, requirePermission("users:list"), validate("query", userListQuery), async (c) => {
+export const userRoutes = createRouter()
+  .openapi(listUsersRoute, async (c) => {
     const { page, limit, ...filter } = c.req.valid("query");
     const { items, total } = await listUsers(c.var.db, { page, limit }, filter);
     return ok(c, "Users", items.map(toPublicUser), { meta: pageMeta(page, limit, total) });
   })
 
-  .get("/user/:id", requireAuth, validate("param", idParam), async (c) => {
+  .openapi(getUserRoute, async (c) => {
     const { id } = c.req.valid("param");
     assertOwnerOr(c.var.user, id, "users:read-any");
     return ok(c, "User", { user: toPublicUser(await userById(c, id)) });
   })
 
-  .put("/user/:id", requireAuth, validate("param", idParam), validate("json", putUserBody), async (c) => {
+  .openapi(putUserRoute, async (c) => {
     const { id } = c.req.valid("param");
     assertOwnerOr(c.var.user, id, "users:manage");
     const user = await updateUser(c, await userById(c, id), c.req.valid("json"));
     return ok(c, "User updated", { user: toPublicUser(user) });
   })
 
-  .patch("/user/:id", requireAuth, validate("param", idParam), validate("json", patchUserBody), async (c) => {
+  .openapi(patchUserRoute, async (c) => {
     const { id } = c.req.valid("param");
     const body = c.req.valid("json");
     assertOwnerOr(c.var.user, id, "users:manage");
@@ -47,7 +45,7 @@ export const userRoutes = new Hono<AppEnv>()
     return ok(c, "User updated", { user: toPublicUser(user) });
   })
 
-  .delete("/user/:id", requireAuth, validate("param", idParam), async (c) => {
+  .openapi(deleteUserRoute, async (c) => {
     const { id } = c.req.valid("param");
     assertOwnerOr(c.var.user, id, "users:manage");
     await deleteUser(c, await userById(c, id));

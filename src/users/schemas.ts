@@ -33,10 +33,12 @@ export const patchUserBody = z
     role: z.enum(ROLES).optional(),
     status: z.enum(USER_STATUSES).optional(),
   })
-  .refine(atLeastOneField, NOTHING_TO_CHANGE);
+  .refine(atLeastOneField, NOTHING_TO_CHANGE)
+  .meta({ minProperties: 1 });
 
 export const patchMeBody = z
   .strictObject({ username: usernameField.optional(), email: emailField.optional() })
-  .refine(atLeastOneField, NOTHING_TO_CHANGE);
+  .refine(atLeastOneField, NOTHING_TO_CHANGE)
+  .meta({ minProperties: 1 });
 
 export const deleteMeBody = z.strictObject({ password: passwordField });

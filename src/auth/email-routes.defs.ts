@@ -1,0 +1,97 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { User } from "../openapi/resources";
+import { failures, html, JSON_BODY, SIGNED_IN, success } from "../openapi/responses";
+import { bearer, jsonBody } from "../openapi/router";
+import { requireAuth } from "./guard";
+import { changePasswordBody, forgotBody, noBody, resetBody, verifyBody } from "./schemas";
+
+const tags = ["Authentication"];
+const pageTags = ["Emailed link pages"];
+
+export const forgotPasswordRoute = createRoute({
+  method: "post",
+  path: "/forgot-password",
+  tags,
+  summary: "Email a password reset link",
+  description:
+    "The same answer, in the same time, whether or not an account has that email; the email is sent only when it does (at most a few per address per hour).",
+  request: { body: jsonBody(forgotBody) },
+  responses: {
+    200: success("Same message for known and unknown emails"),
+    ...failures(...JSON_BODY, "TOO_MANY_REQUESTS"),
+  },
+});
+
+export const resetPasswordRoute = createRoute({
+  method: "post",
+  path: "/reset-password",
+  tags,
+  summary: "Set a new password with an emailed reset token",
+  description: "Every session of the user is revoked. The token dies the moment the password changes.",
+  request: { body: jsonBody(resetBody) },
+  responses: {
+    200: success("Password has been reset"),
+    ...failures(...JSON_BODY, "INVALID_TOKEN", "TOO_MANY_REQUESTS"),
+  },
+});
+
+export const verifyEmailRoute = createRoute({
+  method: "post",
+  path: "/verify-email",
+  tags,
+  summary: "Verify the email address with an emailed token",
+  request: { body: jsonBody(verifyBody) },
+  responses: {
+    200: success("Email verified", z.object({ user: User })),
+    ...failures(...JSON_BODY, "INVALID_TOKEN", "TOO_MANY_REQUESTS"),
+  },
+});
+
+export const resendVerificationRoute = createRoute({
+  method: "post",
+  path: "/resend-verification",
+  tags,
+  summary: "Send the verification email again (no-op when already verified)",
+  security: bearer,
+  middleware: [requireAuth] as const,
+  request: { body: jsonBody(noBody, "No fields: send `{}` or no body at all.") },
+  responses: {
+    200: success("Verification email sent"),
+    ...failures(...SIGNED_IN, ...JSON_BODY, "TOO_MANY_REQUESTS"),
+  },
+});
+
+export const changePasswordRoute = createRoute({
+  method: "post",
+  path: "/me/password",
+  tags: ["Signed-in user"],
+  summary: "Change the password",
+  description: "Every other session is revoked.",
+  security: bearer,
+  middleware: [requireAuth] as const,
+  request: { body: jsonBody(changePasswordBody) },
+  responses: {
+    200: success("Password changed"),
+    ...failures(...SIGNED_IN, ...JSON_BODY, "INVALID_CREDENTIALS", "TOO_MANY_REQUESTS"),
+  },
+});
+
+export const resetPasswordPageRoute = createRoute({
+  method: "get",
+  path: "/reset-password",
+  tags: pageTags,
+  summary: "The page a reset link opens",
+  description:
+    "A small HTML form that POSTs the token from the address bar and a new password to POST /reset-password. The GET itself reads and consumes nothing.",
+  responses: { 200: html("The reset form"), ...failures() },
+});
+
+export const verifyEmailPageRoute = createRoute({
+  method: "get",
+  path: "/verify-email",
+  tags: pageTags,
+  summary: "The page a verification link opens",
+  description:
+    "A small HTML page with a button that POSTs the token from the address bar to POST /verify-email. The GET itself reads and consumes nothing.",
+  responses: { 200: html("The confirmation page"), ...failures() },
+});

@@ -1,0 +1,78 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { Tokens, User } from "../openapi/resources";
+import { created, failures, JSON_BODY, SIGNED_IN, success } from "../openapi/responses";
+import { bearer, jsonBody } from "../openapi/router";
+import { requireAuth } from "./guard";
+import { loginBody, logoutBody, refreshBody, registerBody } from "./schemas";
+
+const tags = ["Authentication"];
+const one = z.object({ user: User });
+
+export const registerRoute = createRoute({
+  method: "post",
+  path: "/register",
+  tags,
+  summary: "Create an account",
+  description:
+    "The password needs at least `PASSWORD_MIN_LENGTH` characters (default 12), at most 72 UTF-8 bytes, not a common password and not the email or username. A verification email is sent.",
+  request: { body: jsonBody(registerBody) },
+  responses: {
+    201: created("Registration successful", one),
+    ...failures(...JSON_BODY, "CONFLICT", "TOO_MANY_REQUESTS"),
+  },
+});
+
+export const loginRoute = createRoute({
+  method: "post",
+  path: "/login",
+  tags,
+  summary: "Log in and get an access and a refresh token",
+  request: { body: jsonBody(loginBody) },
+  responses: {
+    200: success("Login successful", Tokens),
+    ...failures(
+      ...JSON_BODY,
+      "INVALID_CREDENTIALS",
+      "ACCOUNT_SUSPENDED",
+      "EMAIL_NOT_VERIFIED",
+      "TOO_MANY_REQUESTS",
+      "ACCOUNT_LOCKED",
+    ),
+  },
+});
+
+export const refreshRoute = createRoute({
+  method: "post",
+  path: "/refresh",
+  tags,
+  summary: "Swap a refresh token for a new token pair",
+  description:
+    "The refresh token is single use. Presenting one that was already swapped is treated as theft: its whole session is revoked.",
+  request: { body: jsonBody(refreshBody) },
+  responses: {
+    200: success("Token refreshed", Tokens),
+    ...failures(...JSON_BODY, "INVALID_REFRESH_TOKEN", "ACCOUNT_SUSPENDED", "TOO_MANY_REQUESTS"),
+  },
+});
+
+export const logoutRoute = createRoute({
+  method: "post",
+  path: "/logout",
+  tags,
+  summary: "Revoke the current session, or every session with `all: true`",
+  description: "`refreshToken` may name another of the caller's own sessions to revoke as well.",
+  security: bearer,
+  middleware: [requireAuth] as const,
+  request: { body: jsonBody(logoutBody, "Every field is optional: `{}` or no body logs out this session.") },
+  responses: { 200: success("Logged out"), ...failures(...SIGNED_IN, ...JSON_BODY) },
+});
+
+export const meRoute = createRoute({
+  method: "get",
+  path: "/me",
+  tags: ["Signed-in user"],
+  summary: "The signed-in user",
+  security: bearer,
+  middleware: [requireAuth] as const,
+  responses: { 200: success("Current user", one), ...failures(...SIGNED_IN) },
+});

@@ -1,0 +1,61 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { requireAuth } from "../auth/guard";
+import { Session, User } from "../openapi/resources";
+import { failures, INPUT, JSON_BODY, SIGNED_IN, success } from "../openapi/responses";
+import { bearer, jsonBody } from "../openapi/router";
+import { idParam } from "./fields";
+import { deleteMeBody, patchMeBody } from "./schemas";
+
+const tags = ["Signed-in user"];
+
+export const patchMeRoute = createRoute({
+  method: "patch",
+  path: "/me",
+  tags,
+  summary: "Change the username, the email or both",
+  description: "A new email is unverified and gets a verification email.",
+  security: bearer,
+  middleware: [requireAuth] as const,
+  request: { body: jsonBody(patchMeBody) },
+  responses: {
+    200: success("Profile updated", z.object({ user: User })),
+    ...failures(...SIGNED_IN, ...JSON_BODY, "CONFLICT"),
+  },
+});
+
+export const deleteMeRoute = createRoute({
+  method: "delete",
+  path: "/me",
+  tags,
+  summary: "Delete the account, its posts and comments",
+  description: "Needs the password: a stolen access token is not enough.",
+  security: bearer,
+  middleware: [requireAuth] as const,
+  request: { body: jsonBody(deleteMeBody) },
+  responses: {
+    200: success("Account deleted"),
+    ...failures(...SIGNED_IN, ...JSON_BODY, "INVALID_CREDENTIALS", "TOO_MANY_REQUESTS", "LAST_ADMIN"),
+  },
+});
+
+export const listSessionsRoute = createRoute({
+  method: "get",
+  path: "/me/sessions",
+  tags,
+  summary: "The caller's live sessions, most recently used first",
+  security: bearer,
+  middleware: [requireAuth] as const,
+  responses: { 200: success("Sessions", z.array(Session).max(100)), ...failures(...SIGNED_IN) },
+});
+
+export const revokeSessionRoute = createRoute({
+  method: "delete",
+  path: "/me/sessions/{id}",
+  tags,
+  summary: "Revoke one of the caller's sessions",
+  description: "Anyone else's session id answers 404, like an unknown one.",
+  security: bearer,
+  middleware: [requireAuth] as const,
+  request: { params: idParam },
+  responses: { 200: success("Session revoked"), ...failures(...SIGNED_IN, ...INPUT, "NOT_FOUND") },
+});

@@ -1,0 +1,76 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { requireAuth } from "../auth/guard";
+import { requirePermission } from "../auth/permissions";
+import { User } from "../openapi/resources";
+import { failures, INPUT, JSON_BODY, PERMITTED, page, success } from "../openapi/responses";
+import { bearer, jsonBody } from "../openapi/router";
+import { idParam } from "./fields";
+import { patchUserBody, putUserBody, userListQuery } from "./schemas";
+
+const tags = ["User management"];
+const one = z.object({ user: User });
+const selfOr = (who: string) => `Requires a bearer access token of the user themself or ${who}.`;
+
+export const listUsersRoute = createRoute({
+  method: "get",
+  path: "/users",
+  tags,
+  summary: "List and search users",
+  description:
+    "`q` matches the start of a username or email (case-insensitive).\n\nRequires a bearer access token of a moderator or an admin.",
+  security: bearer,
+  middleware: [requireAuth, requirePermission("users:list")] as const,
+  request: { query: userListQuery },
+  responses: { 200: page("Users", User), ...failures(...PERMITTED, ...INPUT) },
+});
+
+export const getUserRoute = createRoute({
+  method: "get",
+  path: "/user/{id}",
+  tags,
+  summary: "One user",
+  description: `A plain user asking about anyone else gets 403 whether or not the id exists.\n\n${selfOr("a moderator or an admin")}`,
+  security: bearer,
+  middleware: [requireAuth] as const,
+  request: { params: idParam },
+  responses: { 200: success("User", one), ...failures(...PERMITTED, ...INPUT, "NOT_FOUND") },
+});
+
+export const putUserRoute = createRoute({
+  method: "put",
+  path: "/user/{id}",
+  tags,
+  summary: "Replace a user's username and email",
+  description: `A new email is unverified and gets a verification email.\n\n${selfOr("an admin")}`,
+  security: bearer,
+  middleware: [requireAuth] as const,
+  request: { params: idParam, body: jsonBody(putUserBody) },
+  responses: { 200: success("User updated", one), ...failures(...PERMITTED, ...JSON_BODY, "NOT_FOUND", "CONFLICT") },
+});
+
+export const patchUserRoute = createRoute({
+  method: "patch",
+  path: "/user/{id}",
+  tags,
+  summary: "Change a user's username, email, role or status",
+  description: `\`role\` and \`status\` only by an admin. Suspending a user revokes every session. A new email is unverified and gets a verification email.\n\n${selfOr("an admin")}`,
+  security: bearer,
+  middleware: [requireAuth] as const,
+  request: { params: idParam, body: jsonBody(patchUserBody) },
+  responses: {
+    200: success("User updated", one),
+    ...failures(...PERMITTED, ...JSON_BODY, "NOT_FOUND", "CONFLICT", "LAST_ADMIN"),
+  },
+});
+
+export const deleteUserRoute = createRoute({
+  method: "delete",
+  path: "/user/{id}",
+  tags,
+  summary: "Delete a user with their posts and comments",
+  description: selfOr("an admin"),
+  security: bearer,
+  middleware: [requireAuth] as const,
+  request: { params: idParam },
+  responses: { 200: success("User deleted"), ...failures(...PERMITTED, ...INPUT, "NOT_FOUND", "LAST_ADMIN") },
+});
