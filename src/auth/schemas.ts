@@ -1,7 +1,17 @@
 import { z } from "zod";
 import { emailField, passwordField, usernameField } from "../users/fields";
 
-export const registerBody = z.strictObject({ username: usernameField, email: emailField, password: passwordField });
+export const registerBody = z.strictObject({
+  username: usernameField,
+  email: emailField,
+  // The real rules depend on configuration and the account (`assertAcceptablePassword`), so they are documented here.
+  password: passwordField.meta({
+    minLength: 12,
+    description:
+      "At least `PASSWORD_MIN_LENGTH` characters (default 12), at most 72 UTF-8 bytes, not a common password and not the email or username.",
+    example: "correct horse battery staple",
+  }),
+});
 
 export const loginBody = z.strictObject({ email: emailField, password: passwordField });
 

@@ -6,7 +6,8 @@ const queryInt = (label: string, min: number, max: number) =>
     .string()
     .regex(/^\d{1,15}$/, `${label} must be a whole number`)
     .transform(Number)
-    .pipe(z.number().min(min, `${label} must be at least ${min}`).max(max, `${label} must be at most ${max}`));
+    .pipe(z.number().min(min, `${label} must be at least ${min}`).max(max, `${label} must be at most ${max}`))
+    .meta({ description: `A whole number from ${min} to ${max}.`, example: String(min) });
 
 export const MAX_PAGE_SIZE = 100;
 

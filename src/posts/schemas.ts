@@ -19,7 +19,9 @@ export const userText = (label: string, max: number) =>
     .string({ error: (issue) => (issue.input === undefined ? `${label} is required` : `${label} must be a string`) })
     .refine((s) => s.isWellFormed(), `${label} must be valid Unicode text`)
     .refine((s) => s.trim() !== "", `${label} must not be empty`)
-    .refine((s) => charCount(s) <= max, `${label} must be at most ${max} characters`);
+    .refine((s) => charCount(s) <= max, `${label} must be at most ${max} characters`)
+    // JSON Schema's `maxLength` counts code points too, so it says exactly what the refinements check.
+    .meta({ minLength: 1, maxLength: max, description: "Not blank; stored exactly as sent." });
 
 export const TITLE_MAX = 200;
 export const POST_CONTENT_MAX = 20_000;

@@ -6,11 +6,13 @@ export const emailField = z
   .trim()
   .toLowerCase()
   .max(254, "Email must be at most 254 characters")
-  .pipe(z.email({ error: "Invalid email" }));
+  .pipe(z.email({ error: "Invalid email" }))
+  .meta({ format: "email", description: "Compared trimmed and lower-cased.", example: "ada@example.com" });
 
 export const usernameField = z
   .string()
-  .regex(/^[A-Za-z0-9_.-]{3,32}$/, "Username must be 3-32 characters of letters, digits, '_', '.' or '-'");
+  .regex(/^[A-Za-z0-9_.-]{3,32}$/, "Username must be 3-32 characters of letters, digits, '_', '.' or '-'")
+  .meta({ example: "ada_lovelace" });
 
 /** Length and strength rules depend on configuration and the account, so they are checked by `assertAcceptablePassword`. */
 export const passwordField = z.string().min(1, "Password is required").max(1024, "Password is too long");
