@@ -1,8 +1,14 @@
 import { exports } from "cloudflare:workers";
 import { hc } from "hono/client";
 import { describe, expect, expectTypeOf, it } from "vitest";
+import { meRoute } from "../src/auth/routes.defs";
+import { ok } from "../src/http/envelope";
 import type { ErrorCode } from "../src/http/errors";
 import type { AppType } from "../src/index";
+import { createRouter } from "../src/openapi/router";
+import { getPostRoute } from "../src/posts/routes.defs";
+import { findPost } from "../src/posts/service";
+import { toPublicUser } from "../src/users/present";
 import { randomIp, STRONG_PASSWORD, unique } from "./support/api";
 
 /** Hono's typed client, talking to the Worker's real fetch handler instead of the network. */
@@ -59,5 +65,28 @@ describe("hc<AppType>() typed client", () => {
         json: { email: "a@example.com", password: STRONG_PASSWORD, role: "admin" },
       });
     expectTypeOf(send).toBeFunction();
+  });
+});
+
+describe("route declarations type their handlers", () => {
+  // Only type-checked (`npm run typecheck`): the router is never mounted.
+  const router = createRouter();
+
+  it("refuses an answer the route does not declare", () => {
+    // @ts-expect-error the guard's database row is not the declared `User` (no `emailVerified`, and it has the hash)
+    router.openapi(meRoute, (c) => ok(c, "Current user", { user: c.var.user }));
+    // @ts-expect-error GET /me declares 200, not 201
+    router.openapi(meRoute, (c) => ok(c, "Current user", { user: toPublicUser(c.var.user) }, { status: 201 }));
+    router.openapi(meRoute, (c) => ok(c, "Current user", { user: toPublicUser(c.var.user) }));
+    expect(router.routes).toHaveLength(3);
+  });
+
+  it("types validated input from the declared schemas", () => {
+    router.openapi(getPostRoute, async (c) => {
+      expectTypeOf(c.req.valid("param").id).toBeString();
+      // @ts-expect-error GET /posts/{id} declares no body
+      c.req.valid("json");
+      return ok(c, "Post", { post: await findPost(c.var.db, c.req.valid("param").id) });
+    });
   });
 });

@@ -13,8 +13,8 @@ export const MAX_PAGE_SIZE = 100;
 
 /** `page` from 1 (a page past the end is simply empty), `limit` 1–100, default 20. */
 export const pageQuery = z.strictObject({
-  page: queryInt("page", 1, 1_000_000_000).default(1),
-  limit: queryInt("limit", 1, MAX_PAGE_SIZE).default(20),
+  page: queryInt("page", 1, 1_000_000_000).default(1).meta({ default: "1" }),
+  limit: queryInt("limit", 1, MAX_PAGE_SIZE).default(20).meta({ default: "20" }),
 });
 
 export type PageQuery = z.infer<typeof pageQuery>;
