@@ -78,7 +78,6 @@ describe("route declarations type their handlers", () => {
     // @ts-expect-error GET /me declares 200, not 201
     router.openapi(meRoute, (c) => ok(c, "Current user", { user: toPublicUser(c.var.user) }, { status: 201 }));
     router.openapi(meRoute, (c) => ok(c, "Current user", { user: toPublicUser(c.var.user) }));
-    expect(router.routes).toHaveLength(3);
   });
 
   it("types validated input from the declared schemas", () => {
