@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { User } from "../openapi/resources";
 import { failures, html, JSON_BODY, SIGNED_IN, success } from "../openapi/responses";
-import { bearer, jsonBody } from "../openapi/router";
+import { bearer, requestBody } from "../openapi/router";
 import { requireAuth } from "./guard";
 import { changePasswordBody, forgotBody, noBody, resetBody, verifyBody } from "./schemas";
 
@@ -15,7 +15,7 @@ export const forgotPasswordRoute = createRoute({
   summary: "Email a password reset link",
   description:
     "The same answer, in the same time, whether or not an account has that email; the email is sent only when it does (at most a few per address per hour).",
-  request: { body: jsonBody(forgotBody) },
+  request: { body: requestBody(forgotBody) },
   responses: {
     200: success("Same message for known and unknown emails"),
     ...failures(...JSON_BODY, "TOO_MANY_REQUESTS"),
@@ -28,7 +28,7 @@ export const resetPasswordRoute = createRoute({
   tags,
   summary: "Set a new password with an emailed reset token",
   description: "Every session of the user is revoked. The token dies the moment the password changes.",
-  request: { body: jsonBody(resetBody) },
+  request: { body: requestBody(resetBody) },
   responses: {
     200: success("Password has been reset"),
     ...failures(...JSON_BODY, "INVALID_TOKEN", "TOO_MANY_REQUESTS"),
@@ -40,7 +40,7 @@ export const verifyEmailRoute = createRoute({
   path: "/verify-email",
   tags,
   summary: "Verify the email address with an emailed token",
-  request: { body: jsonBody(verifyBody) },
+  request: { body: requestBody(verifyBody) },
   responses: {
     200: success("Email verified", z.object({ user: User })),
     ...failures(...JSON_BODY, "INVALID_TOKEN", "TOO_MANY_REQUESTS"),
@@ -54,7 +54,7 @@ export const resendVerificationRoute = createRoute({
   summary: "Send the verification email again (no-op when already verified)",
   security: bearer,
   middleware: [requireAuth] as const,
-  request: { body: jsonBody(noBody, "No fields: send `{}` or no body at all.") },
+  request: { body: requestBody(noBody, "No fields: send `{}` or no body at all.") },
   responses: {
     200: success("Verification email sent"),
     ...failures(...SIGNED_IN, ...JSON_BODY, "TOO_MANY_REQUESTS"),
@@ -69,7 +69,7 @@ export const changePasswordRoute = createRoute({
   description: "Every other session is revoked.",
   security: bearer,
   middleware: [requireAuth] as const,
-  request: { body: jsonBody(changePasswordBody) },
+  request: { body: requestBody(changePasswordBody) },
   responses: {
     200: success("Password changed"),
     ...failures(...SIGNED_IN, ...JSON_BODY, "INVALID_CREDENTIALS", "TOO_MANY_REQUESTS"),

@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { Tokens, User } from "../openapi/resources";
 import { created, failures, JSON_BODY, SIGNED_IN, success } from "../openapi/responses";
-import { bearer, jsonBody } from "../openapi/router";
+import { bearer, requestBody } from "../openapi/router";
 import { requireAuth } from "./guard";
 import { loginBody, logoutBody, refreshBody, registerBody } from "./schemas";
 
@@ -15,7 +15,7 @@ export const registerRoute = createRoute({
   summary: "Create an account",
   description:
     "The password needs at least `PASSWORD_MIN_LENGTH` characters (default 12), at most 72 UTF-8 bytes, not a common password and not the email or username. A verification email is sent.",
-  request: { body: jsonBody(registerBody) },
+  request: { body: requestBody(registerBody) },
   responses: {
     201: created("Registration successful", one),
     ...failures(...JSON_BODY, "CONFLICT", "TOO_MANY_REQUESTS"),
@@ -27,7 +27,7 @@ export const loginRoute = createRoute({
   path: "/login",
   tags,
   summary: "Log in and get an access and a refresh token",
-  request: { body: jsonBody(loginBody) },
+  request: { body: requestBody(loginBody) },
   responses: {
     200: success("Login successful", Tokens),
     ...failures(
@@ -48,7 +48,7 @@ export const refreshRoute = createRoute({
   summary: "Swap a refresh token for a new token pair",
   description:
     "The refresh token is single use. Presenting one that was already swapped is treated as theft: its whole session is revoked.",
-  request: { body: jsonBody(refreshBody) },
+  request: { body: requestBody(refreshBody) },
   responses: {
     200: success("Token refreshed", Tokens),
     ...failures(...JSON_BODY, "INVALID_REFRESH_TOKEN", "ACCOUNT_SUSPENDED", "TOO_MANY_REQUESTS"),
@@ -63,7 +63,7 @@ export const logoutRoute = createRoute({
   description: "`refreshToken` may name another of the caller's own sessions to revoke as well.",
   security: bearer,
   middleware: [requireAuth] as const,
-  request: { body: jsonBody(logoutBody, "Every field is optional: `{}` or no body logs out this session.") },
+  request: { body: requestBody(logoutBody, "Every field is optional: `{}` or no body logs out this session.") },
   responses: { 200: success("Logged out"), ...failures(...SIGNED_IN, ...JSON_BODY) },
 });
 

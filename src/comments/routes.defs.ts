@@ -4,7 +4,7 @@ import { requirePermission } from "../auth/permissions";
 import { pageQuery } from "../http/pagination";
 import { Comment } from "../openapi/resources";
 import { created, failures, INPUT, JSON_BODY, PERMITTED, page, success } from "../openapi/responses";
-import { bearer, jsonBody } from "../openapi/router";
+import { bearer, requestBody } from "../openapi/router";
 import { idParam } from "../users/fields";
 import { commentBody } from "./schemas";
 
@@ -30,7 +30,7 @@ export const createCommentRoute = createRoute({
   summary: "Comment on a post",
   security: bearer,
   middleware: [requireAuth, requirePermission("content:create")] as const,
-  request: { params: idParam, body: jsonBody(commentBody) },
+  request: { params: idParam, body: requestBody(commentBody) },
   responses: { 201: created("Comment created", one), ...failures(...PERMITTED, ...JSON_BODY, "NOT_FOUND") },
 });
 
@@ -42,7 +42,7 @@ export const patchCommentRoute = createRoute({
   description: ownerOrModerator,
   security: bearer,
   middleware: [requireAuth] as const,
-  request: { params: idParam, body: jsonBody(commentBody) },
+  request: { params: idParam, body: requestBody(commentBody) },
   responses: { 200: success("Comment updated", one), ...failures(...PERMITTED, ...JSON_BODY, "NOT_FOUND") },
 });
 

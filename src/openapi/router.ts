@@ -20,7 +20,7 @@ export const createRouter = () =>
  * body is sent (a missing body is validated as `{}`, never skipped); schemas
  * whose fields are all optional say in their description that it may be omitted.
  */
-export const jsonBody = <T extends z.ZodType>(schema: T, description?: string) => ({
+export const requestBody = <T extends z.ZodType>(schema: T, description?: string) => ({
   required: true,
   ...(description ? { description } : {}),
   content: { "application/json": { schema } },

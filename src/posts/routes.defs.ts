@@ -3,7 +3,7 @@ import { requireAuth } from "../auth/guard";
 import { requirePermission } from "../auth/permissions";
 import { Post } from "../openapi/resources";
 import { created, failures, INPUT, JSON_BODY, PERMITTED, page, success } from "../openapi/responses";
-import { bearer, jsonBody } from "../openapi/router";
+import { bearer, requestBody } from "../openapi/router";
 import { idParam } from "../users/fields";
 import { patchPostBody, postListQuery, putPostBody } from "./schemas";
 
@@ -30,7 +30,7 @@ export const createPostRoute = createRoute({
   summary: "Write a post",
   security: bearer,
   middleware: [requireAuth, requirePermission("content:create")] as const,
-  request: { body: jsonBody(putPostBody) },
+  request: { body: requestBody(putPostBody) },
   responses: { 201: created("Post created", one), ...failures(...PERMITTED, ...JSON_BODY) },
 });
 
@@ -53,7 +53,7 @@ export const putPostRoute = createRoute({
   description: ownerOrModerator,
   security: bearer,
   middleware: [requireAuth] as const,
-  request: { params: idParam, body: jsonBody(putPostBody) },
+  request: { params: idParam, body: requestBody(putPostBody) },
   responses: { 200: success("Post updated", one), ...failures(...PERMITTED, ...JSON_BODY, "NOT_FOUND") },
 });
 
@@ -65,7 +65,7 @@ export const patchPostRoute = createRoute({
   description: ownerOrModerator,
   security: bearer,
   middleware: [requireAuth] as const,
-  request: { params: idParam, body: jsonBody(patchPostBody) },
+  request: { params: idParam, body: requestBody(patchPostBody) },
   responses: { 200: success("Post updated", one), ...failures(...PERMITTED, ...JSON_BODY, "NOT_FOUND") },
 });
 

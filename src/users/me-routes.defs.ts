@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { requireAuth } from "../auth/guard";
 import { Session, User } from "../openapi/resources";
 import { failures, INPUT, JSON_BODY, SIGNED_IN, success } from "../openapi/responses";
-import { bearer, jsonBody } from "../openapi/router";
+import { bearer, requestBody } from "../openapi/router";
 import { idParam } from "./fields";
 import { deleteMeBody, patchMeBody } from "./schemas";
 
@@ -16,7 +16,7 @@ export const patchMeRoute = createRoute({
   description: "A new email is unverified and gets a verification email.",
   security: bearer,
   middleware: [requireAuth] as const,
-  request: { body: jsonBody(patchMeBody) },
+  request: { body: requestBody(patchMeBody) },
   responses: {
     200: success("Profile updated", z.object({ user: User })),
     ...failures(...SIGNED_IN, ...JSON_BODY, "CONFLICT"),
@@ -31,7 +31,7 @@ export const deleteMeRoute = createRoute({
   description: "Needs the password: a stolen access token is not enough.",
   security: bearer,
   middleware: [requireAuth] as const,
-  request: { body: jsonBody(deleteMeBody) },
+  request: { body: requestBody(deleteMeBody) },
   responses: {
     200: success("Account deleted"),
     ...failures(...SIGNED_IN, ...JSON_BODY, "INVALID_CREDENTIALS", "TOO_MANY_REQUESTS", "LAST_ADMIN"),

@@ -3,7 +3,7 @@ import { requireAuth } from "../auth/guard";
 import { requirePermission } from "../auth/permissions";
 import { User } from "../openapi/resources";
 import { failures, INPUT, JSON_BODY, PERMITTED, page, success } from "../openapi/responses";
-import { bearer, jsonBody } from "../openapi/router";
+import { bearer, requestBody } from "../openapi/router";
 import { idParam } from "./fields";
 import { patchUserBody, putUserBody, userListQuery } from "./schemas";
 
@@ -44,7 +44,7 @@ export const putUserRoute = createRoute({
   description: `A new email is unverified and gets a verification email.\n\n${selfOr("an admin")}`,
   security: bearer,
   middleware: [requireAuth] as const,
-  request: { params: idParam, body: jsonBody(putUserBody) },
+  request: { params: idParam, body: requestBody(putUserBody) },
   responses: { 200: success("User updated", one), ...failures(...PERMITTED, ...JSON_BODY, "NOT_FOUND", "CONFLICT") },
 });
 
@@ -56,7 +56,7 @@ export const patchUserRoute = createRoute({
   description: `\`role\` and \`status\` only by an admin. Suspending a user revokes every session. A new email is unverified and gets a verification email.\n\n${selfOr("an admin")}`,
   security: bearer,
   middleware: [requireAuth] as const,
-  request: { params: idParam, body: jsonBody(patchUserBody) },
+  request: { params: idParam, body: requestBody(patchUserBody) },
   responses: {
     200: success("User updated", one),
     ...failures(...PERMITTED, ...JSON_BODY, "NOT_FOUND", "CONFLICT", "LAST_ADMIN"),
