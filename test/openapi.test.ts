@@ -1,9 +1,12 @@
 import { describe, expect, it } from "vitest";
+import type { z } from "zod";
 import { app } from "../src/app";
+import { loginRoute, meRoute } from "../src/auth/routes.defs";
 import type { ErrorCode } from "../src/http/errors";
 import { buildOpenApiDocument, toOpenApiPath } from "../src/openapi/document";
 import { ERROR_CODE_NAMES, ERROR_CODES } from "../src/openapi/error-codes";
-import { api, registerAndLogin, type Session, setRole } from "./support/api";
+import { createPostRoute, getPostRoute, listPostsRoute } from "../src/posts/routes.defs";
+import { api, registerAndLogin, registerUser, type Session, STRONG_PASSWORD, setRole } from "./support/api";
 
 type Doc = {
   openapi: string;
@@ -177,5 +180,35 @@ describe("GET /docs", () => {
     const nonceOf = async () =>
       /'nonce-([^']+)'/.exec((await api("GET", "/docs")).headers.get("content-security-policy") ?? "")?.[1];
     expect(await nonceOf()).not.toBe(await nonceOf());
+  });
+});
+
+/**
+ * The declarations are the contract: real answers must parse with the very
+ * zod schemas the document is generated from, success and failure alike.
+ */
+describe("real answers match their route's declared response schemas", () => {
+  const declared = (route: { responses: Record<number, any> }, status: number) =>
+    route.responses[status].content["application/json"].schema as z.ZodType;
+
+  it("for a login, /me, a post, a page of posts and the failures on the way", async () => {
+    const user = await registerUser();
+    const login = await api("POST", "/login", { body: { email: user.email, password: STRONG_PASSWORD } });
+    expect(declared(loginRoute, 200).parse(login.body)).toEqual(login.body);
+    const token = login.body.data.accessToken;
+
+    const me = await api("GET", "/me", { token });
+    expect(declared(meRoute, 200).parse(me.body)).toEqual(me.body);
+    const created = await api("POST", "/posts", { token, body: { title: "Declared", content: "Shape" } });
+    expect(declared(createPostRoute, 201).parse(created.body)).toEqual(created.body);
+    const list = await api("GET", "/posts?limit=2", { token });
+    expect(declared(listPostsRoute, 200).parse(list.body)).toEqual(list.body);
+
+    const wrong = await api("POST", "/login", { body: { email: user.email, password: `${STRONG_PASSWORD}x` } });
+    expect(declared(loginRoute, 401).parse(wrong.body)).toEqual(wrong.body);
+    const missing = await api("GET", `/posts/${crypto.randomUUID()}`, { token });
+    expect(declared(getPostRoute, 404).parse(missing.body)).toEqual(missing.body);
+    // A code the route does not declare at that status would not parse.
+    expect(declared(getPostRoute, 404).safeParse({ ...missing.body, error: { code: "CONFLICT" } }).success).toBe(false);
   });
 });
