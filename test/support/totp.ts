@@ -46,3 +46,14 @@ export function base32Decode(text: string): Uint8Array {
 
 /** A time in the middle of a 30-second step, so a test cannot straddle a step boundary. */
 export const midStep = (step = Math.floor(Date.now() / 30_000)) => step * 30_000 + 15_000;
+
+/** `count` six-digit codes that no step within ±1 of `nowMs` produces: certainly wrong, never flaky. */
+export function wrongCodes(key: Uint8Array, nowMs: number, count: number): string[] {
+  const window = new Set([-1, 0, 1].map((drift) => totpCode(key, nowMs, drift)));
+  const codes: string[] = [];
+  for (let n = Number(totpCode(key, nowMs)) + 1; codes.length < count; n++) {
+    const code = String(n % 1_000_000).padStart(6, "0");
+    if (!window.has(code)) codes.push(code);
+  }
+  return codes;
+}
