@@ -7,7 +7,7 @@ import {
   startTotpEnrolment,
 } from "../src/auth/totp/enrolment";
 import { mfaKeys } from "../src/auth/totp/keys";
-import { claimRecoveryCode } from "../src/auth/totp/recovery-codes";
+import { claimRecoveryCode, remainingRecoveryCodes } from "../src/auth/totp/recovery-codes";
 import { openTotpSecret } from "../src/auth/totp/secret-box";
 import { verifyTotpCode } from "../src/auth/totp/verify";
 import { AppError } from "../src/http/errors";
@@ -201,6 +201,7 @@ describe("recovery codes", () => {
     const sloppy = ` ${second.toUpperCase().replaceAll("-", " ")} `;
     expect(await claimRecoveryCode(deps.db, recoveryCodeKey, user.id, sloppy)).toEqual({ remaining: 8 });
     expect(await claimRecoveryCode(deps.db, recoveryCodeKey, user.id, "0000-0000-0000")).toBeNull();
+    expect(await remainingRecoveryCodes(deps.db, user.id)).toBe(8);
   });
 
   it("of parallel uses of one code exactly one wins", async () => {
@@ -265,6 +266,7 @@ describe("disabling TOTP", () => {
     expect(await verifyTotpCode(deps, user.id, totpCode(secret, deps.now()))).toBe(false);
     expect(await claimRecoveryCode(deps.db, recoveryCodeKey, user.id, recoveryCodes[0] as string)).toBeNull();
     expect(await rows("select * from recovery_codes where user_id = ?", user.id)).toEqual([]);
+    expect(await remainingRecoveryCodes(deps.db, user.id)).toBe(0);
     const [row] = await rows("select mfa_enabled_at from users where id = ?", user.id);
     expect(row?.mfa_enabled_at).toBeNull();
     expect((await startTotpEnrolment(deps, user)).ok).toBe(true);
