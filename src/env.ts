@@ -6,6 +6,7 @@ import type { Role, UserStatus } from "./db/schema";
 export type Bindings = Env & {
   JWT_SECRET?: string;
   MAIL_API_KEY?: string;
+  ENCRYPTION_KEY?: string;
 };
 
 /** The signed-in user, as loaded by the auth guard on every request. */
@@ -49,6 +50,8 @@ const configSchema = z.object({
   MAIL_PROVIDER: z.preprocess(emptyAsUndefined, z.enum(["console", "resend"]).default("console")),
   MAIL_API_URL: z.preprocess(emptyAsUndefined, z.url().default("https://api.resend.com")),
   MAIL_API_KEY: z.string().optional(),
+  // Optional until a feature needs it (TOTP secrets): requireEncryptionKey() answers 503 then.
+  ENCRYPTION_KEY: z.preprocess(emptyAsUndefined, z.string().optional()),
   MAIL_FROM: z.preprocess(emptyAsUndefined, z.string().default("Edge Users <no-reply@example.com>")),
   BCRYPT_COST: z.coerce.number().int().min(4).max(14).default(10),
   PASSWORD_MIN_LENGTH: z.coerce.number().int().min(8).max(64).default(12),

@@ -31,6 +31,8 @@ export const users = sqliteTable(
     emailVerifiedAt: timestamp("email_verified_at"),
     failedLoginCount: integer("failed_login_count").notNull().default(0),
     lockedUntil: timestamp("locked_until"),
+    /** Set when TOTP is confirmed, cleared when it is turned off: the guard reads MFA status without a join. */
+    mfaEnabledAt: timestamp("mfa_enabled_at"),
     createdAt: timestamp("created_at").notNull().default(now),
     updatedAt: timestamp("updated_at").notNull().default(now),
   },
@@ -57,6 +59,8 @@ export const sessions = sqliteTable(
     lastUsedAt: timestamp("last_used_at").notNull().default(now),
     expiresAt: timestamp("expires_at").notNull(),
     revokedAt: timestamp("revoked_at"),
+    /** When this session last proved its user (sign-in or re-authentication), for step-up. */
+    lastProofAt: timestamp("last_proof_at"),
   },
   (t) => [
     uniqueIndex("sessions_refresh_token_hash_unique").on(t.refreshTokenHash),
@@ -125,6 +129,57 @@ export const auditEvents = sqliteTable(
     index("audit_events_actor_idx").on(t.actorId, t.createdAt),
     index("audit_events_action_idx").on(t.action, t.createdAt),
   ],
+);
+
+/**
+ * One TOTP secret per user, AES-GCM encrypted (src/auth/totp/secret-box.ts).
+ * `confirmed_at` null means an enrolment still pending. `last_used_step` makes
+ * each code single use; `recovery_set_id` names the live set of recovery codes.
+ */
+export const totpCredentials = sqliteTable("totp_credentials", {
+  userId: text("user_id")
+    .primaryKey()
+    .references(() => users.id, { onDelete: "cascade" }),
+  secretCiphertext: text("secret_ciphertext").notNull(),
+  confirmedAt: timestamp("confirmed_at"),
+  lastUsedStep: integer("last_used_step"),
+  recoverySetId: text("recovery_set_id"),
+  createdAt: timestamp("created_at").notNull().default(now),
+});
+
+/** Single-use recovery codes, stored only as keyed hashes; only the set named by the credential counts. */
+export const recoveryCodes = sqliteTable(
+  "recovery_codes",
+  {
+    codeHash: text("code_hash").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    setId: text("set_id").notNull(),
+    createdAt: timestamp("created_at").notNull().default(now),
+  },
+  (t) => [index("recovery_codes_user_set_idx").on(t.userId, t.setId)],
+);
+
+/**
+ * The login mfaToken between the password and the second factor: stored as a
+ * SHA-256 hash, bound to the password hash it was issued against (kept as is
+ * so the claim can compare it in SQL; the same hash is in `users` anyway).
+ * `attempts` counts codes compared against it, reserved before each compare.
+ */
+export const mfaChallenges = sqliteTable(
+  "mfa_challenges",
+  {
+    tokenHash: text("token_hash").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    passwordHash: text("password_hash").notNull(),
+    attempts: integer("attempts").notNull().default(0),
+    expiresAt: timestamp("expires_at").notNull(),
+    createdAt: timestamp("created_at").notNull().default(now),
+  },
+  (t) => [index("mfa_challenges_user_id_idx").on(t.userId), index("mfa_challenges_expires_at_idx").on(t.expiresAt)],
 );
 
 /**

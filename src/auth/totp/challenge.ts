@@ -1,0 +1,124 @@
+import { and, eq, gt, isNotNull, lt, lte, or, sql } from "drizzle-orm";
+import { mfaChallenges, totpCredentials, users } from "../../db/schema";
+import { randomToken, sha256Hex } from "../tokens";
+import { clock, type MfaDeps } from "./deps";
+import { mfaKeys } from "./keys";
+import { claimRecoveryCode } from "./recovery-codes";
+import { acceptTotpCode } from "./verify";
+
+export const MFA_CHALLENGE_TTL_SECONDS = 5 * 60;
+export const MFA_CHALLENGE_MAX_ATTEMPTS = 5;
+
+/**
+ * Issues the login mfaToken after a correct password: 256 random bits, stored
+ * only as SHA-256, living 5 minutes, bound to the password hash it was issued
+ * against (a password change kills it). The user's expired or spent tokens
+ * are swept in the same batch, so the table stays small.
+ */
+export async function issueMfaChallenge(
+  deps: Pick<MfaDeps, "db" | "now">,
+  user: { id: string; passwordHash: string },
+): Promise<{ mfaToken: string; expiresIn: number }> {
+  const now = clock(deps);
+  const mfaToken = randomToken();
+  await deps.db.batch([
+    deps.db
+      .delete(mfaChallenges)
+      .where(
+        and(
+          eq(mfaChallenges.userId, user.id),
+          or(
+            lte(mfaChallenges.expiresAt, new Date(now).toISOString()),
+            sql`${mfaChallenges.attempts} >= ${MFA_CHALLENGE_MAX_ATTEMPTS}`,
+          ),
+        ),
+      ),
+    deps.db.insert(mfaChallenges).values({
+      tokenHash: await sha256Hex(mfaToken),
+      userId: user.id,
+      passwordHash: user.passwordHash,
+      expiresAt: new Date(now + MFA_CHALLENGE_TTL_SECONDS * 1000).toISOString(),
+    }),
+  ]);
+  return { mfaToken, expiresIn: MFA_CHALLENGE_TTL_SECONDS };
+}
+
+/** The second factor offered with an mfaToken. */
+export type MfaProof = { code: string } | { recoveryCode: string };
+
+export type MfaChallengeResult =
+  | { ok: true; userId: string; method: "totp" }
+  | { ok: true; userId: string; method: "recovery_code"; remainingRecoveryCodes: number }
+  | { ok: false; reason: "invalid_token" }
+  | { ok: false; reason: "invalid_code"; userId: string; attemptsLeft: number };
+
+/** Still usable: not expired, and still bound to the account's current password hash. */
+const liveChallenge = (tokenHash: string, nowIso: string) =>
+  and(
+    eq(mfaChallenges.tokenHash, tokenHash),
+    gt(mfaChallenges.expiresAt, nowIso),
+    sql`${mfaChallenges.passwordHash} = (select ${users.passwordHash} from ${users} where ${users.id} = ${mfaChallenges.userId})`,
+  );
+
+/**
+ * Completes a login's second step. An attempt is reserved on the token
+ * (one conditional UPDATE, `attempts < 5`) before any code is compared, so
+ * however many guesses run in parallel at most five are ever compared per
+ * token. A right factor is claimed atomically (the TOTP step, or the
+ * recovery code), then the token is consumed with one conditional DELETE:
+ * of parallel completions exactly one returns ok. The caller counts an
+ * `invalid_code` toward the account lockout, audits it, and on ok creates
+ * the session (and mails the owner when a recovery code was used).
+ */
+export async function completeMfaChallenge(
+  deps: MfaDeps,
+  mfaToken: string,
+  proof: MfaProof,
+): Promise<MfaChallengeResult> {
+  const tokenHash = await sha256Hex(mfaToken);
+  const nowIso = new Date(clock(deps)).toISOString();
+  const { db } = deps;
+  const [reserved, credential] = await db.batch([
+    db
+      .update(mfaChallenges)
+      .set({ attempts: sql`${mfaChallenges.attempts} + 1` })
+      .where(and(liveChallenge(tokenHash, nowIso), lt(mfaChallenges.attempts, MFA_CHALLENGE_MAX_ATTEMPTS)))
+      .returning({ userId: mfaChallenges.userId, attempts: mfaChallenges.attempts }),
+    db
+      .select({ userId: totpCredentials.userId, secretCiphertext: totpCredentials.secretCiphertext })
+      .from(totpCredentials)
+      .innerJoin(mfaChallenges, eq(mfaChallenges.userId, totpCredentials.userId))
+      .where(and(eq(mfaChallenges.tokenHash, tokenHash), isNotNull(totpCredentials.confirmedAt))),
+  ]);
+  const attempt = reserved[0];
+  const active = credential[0];
+  if (!attempt || !active || active.userId !== attempt.userId) return { ok: false, reason: "invalid_token" };
+  const { userId } = attempt;
+
+  let remainingRecoveryCodes: number | undefined;
+  if ("code" in proof) {
+    const step = await acceptTotpCode(deps, userId, active.secretCiphertext, proof.code);
+    if (step === null) return failed(userId, attempt.attempts);
+  } else {
+    const { recoveryCodeKey } = await mfaKeys(deps.config);
+    const claimed = await claimRecoveryCode(db, recoveryCodeKey, userId, proof.recoveryCode);
+    if (!claimed) return failed(userId, attempt.attempts);
+    remainingRecoveryCodes = claimed.remaining;
+  }
+
+  const consumed = await db
+    .delete(mfaChallenges)
+    .where(liveChallenge(tokenHash, nowIso))
+    .returning({ userId: mfaChallenges.userId });
+  if (consumed.length === 0) return { ok: false, reason: "invalid_token" };
+  return remainingRecoveryCodes === undefined
+    ? { ok: true, userId, method: "totp" }
+    : { ok: true, userId, method: "recovery_code", remainingRecoveryCodes };
+}
+
+const failed = (userId: string, attempts: number): MfaChallengeResult => ({
+  ok: false,
+  reason: "invalid_code",
+  userId,
+  attemptsLeft: Math.max(0, MFA_CHALLENGE_MAX_ATTEMPTS - attempts),
+});

@@ -1,0 +1,134 @@
+import { and, eq, isNotNull, isNull, sql } from "drizzle-orm";
+import { renderSVG } from "uqr";
+import { nowIso } from "../../db/client";
+import { mfaChallenges, recoveryCodes, totpCredentials, users } from "../../db/schema";
+import { newTotpSecret, TOTP_ISSUER, totpKeyUri } from "./codes";
+import type { MfaDeps } from "./deps";
+import { mfaKeys } from "./keys";
+import { hashRecoveryCode, newRecoveryCodes, storeRecoveryCodeSet } from "./recovery-codes";
+import { sealTotpSecret } from "./secret-box";
+import { matchSealedCode } from "./verify";
+
+export type MfaUser = { id: string; email: string };
+
+export type EnrolmentStart =
+  | { ok: true; secret: string; otpauthUrl: string; qrSvg: string }
+  | { ok: false; reason: "already_enabled" };
+
+/**
+ * Starts (or restarts) TOTP enrolment: a fresh secret, stored encrypted as
+ * pending, replacing any pending one in the same upsert. The upsert's
+ * `WHERE confirmed_at IS NULL` makes it a no-op when MFA is already on, so a
+ * stolen session cannot swap the authenticator of an account that has one.
+ */
+export async function startTotpEnrolment(deps: MfaDeps, user: MfaUser, issuer = TOTP_ISSUER): Promise<EnrolmentStart> {
+  const { totpSecretKey } = await mfaKeys(deps.config);
+  const secret = newTotpSecret();
+  const sealed = await sealTotpSecret(totpSecretKey, user.id, secret);
+  const stored = await deps.db
+    .insert(totpCredentials)
+    .values({ userId: user.id, secretCiphertext: sealed })
+    .onConflictDoUpdate({
+      target: totpCredentials.userId,
+      set: { secretCiphertext: sealed, lastUsedStep: null, recoverySetId: null, createdAt: nowIso() },
+      setWhere: isNull(totpCredentials.confirmedAt),
+    })
+    .returning({ userId: totpCredentials.userId });
+  if (stored.length === 0) return { ok: false, reason: "already_enabled" };
+  const uri = totpKeyUri(secret, user.email, issuer);
+  return { ok: true, ...uri, qrSvg: renderSVG(uri.otpauthUrl) };
+}
+
+/** A new set's codes (shown once) with its id and keyed hashes (stored). */
+async function prepareRecoveryCodes(deps: MfaDeps, userId: string) {
+  const { recoveryCodeKey } = await mfaKeys(deps.config);
+  const codes = newRecoveryCodes();
+  const hashes = await Promise.all(codes.map((c) => hashRecoveryCode(recoveryCodeKey, userId, c)));
+  return { codes, hashes, setId: crypto.randomUUID() };
+}
+
+export type EnrolmentConfirm =
+  | { ok: true; recoveryCodes: string[] }
+  | { ok: false; reason: "no_pending_enrolment" | "invalid_code" };
+
+/**
+ * Confirms a pending enrolment with a code from the app. One batch activates
+ * the credential only if it is still the pending secret the code was checked
+ * against (a restart in between wins), records the code's step so it cannot
+ * then be replayed, sets `users.mfa_enabled_at`, and stores 10 recovery codes,
+ * returned here once and kept only as keyed hashes. Of parallel confirms
+ * exactly one returns codes.
+ */
+export async function confirmTotpEnrolment(deps: MfaDeps, userId: string, code: string): Promise<EnrolmentConfirm> {
+  const [pending] = await deps.db
+    .select({ secretCiphertext: totpCredentials.secretCiphertext })
+    .from(totpCredentials)
+    .where(and(eq(totpCredentials.userId, userId), isNull(totpCredentials.confirmedAt)));
+  if (!pending) return { ok: false, reason: "no_pending_enrolment" };
+  const step = await matchSealedCode(deps, userId, pending.secretCiphertext, code);
+  if (step === null) return { ok: false, reason: "invalid_code" };
+
+  const set = await prepareRecoveryCodes(deps, userId);
+  const now = nowIso();
+  const [activated] = await deps.db.batch([
+    deps.db
+      .update(totpCredentials)
+      .set({ confirmedAt: now, lastUsedStep: step, recoverySetId: set.setId })
+      .where(
+        and(
+          eq(totpCredentials.userId, userId),
+          isNull(totpCredentials.confirmedAt),
+          eq(totpCredentials.secretCiphertext, pending.secretCiphertext),
+        ),
+      )
+      .returning({ userId: totpCredentials.userId }),
+    deps.db
+      .update(users)
+      .set({ mfaEnabledAt: now })
+      .where(
+        and(
+          eq(users.id, userId),
+          sql`exists (select 1 from ${totpCredentials} where ${totpCredentials.userId} = ${userId} and ${totpCredentials.recoverySetId} = ${set.setId})`,
+        ),
+      ),
+    ...storeRecoveryCodeSet(deps.db, userId, set.setId, set.hashes),
+  ]);
+  if (activated.length === 0) return { ok: false, reason: "no_pending_enrolment" };
+  return { ok: true, recoveryCodes: set.codes };
+}
+
+/**
+ * A new set of recovery codes for an account with MFA on; the old set dies in
+ * the same batch. Null when MFA is off. The caller proves presence first.
+ */
+export async function regenerateRecoveryCodes(deps: MfaDeps, userId: string): Promise<string[] | null> {
+  const set = await prepareRecoveryCodes(deps, userId);
+  const [pointed] = await deps.db.batch([
+    deps.db
+      .update(totpCredentials)
+      .set({ recoverySetId: set.setId })
+      .where(and(eq(totpCredentials.userId, userId), isNotNull(totpCredentials.confirmedAt)))
+      .returning({ userId: totpCredentials.userId }),
+    ...storeRecoveryCodeSet(deps.db, userId, set.setId, set.hashes),
+  ]);
+  return pointed.length === 1 ? set.codes : null;
+}
+
+/**
+ * Turns TOTP off (or drops a pending enrolment): the credential, its recovery
+ * codes and any login mfaToken in flight go in one batch, and
+ * `users.mfa_enabled_at` is cleared. Returns whether MFA was on. The caller
+ * proves presence first (or is an admin resetting it).
+ */
+export async function disableTotp(deps: Pick<MfaDeps, "db">, userId: string): Promise<boolean> {
+  const [removed] = await deps.db.batch([
+    deps.db
+      .delete(totpCredentials)
+      .where(eq(totpCredentials.userId, userId))
+      .returning({ confirmedAt: totpCredentials.confirmedAt }),
+    deps.db.delete(recoveryCodes).where(eq(recoveryCodes.userId, userId)),
+    deps.db.delete(mfaChallenges).where(eq(mfaChallenges.userId, userId)),
+    deps.db.update(users).set({ mfaEnabledAt: null }).where(eq(users.id, userId)),
+  ]);
+  return removed[0]?.confirmedAt != null;
+}
