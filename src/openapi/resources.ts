@@ -16,6 +16,10 @@ const user = z.object({
   id,
   username: z.string(),
   email: z.email(),
+  pendingEmail: z
+    .email()
+    .nullable()
+    .describe("A requested new address, in force only once confirmed through POST /verify-email; null when none"),
   role: z.enum(ROLES),
   status: z.enum(USER_STATUSES),
   emailVerified: z.boolean(),

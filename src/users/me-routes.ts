@@ -1,6 +1,5 @@
 import { Hono } from "hono";
 import { requireAuth } from "../auth/guard";
-import { provePassword } from "../auth/password-proof";
 import type { AppEnv } from "../env";
 import { ok } from "../http/envelope";
 import { validate } from "../http/validate";
@@ -8,10 +7,11 @@ import { idParam } from "./fields";
 import { listOwnSessions, revokeOwnSession } from "./own-sessions";
 import { toPublicUser } from "./present";
 import { deleteMeBody, patchMeBody } from "./schemas";
-import { deleteUser, updateUser } from "./service";
+import { deleteOwnAccount, updateUser } from "./service";
 
 /** The signed-in user's own account (GET /me lives with login in auth/routes.ts). */
 export const meRoutes = new Hono<AppEnv>()
+  // A new email needs `currentPassword` and stays pending until confirmed (see updateUser).
   .patch("/me", requireAuth, validate("json", patchMeBody), async (c) => {
     const user = await updateUser(c, c.var.user, c.req.valid("json"));
     return ok(c, "Profile updated", { user: toPublicUser(user) });
@@ -23,9 +23,7 @@ export const meRoutes = new Hono<AppEnv>()
    * rate-limited per user so the endpoint is no password oracle.
    */
   .delete("/me", requireAuth, validate("json", deleteMeBody), async (c) => {
-    const { user } = c.var;
-    await provePassword(c, user, c.req.valid("json").password, "delete-me");
-    await deleteUser(c, user);
+    await deleteOwnAccount(c, c.req.valid("json").password);
     return ok(c, "Account deleted");
   })
 
