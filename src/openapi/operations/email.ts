@@ -22,21 +22,24 @@ export const emailOperations: Operation[] = [
     path: "/reset-password",
     tag,
     summary: "Set a new password with an emailed reset token",
-    description: "Every session of the user is revoked. The token dies the moment the password changes.",
+    description:
+      "Every session of the user is revoked. The token dies the moment the password or the email changes. A suspended account is refused and left unchanged.",
     auth: "none",
     body: resetBody,
     success: { status: 200, description: "Password has been reset", data: empty },
-    errors: ["INVALID_TOKEN", "TOO_MANY_REQUESTS"],
+    errors: ["INVALID_TOKEN", "ACCOUNT_SUSPENDED", "TOO_MANY_REQUESTS"],
   },
   {
     method: "post",
     path: "/verify-email",
     tag,
     summary: "Verify the email address with an emailed token",
+    description:
+      "The token of a pending email change moves the account to the new address (verified); `409` if another account took it meanwhile, and nothing changes.",
     auth: "none",
     body: verifyBody,
-    success: { status: 200, description: "Email verified", data: single("user", "User") },
-    errors: ["INVALID_TOKEN", "TOO_MANY_REQUESTS"],
+    success: { status: 200, description: "Email verified (or changed)", data: single("user", "User") },
+    errors: ["INVALID_TOKEN", "CONFLICT", "TOO_MANY_REQUESTS"],
   },
   {
     method: "post",

@@ -1,10 +1,12 @@
 import { PERMISSIONS } from "../../auth/permissions";
 import { idParam } from "../../users/fields";
-import { patchUserBody, putUserBody, userListQuery } from "../../users/schemas";
+import { deleteUserBody, patchUserBody, putUserBody, userListQuery } from "../../users/schemas";
 import { empty, type Operation, single } from "../operation";
 
 const tag = "User management";
 const self = "the user themself";
+const ownEmail =
+  "On one's own id this is `PATCH /me`: a new email needs `currentPassword` and stays pending until confirmed. An admin's change of someone else's email applies at once, unverified, and the old address is told.";
 
 export const userOperations: Operation[] = [
   {
@@ -33,35 +35,36 @@ export const userOperations: Operation[] = [
     path: "/user/:id",
     tag,
     summary: "Replace a user's username and email",
-    description: "A new email is unverified and gets a verification email.",
+    description: ownEmail,
     auth: { roles: PERMISSIONS["users:manage"], alsoOwner: self },
     params: idParam,
     body: putUserBody,
     success: { status: 200, description: "User updated", data: single("user", "User") },
-    errors: ["NOT_FOUND", "CONFLICT"],
+    errors: ["NOT_FOUND", "INVALID_CREDENTIALS", "CONFLICT", "TOO_MANY_REQUESTS"],
   },
   {
     method: "patch",
     path: "/user/:id",
     tag,
     summary: "Change a user's username, email, role or status",
-    description:
-      "`role` and `status` only by an admin. Suspending a user revokes every session. A new email is unverified and gets a verification email.",
+    description: `\`role\` and \`status\` only by an admin. Suspending a user revokes every session. ${ownEmail}`,
     auth: { roles: PERMISSIONS["users:manage"], alsoOwner: self },
     params: idParam,
     body: patchUserBody,
     bodyRefinements: { minProperties: 1 },
     success: { status: 200, description: "User updated", data: single("user", "User") },
-    errors: ["NOT_FOUND", "CONFLICT", "LAST_ADMIN"],
+    errors: ["NOT_FOUND", "INVALID_CREDENTIALS", "CONFLICT", "LAST_ADMIN", "TOO_MANY_REQUESTS"],
   },
   {
     method: "delete",
     path: "/user/:id",
     tag,
     summary: "Delete a user with their posts and comments",
+    description: "On one's own id this is `DELETE /me`: `password` is required, with the same rate limit.",
     auth: { roles: PERMISSIONS["users:manage"], alsoOwner: self },
     params: idParam,
+    body: deleteUserBody,
     success: { status: 200, description: "User deleted", data: empty },
-    errors: ["NOT_FOUND", "LAST_ADMIN"],
+    errors: ["NOT_FOUND", "INVALID_CREDENTIALS", "LAST_ADMIN", "TOO_MANY_REQUESTS"],
   },
 ];
