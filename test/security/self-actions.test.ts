@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { type ApiResponse, api, randomIp, registerAndLogin, type Session, unique } from "../support/api";
 import { detailPaths } from "../support/expect-failure";
-import { rowExists } from "../support/roles";
+import { rowExists, signedInAs } from "../support/roles";
 
 /**
  * Issue #11 item 4: an alias is never weaker. Every action a user can take on
@@ -96,6 +96,18 @@ describe("every self-action demands the same proof on /me and on /user/:ownId", 
       }
     });
   }
+
+  it("an admin acting on their own id is held to the /me rules, not the admin ones", async () => {
+    const admin = await signedInAs("admin");
+    const email = await api("PATCH", `/user/${admin.user.id}`, {
+      token: admin.accessToken,
+      body: { email: `${unique("self_")}@example.com` },
+    });
+    expect(outcome(email)).toEqual({ status: 400, code: "VALIDATION_ERROR", paths: ["currentPassword"] });
+    const bare = await api("DELETE", `/user/${admin.user.id}`, { token: admin.accessToken });
+    expect(outcome(bare)).toEqual({ status: 400, code: "VALIDATION_ERROR", paths: ["password"] });
+    expect(await rowExists("users", admin.user.id)).toBe(true);
+  });
 
   it("reading oneself: GET /me and GET /user/:ownId show the same user", async () => {
     const s = await registerAndLogin();
