@@ -6,6 +6,7 @@ import { emailRoutes } from "./auth/email-routes";
 import { authRoutes } from "./auth/routes";
 import { commentsRoutes } from "./comments/routes";
 import { dbProvider } from "./db/client";
+import { emailChangeRoutes } from "./email-change/routes";
 import type { AppEnv } from "./env";
 import { healthRoutes } from "./health/routes";
 import { forConfiguredOrigins } from "./http/cors";
@@ -53,6 +54,7 @@ const routes = app
   .route("/", commentsRoutes)
   .route("/", userRoutes)
   .route("/", meRoutes)
+  .route("/", emailChangeRoutes)
   .route("/", auditRoutes)
   .route("/", openApiRoutes(app));
 

@@ -20,6 +20,9 @@ export type AuthUser = {
   passwordHash: string;
   createdAt: string;
   updatedAt: string;
+  /** Optional until the guard selects them: without them `toPublicUser` shows `pendingEmail: null`. */
+  pendingEmail?: string | null;
+  pendingEmailExpiresAt?: string | null;
 };
 
 export type Variables = {

@@ -10,7 +10,17 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{1
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
 /** The session id, then 256 random bits in base64url (43 characters). */
 const REFRESH_TOKEN = /^[0-9a-f-]{36}\.[A-Za-z0-9_-]{43}$/;
-const USER_KEYS = ["createdAt", "email", "emailVerified", "id", "role", "status", "updatedAt", "username"];
+const USER_KEYS = [
+  "createdAt",
+  "email",
+  "emailVerified",
+  "id",
+  "pendingEmail",
+  "role",
+  "status",
+  "updatedAt",
+  "username",
+];
 const TOKEN_RESPONSE_KEYS = ["accessToken", "expiresIn", "refreshToken", "tokenType", "user"];
 
 function expectPublicUser(user: Record<string, unknown>) {

@@ -83,7 +83,11 @@ const rows: Row[] = [
     (a) => api("PATCH", `/user/${a.user.id}`, { ...as(a), body: { status: "active" } }),
     adminOnly,
   ],
-  ["DELETE /user/:id of self", (a) => api("DELETE", `/user/${a.user.id}`, as(a)), everyone],
+  [
+    "DELETE /user/:id of self",
+    (a) => api("DELETE", `/user/${a.user.id}`, { ...as(a), body: { password: a.user.password } }),
+    everyone,
+  ],
   ["PATCH /me", (a) => api("PATCH", "/me", { ...as(a), body: { username: freshName() } }), everyone],
   ["DELETE /me", (a) => api("DELETE", "/me", { ...as(a), body: { password: a.user.password } }), everyone],
   ["GET /me/sessions", (a) => api("GET", "/me/sessions", as(a)), everyone],

@@ -44,7 +44,7 @@ describe("GET /users", () => {
     expect(res.body.meta.total).toBeGreaterThanOrEqual(4);
     expect(res.body.meta.totalPages).toBe(Math.ceil(res.body.meta.total / 2));
     expect(Object.keys(res.body.data[0]).sort()).toEqual(
-      ["createdAt", "email", "emailVerified", "id", "role", "status", "updatedAt", "username"].sort(),
+      ["createdAt", "email", "emailVerified", "id", "pendingEmail", "role", "status", "updatedAt", "username"].sort(),
     );
     expect(JSON.stringify(res.body)).not.toMatch(/password/i);
   });
@@ -153,13 +153,16 @@ describe("GET /user/:id", () => {
 });
 
 describe("PUT and PATCH /user/:id", () => {
-  it("lets a user replace their own username and email (PUT needs both)", async () => {
+  it("lets a user replace their own username and email (PUT needs both; the email with currentPassword, pending)", async () => {
     const s = await registerAndLogin();
     const username = unique("put_");
     const email = `${username}@Example.COM`;
-    const res = await api("PUT", `/user/${s.user.id}`, { token: s.accessToken, body: { username, email } });
+    const res = await api("PUT", `/user/${s.user.id}`, {
+      token: s.accessToken,
+      body: { username, email, currentPassword: s.user.password },
+    });
     expect(res.status).toBe(200);
-    expect(res.body.data.user).toMatchObject({ username, email: email.toLowerCase() });
+    expect(res.body.data.user).toMatchObject({ username, email: s.user.email, pendingEmail: email.toLowerCase() });
     const partial = await api("PUT", `/user/${s.user.id}`, { token: s.accessToken, body: { username } });
     expect(partial.status).toBe(400);
     expect(partial.body.error.details.map((d: any) => d.path)).toContain("email");
@@ -235,12 +238,15 @@ describe("PUT and PATCH /user/:id", () => {
     });
     expect(byName.status).toBe(409);
     expect(byName.body.error).toMatchObject({ code: "CONFLICT", details: [{ path: "username" }] });
-    const byEmail = await api("PATCH", "/me", { token: s.accessToken, body: { email: other.email.toUpperCase() } });
+    const byEmail = await api("PATCH", "/me", {
+      token: s.accessToken,
+      body: { email: other.email.toUpperCase(), currentPassword: s.user.password },
+    });
     expect(byEmail.status).toBe(409);
     expect(byEmail.body.error).toMatchObject({ code: "CONFLICT", details: [{ path: "email" }] });
   });
 
-  it("lets an admin edit another user, and a new email is unverified and gets a verification email", async () => {
+  it("lets an admin change another user's email at once: unverified, verification mailed, old address told, audited", async () => {
     const [admin, target] = await Promise.all([signedInAs("admin"), registerAndLogin()]);
     await env.DB.prepare("update users set email_verified_at = '2020-01-01T00:00:00.000Z' where id = ?")
       .bind(target.user.id)
@@ -251,9 +257,17 @@ describe("PUT and PATCH /user/:id", () => {
     expect(res.body.data.user).toMatchObject({ email, emailVerified: false });
     const mail = await waitForEmail(email);
     expect(mail.to).toEqual([email]);
-    const [event] = await auditRows(target.user.id, "user_update");
+    const notice = await waitForEmail(target.user.email, 2); // after the registration verification
+    expect(notice.subject).toBe("Your email address was changed");
+    expect(notice.text).not.toMatch(/token=/);
+    expect(await auditRows(target.user.id, "user_update")).toEqual([]);
+    const [event] = await auditRows(target.user.id, "email_change");
     expect(event?.actor_id).toBe(admin.user.id);
-    expect(JSON.parse(event!.details)).toEqual({ email: { from: target.user.email, to: email } });
+    expect(JSON.parse(event!.details)).toEqual({ from: target.user.email, to: email });
+    const listed = await api("GET", `/audit?action=email_change&userId=${target.user.id}`, {
+      token: admin.accessToken,
+    });
+    expect(listed.body.data).toHaveLength(1);
   });
 
   it("keeps verification when the email sent is the current one", async () => {
@@ -336,21 +350,37 @@ describe("deletion", () => {
     expect(JSON.parse(event!.details)).toMatchObject({ username: target.user.username, email: target.user.email });
   });
 
-  it("lets a user delete themselves by id", async () => {
+  it("lets a user delete themselves by id only with their password, as DELETE /me", async () => {
     const s = await registerAndLogin();
-    expect((await api("DELETE", `/user/${s.user.id}`, { token: s.accessToken })).status).toBe(200);
+    const bare = await api("DELETE", `/user/${s.user.id}`, { token: s.accessToken });
+    expect(bare.status).toBe(400);
+    expect(bare.body.error.details.map((d: any) => d.path)).toEqual(["password"]);
+    const wrong = await api("DELETE", `/user/${s.user.id}`, {
+      token: s.accessToken,
+      body: { password: "not-the-password-1" },
+    });
+    expect(wrong.body.error.code).toBe("INVALID_CREDENTIALS");
+    expect(await rowExists("users", s.user.id)).toBe(true);
+    const res = await api("DELETE", `/user/${s.user.id}`, {
+      token: s.accessToken,
+      body: { password: s.user.password },
+    });
+    expect(res.status).toBe(200);
     expect(await rowExists("users", s.user.id)).toBe(false);
   });
 });
 
 describe("PATCH /me and DELETE /me", () => {
-  it("updates the caller's own username and email", async () => {
+  it("updates the caller's own username at once and makes the new email pending", async () => {
     const s = await registerAndLogin();
     const username = unique("me_");
     const email = `${username}@example.com`;
-    const res = await api("PATCH", "/me", { token: s.accessToken, body: { username, email } });
+    const res = await api("PATCH", "/me", {
+      token: s.accessToken,
+      body: { username, email, currentPassword: s.user.password },
+    });
     expect(res.status).toBe(200);
-    expect(res.body.data.user).toMatchObject({ id: s.user.id, username, email, emailVerified: false });
+    expect(res.body.data.user).toMatchObject({ id: s.user.id, username, email: s.user.email, pendingEmail: email });
     await waitForEmail(email);
   });
 
@@ -436,7 +466,7 @@ describe("the last active admin", () => {
   it.each([
     ["demoted", "PATCH", { role: "moderator" }],
     ["suspended", "PATCH", { status: "suspended" }],
-    ["deleted", "DELETE", undefined],
+    ["deleted", "DELETE", { password: STRONG_PASSWORD }],
   ] as const)("cannot be %s (409 LAST_ADMIN) and nothing is recorded", async (_, method, body) => {
     const res = await api(method, `/user/${admin.user.id}`, { token: admin.accessToken, body });
     expect(res.status).toBe(409);

@@ -11,6 +11,7 @@ export type AuditAction =
   | "password_change"
   | "email_verified"
   | "email_change"
+  | "email_change_request"
   | "role_change"
   | "status_change"
   | "user_update"

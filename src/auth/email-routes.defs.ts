@@ -27,11 +27,12 @@ export const resetPasswordRoute = createRoute({
   path: "/reset-password",
   tags,
   summary: "Set a new password with an emailed reset token",
-  description: "Every session of the user is revoked. The token dies the moment the password changes.",
+  description:
+    "Every session of the user is revoked. The token dies the moment the password or the email changes. A suspended account is refused and left unchanged.",
   request: { body: requestBody(resetBody) },
   responses: {
     200: success("Password has been reset"),
-    ...failures(...JSON_BODY, "INVALID_TOKEN", "TOO_MANY_REQUESTS"),
+    ...failures(...JSON_BODY, "INVALID_TOKEN", "ACCOUNT_SUSPENDED", "TOO_MANY_REQUESTS"),
   },
 });
 
@@ -40,10 +41,12 @@ export const verifyEmailRoute = createRoute({
   path: "/verify-email",
   tags,
   summary: "Verify the email address with an emailed token",
+  description:
+    "The token of a pending email change moves the account to the new address (verified); `409` if another account took it meanwhile, and nothing changes.",
   request: { body: requestBody(verifyBody) },
   responses: {
-    200: success("Email verified", z.object({ user: User })),
-    ...failures(...JSON_BODY, "INVALID_TOKEN", "TOO_MANY_REQUESTS"),
+    200: success("Email verified (or changed)", z.object({ user: User })),
+    ...failures(...JSON_BODY, "INVALID_TOKEN", "CONFLICT", "TOO_MANY_REQUESTS"),
   },
 });
 

@@ -2,6 +2,8 @@ import { and, eq, isNull, sql } from "drizzle-orm";
 import { auditInsertWhere } from "../audit/audit";
 import { type Db, nowIso } from "../db/client";
 import { users } from "../db/schema";
+import { pendingBinding } from "../email-change/binding";
+import { confirmEmailChange } from "../email-change/pending";
 import { clientIp } from "../http/client";
 import { ok } from "../http/envelope";
 import { AppError } from "../http/errors";
@@ -20,7 +22,7 @@ import {
   verifyEmailPageRoute,
   verifyEmailRoute,
 } from "./email-routes.defs";
-import { discardEmailToken, findEmailToken, isBoundTo, issueEmailToken } from "./email-tokens";
+import { discardEmailToken, findEmailToken, isBoundTo, issueEmailToken, resetBinding } from "./email-tokens";
 import { replacePassword } from "./password-change";
 import { provePassword } from "./password-proof";
 import { assertAcceptablePassword, hashPassword } from "./passwords";
@@ -48,11 +50,12 @@ export const emailRoutes = createRouter()
     await enforceRateLimit(c, "forgot", { email });
     const user = await db.select().from(users).where(eq(users.email, email)).get();
     const withinQuota = await takeMailQuota(c, "reset", email);
-    if (user && withinQuota) {
+    // A suspended account gets no link (it could not be used), yet the same answer: suspension is not disclosed here.
+    if (user && withinQuota && user.status === "active") {
       const ttl = config.RESET_TOKEN_TTL;
       deliverAfterResponse(c, { kind: "password_reset", userId: user.id }, async () => {
-        const token = await issueEmailToken(c.env.KV, "reset", { userId: user.id, boundTo: user.passwordHash }, ttl);
-        return passwordResetEmail(user, `${linkBase(c)}/reset-password?token=${token}`, ttl);
+        const token = await issueEmailToken(c.env.KV, "reset", { userId: user.id, boundTo: resetBinding(user) }, ttl);
+        return passwordResetEmail(user.email, `${linkBase(c)}/reset-password?token=${token}`, ttl);
       });
     }
     return ok(c, FORGOT_MESSAGE);
@@ -65,7 +68,9 @@ export const emailRoutes = createRouter()
     await enforceRateLimit(c, "reset");
     const found = await findEmailToken(c.env.KV, "reset", token);
     const user = found && (await findUser(db, found.userId));
-    if (!found || !user || !(await isBoundTo(found, user.passwordHash))) throw invalidToken();
+    if (!found || !user || !(await isBoundTo(found, resetBinding(user)))) throw invalidToken();
+    // A reset is no way around a suspension; the link stays as it was, and so does the account.
+    if (user.status !== "active") throw accountSuspended();
     // Checked before anything is consumed, so a too-weak password leaves the link usable.
     assertAcceptablePassword(password, config.PASSWORD_MIN_LENGTH, user);
 
@@ -89,7 +94,16 @@ export const emailRoutes = createRouter()
     await enforceRateLimit(c, "verify");
     const found = await findEmailToken(c.env.KV, "verify", c.req.valid("json").token);
     const user = found && (await findUser(db, found.userId));
-    if (!found || !user || !(await isBoundTo(found, user.email))) throw invalidToken();
+    if (!found || !user) throw invalidToken();
+    const { pendingEmail } = user;
+    if (pendingEmail && (await isBoundTo(found, pendingBinding(pendingEmail)))) {
+      // The link of a pending email change: confirming it moves the account to the new address.
+      const changed = await confirmEmailChange(c, { ...user, pendingEmail });
+      if (!changed) throw invalidToken();
+      await discardEmailToken(c.env.KV, found);
+      return ok(c, "Email changed", { user: toPublicUser(changed) });
+    }
+    if (!(await isBoundTo(found, user.email))) throw invalidToken();
     if (user.emailVerifiedAt) {
       await discardEmailToken(c.env.KV, found);
       return ok(c, "Email already verified", { user: toPublicUser(user) });
@@ -144,4 +158,5 @@ export const emailRoutes = createRouter()
   .openapi(resetPasswordPageRoute, (c) => tokenPage(c, "reset"))
   .openapi(verifyEmailPageRoute, (c) => tokenPage(c, "verify"));
 
+const accountSuspended = () => new AppError(403, "ACCOUNT_SUSPENDED", "This account is suspended");
 const wrongCurrentPassword = () => new AppError(401, "INVALID_CREDENTIALS", "Current password is incorrect");

@@ -13,13 +13,19 @@ export const emailTokenKey = async (purpose: EmailTokenPurpose, token: string) =
 
 /**
  * A fingerprint of what a token is bound to:
- * - a reset token is bound to the password hash it was issued against, so it
- *   dies the moment the password changes, by any route, even in a location
- *   where KV has not yet seen the token's deletion (KV converges in ~60 s);
+ * - a reset token is bound to the password hash and the email address it was
+ *   issued against (`resetBinding`), so it dies the moment either changes, by
+ *   any route, even in a location where KV has not yet seen the token's
+ *   deletion (KV converges in ~60 s): a link mailed to an address the account
+ *   has left cannot take the account back;
  * - a verification token is bound to the email address it was sent to, so
  *   it cannot verify an address the account has since changed to.
  */
 export const bindingOf = (secretState: string) => sha256Hex(`email-token-binding:${secretState}`);
+
+/** What a reset token is bound to: the password hash and the address it was mailed to. */
+export const resetBinding = (user: { passwordHash: string; email: string }) =>
+  `reset:${user.passwordHash}:${user.email.toLowerCase()}`;
 
 /** Issues a token of 256 random bits, stored only as its hash, expiring (in KV and in the record) after `ttlSeconds`. */
 export async function issueEmailToken(

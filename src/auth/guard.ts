@@ -29,6 +29,8 @@ export const requireAuth: MiddlewareHandler<AppEnv> = async (c, next) => {
       role: users.role,
       status: users.status,
       emailVerifiedAt: users.emailVerifiedAt,
+      pendingEmail: users.pendingEmail,
+      pendingEmailExpiresAt: users.pendingEmailExpiresAt,
       passwordHash: users.passwordHash,
       createdAt: users.createdAt,
       updatedAt: users.updatedAt,

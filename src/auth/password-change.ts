@@ -26,7 +26,12 @@ type PasswordReplacement = {
  */
 export function replacePassword(db: Db, change: PasswordReplacement) {
   const now = nowIso();
-  const stillUnchanged = and(eq(users.id, change.userId), eq(users.passwordHash, change.expectedHash));
+  // Active too: a suspension that lands between the caller's check and this batch still stops a reset.
+  const stillUnchanged = and(
+    eq(users.id, change.userId),
+    eq(users.passwordHash, change.expectedHash),
+    eq(users.status, "active"),
+  );
   const guard = sql`exists (select 1 from ${users} where ${stillUnchanged})`;
   return [
     db

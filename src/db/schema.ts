@@ -35,6 +35,9 @@ export const users = sqliteTable(
     mfaEnabledAt: timestamp("mfa_enabled_at"),
     createdAt: timestamp("created_at").notNull().default(now),
     updatedAt: timestamp("updated_at").notNull().default(now),
+    /** A requested, unconfirmed new address (migrations/0003_pending_email.sql); `email` stays in force until it is confirmed. */
+    pendingEmail: caseInsensitiveText("pending_email"),
+    pendingEmailExpiresAt: timestamp("pending_email_expires_at"),
   },
   (t) => [
     uniqueIndex("users_username_unique").on(t.username),

@@ -43,7 +43,7 @@ function printToConsole(config: MailConfig, message: MailMessage) {
       `From:    ${config.MAIL_FROM}`,
       `To:      ${message.to}`,
       `Subject: ${message.subject}`,
-      `Link:    ${message.link}`,
+      `Link:    ${message.link ?? "(none)"}`,
       "",
       message.text,
       "─────────────────────────────────────────────────",

@@ -1,5 +1,5 @@
-/** One email in both forms; `link` is the action URL, shown by the console provider. */
-export type MailMessage = { to: string; subject: string; html: string; text: string; link: string };
+/** One email in both forms; `link` is the action URL (if any), shown by the console provider. */
+export type MailMessage = { to: string; subject: string; html: string; text: string; link?: string };
 
 const HTML_ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
 
@@ -12,50 +12,89 @@ export function describeDuration(seconds: number): string {
   return `${amount} ${unit}${amount === 1 ? "" : "s"}`;
 }
 
-type Content = { to: string; subject: string; greeting: string; lines: string[]; action: string; link: string };
+type Content = { to: string; subject: string; lines: string[]; action?: { label: string; link: string } };
 
 /**
- * Renders a message with one call-to-action link. `lines` are plain text:
- * they are escaped here, so templates never build HTML from user values.
+ * Renders a message with at most one call-to-action link. `lines` are plain
+ * text, escaped here, so templates never build HTML from user values.
+ *
+ * No message carries text a user chose (username, another address): mail goes
+ * to addresses nobody has proven yet (registration, an email change), and an
+ * attacker must not be able to make us deliver their words there
+ * ("Hi evil-login.example.com,"). Hence the fixed greeting.
  */
-function render({ to, subject, greeting, lines, action, link }: Content): MailMessage {
-  const text = [greeting, "", ...lines.flatMap((l) => [l, ""]), `${action}: ${link}`, ""].join("\n");
-  const paragraphs = [greeting, ...lines].map((l) => `<p>${escapeHtml(l)}</p>`).join("\n");
+function render({ to, subject, lines, action }: Content): MailMessage {
+  const all = ["Hello,", ...lines];
+  const text = [...all.flatMap((l) => [l, ""]), ...(action ? [`${action.label}: ${action.link}`, ""] : [])].join("\n");
+  const paragraphs = all.map((l) => `<p>${escapeHtml(l)}</p>`).join("\n");
+  const button = action
+    ? `<p><a href="${escapeHtml(action.link)}" style="display:inline-block;padding:10px 16px;background:#1f5fbf;color:#fff;text-decoration:none;border-radius:4px">${escapeHtml(action.label)}</a></p>
+<p style="font-size:13px;color:#555">Or paste this link into your browser: ${escapeHtml(action.link)}</p>
+`
+    : "";
   const html = `<!doctype html>
 <html><body style="font-family:system-ui,sans-serif;line-height:1.5;color:#222;max-width:560px;margin:auto;padding:16px">
 ${paragraphs}
-<p><a href="${escapeHtml(link)}" style="display:inline-block;padding:10px 16px;background:#1f5fbf;color:#fff;text-decoration:none;border-radius:4px">${escapeHtml(action)}</a></p>
-<p style="font-size:13px;color:#555">Or paste this link into your browser: ${escapeHtml(link)}</p>
-</body></html>`;
-  return { to, subject, html, text, link };
+${button}</body></html>`;
+  return { to, subject, html, text, link: action?.link };
 }
 
-type Recipient = { username: string; email: string };
-
-export const passwordResetEmail = (user: Recipient, link: string, ttlSeconds: number) =>
+export const passwordResetEmail = (to: string, link: string, ttlSeconds: number) =>
   render({
-    to: user.email,
+    to,
     subject: "Reset your password",
-    greeting: `Hi ${user.username},`,
     lines: [
-      `Someone (hopefully you) asked to reset the password of the account ${user.email}.`,
+      "Someone (hopefully you) asked to reset the password of the account registered with this email address.",
       `The link below works once and expires in ${describeDuration(ttlSeconds)}.`,
       "If you did not ask for this, ignore this email: your password stays as it is.",
     ],
-    action: "Choose a new password",
-    link,
+    action: { label: "Choose a new password", link },
   });
 
-export const verificationEmail = (user: Recipient, link: string, ttlSeconds: number) =>
+export const verificationEmail = (to: string, link: string, ttlSeconds: number) =>
   render({
-    to: user.email,
+    to,
     subject: "Confirm your email address",
-    greeting: `Hi ${user.username},`,
     lines: [
-      `Please confirm that ${user.email} is your email address.`,
+      "Please confirm that this email address is yours.",
       `The link below works once and expires in ${describeDuration(ttlSeconds)}.`,
       "If you did not create an account, ignore this email.",
     ],
-    action: "Confirm my email",
-    link,
+    action: { label: "Confirm my email", link },
+  });
+
+/** To the requested new address: confirming it is what moves the account there. */
+export const emailChangeVerificationEmail = (to: string, link: string, ttlSeconds: number) =>
+  render({
+    to,
+    subject: "Confirm your new email address",
+    lines: [
+      "Someone asked to move an account to this email address. Nothing changes until the address is confirmed.",
+      `The link below works once and expires in ${describeDuration(ttlSeconds)}.`,
+      "If you did not ask for this, ignore this email.",
+    ],
+    action: { label: "Confirm my new email", link },
+  });
+
+/** To the current address when a change is requested: no link, no token, nothing the requester wrote. */
+export const emailChangeRequestedNotice = (to: string) =>
+  render({
+    to,
+    subject: "A change of your email address was requested",
+    lines: [
+      "Someone signed in to your account asked to move it to another email address.",
+      "It takes effect only once the new address is confirmed; until then this address stays in charge.",
+      "If this was not you, change your password now and cancel the pending change in your account settings.",
+    ],
+  });
+
+/** To the previous address once the account has moved away from it. */
+export const emailChangedNotice = (to: string) =>
+  render({
+    to,
+    subject: "Your email address was changed",
+    lines: [
+      "The account registered with this email address now uses another one; this address no longer receives its mail.",
+      "If you did not make or ask for this change, contact support at once.",
+    ],
   });

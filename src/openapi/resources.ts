@@ -15,6 +15,10 @@ export const User = z
     id,
     username: z.string(),
     email: z.email(),
+    pendingEmail: z
+      .email()
+      .nullable()
+      .describe("A requested new address, in force only once confirmed through POST /verify-email; null when none"),
     role: z.enum(ROLES),
     status: z.enum(USER_STATUSES),
     emailVerified: z.boolean(),

@@ -7,10 +7,13 @@ const messageOf = (err: unknown): string => {
 
 export const isUniqueViolation = (err: unknown) => messageOf(err).includes("UNIQUE constraint failed");
 
-/** Turns D1's unique-index failure into `409 CONFLICT` naming the field, without echoing SQL. */
-export function uniqueConflict(err: unknown): AppError {
-  const field = messageOf(err).includes("users.email") ? "email" : "username";
-  return new AppError(409, "CONFLICT", `That ${field} is already taken`, [
+/** `409 CONFLICT` naming the taken field. */
+export const takenConflict = (field: "email" | "username") =>
+  new AppError(409, "CONFLICT", `That ${field} is already taken`, [
     { path: field, message: `${field} is already taken` },
   ]);
+
+/** Turns D1's unique-index failure into `409 CONFLICT` naming the field, without echoing SQL. */
+export function uniqueConflict(err: unknown): AppError {
+  return takenConflict(messageOf(err).includes("users.email") ? "email" : "username");
 }

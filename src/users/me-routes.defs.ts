@@ -13,13 +13,28 @@ export const patchMeRoute = createRoute({
   path: "/me",
   tags,
   summary: "Change the username, the email or both",
-  description: "A new email is unverified and gets a verification email.",
+  description:
+    "A new email needs `currentPassword` and is only pending (`pendingEmail`) until confirmed through the link mailed to it; the current address is told.",
   security: bearer,
   middleware: [requireAuth] as const,
   request: { body: requestBody(patchMeBody) },
   responses: {
     200: success("Profile updated", z.object({ user: User })),
-    ...failures(...SIGNED_IN, ...JSON_BODY, "CONFLICT"),
+    ...failures(...SIGNED_IN, ...JSON_BODY, "INVALID_CREDENTIALS", "CONFLICT", "TOO_MANY_REQUESTS"),
+  },
+});
+
+export const cancelPendingEmailRoute = createRoute({
+  method: "delete",
+  path: "/me/pending-email",
+  tags,
+  summary: "Cancel a pending email change",
+  description: "Its confirmation link dies with it.",
+  security: bearer,
+  middleware: [requireAuth] as const,
+  responses: {
+    200: success("Pending email change cancelled", z.object({ user: User })),
+    ...failures(...SIGNED_IN, { code: "NOT_FOUND", status: 404, when: "No email change is pending." }),
   },
 });
 

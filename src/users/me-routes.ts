@@ -1,13 +1,13 @@
-import { provePassword } from "../auth/password-proof";
 import { ok } from "../http/envelope";
 import { createRouter } from "../openapi/router";
 import { deleteMeRoute, listSessionsRoute, patchMeRoute, revokeSessionRoute } from "./me-routes.defs";
 import { listOwnSessions, revokeOwnSession } from "./own-sessions";
 import { toPublicUser } from "./present";
-import { deleteUser, updateUser } from "./service";
+import { deleteOwnAccount, updateUser } from "./service";
 
 /** The signed-in user's own account (GET /me lives with login in auth/routes.ts). */
 export const meRoutes = createRouter()
+  // A new email needs `currentPassword` and stays pending until confirmed (see updateUser).
   .openapi(patchMeRoute, async (c) => {
     const user = await updateUser(c, c.var.user, c.req.valid("json"));
     return ok(c, "Profile updated", { user: toPublicUser(user) });
@@ -19,9 +19,7 @@ export const meRoutes = createRouter()
    * rate-limited per user so the endpoint is no password oracle.
    */
   .openapi(deleteMeRoute, async (c) => {
-    const { user } = c.var;
-    await provePassword(c, user, c.req.valid("json").password, "delete-me");
-    await deleteUser(c, user);
+    await deleteOwnAccount(c, c.req.valid("json").password);
     return ok(c, "Account deleted");
   })
 

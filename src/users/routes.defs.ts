@@ -5,11 +5,13 @@ import { User } from "../openapi/resources";
 import { failures, INPUT, JSON_BODY, PERMITTED, page, success } from "../openapi/responses";
 import { bearer, requestBody } from "../openapi/router";
 import { idParam } from "./fields";
-import { patchUserBody, putUserBody, userListQuery } from "./schemas";
+import { deleteUserBody, patchUserBody, putUserBody, userListQuery } from "./schemas";
 
 const tags = ["User management"];
 const one = z.object({ user: User });
 const selfOr = (who: string) => `Requires a bearer access token of the user themself or ${who}.`;
+const ownEmail =
+  "On one's own id this is `PATCH /me`: a new email needs `currentPassword` and stays pending until confirmed. An admin's change of someone else's email applies at once, unverified, and the old address is told.";
 
 export const listUsersRoute = createRoute({
   method: "get",
@@ -41,11 +43,14 @@ export const putUserRoute = createRoute({
   path: "/user/{id}",
   tags,
   summary: "Replace a user's username and email",
-  description: `A new email is unverified and gets a verification email.\n\n${selfOr("an admin")}`,
+  description: `${ownEmail}\n\n${selfOr("an admin")}`,
   security: bearer,
   middleware: [requireAuth] as const,
   request: { params: idParam, body: requestBody(putUserBody) },
-  responses: { 200: success("User updated", one), ...failures(...PERMITTED, ...JSON_BODY, "NOT_FOUND", "CONFLICT") },
+  responses: {
+    200: success("User updated", one),
+    ...failures(...PERMITTED, ...JSON_BODY, "NOT_FOUND", "INVALID_CREDENTIALS", "CONFLICT", "TOO_MANY_REQUESTS"),
+  },
 });
 
 export const patchUserRoute = createRoute({
@@ -53,13 +58,21 @@ export const patchUserRoute = createRoute({
   path: "/user/{id}",
   tags,
   summary: "Change a user's username, email, role or status",
-  description: `\`role\` and \`status\` only by an admin. Suspending a user revokes every session. A new email is unverified and gets a verification email.\n\n${selfOr("an admin")}`,
+  description: `\`role\` and \`status\` only by an admin. Suspending a user revokes every session. ${ownEmail}\n\n${selfOr("an admin")}`,
   security: bearer,
   middleware: [requireAuth] as const,
   request: { params: idParam, body: requestBody(patchUserBody) },
   responses: {
     200: success("User updated", one),
-    ...failures(...PERMITTED, ...JSON_BODY, "NOT_FOUND", "CONFLICT", "LAST_ADMIN"),
+    ...failures(
+      ...PERMITTED,
+      ...JSON_BODY,
+      "NOT_FOUND",
+      "INVALID_CREDENTIALS",
+      "CONFLICT",
+      "LAST_ADMIN",
+      "TOO_MANY_REQUESTS",
+    ),
   },
 });
 
@@ -68,9 +81,12 @@ export const deleteUserRoute = createRoute({
   path: "/user/{id}",
   tags,
   summary: "Delete a user with their posts and comments",
-  description: selfOr("an admin"),
+  description: `On one's own id this is \`DELETE /me\`: \`password\` is required, with the same rate limit.\n\n${selfOr("an admin")}`,
   security: bearer,
   middleware: [requireAuth] as const,
-  request: { params: idParam },
-  responses: { 200: success("User deleted"), ...failures(...PERMITTED, ...INPUT, "NOT_FOUND", "LAST_ADMIN") },
+  request: { params: idParam, body: requestBody(deleteUserBody, "Only `password`, and only when deleting oneself.") },
+  responses: {
+    200: success("User deleted"),
+    ...failures(...PERMITTED, ...JSON_BODY, "NOT_FOUND", "INVALID_CREDENTIALS", "LAST_ADMIN", "TOO_MANY_REQUESTS"),
+  },
 });

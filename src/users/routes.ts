@@ -5,7 +5,7 @@ import { ok, pageMeta } from "../http/envelope";
 import { createRouter } from "../openapi/router";
 import { toPublicUser } from "./present";
 import { deleteUserRoute, getUserRoute, listUsersRoute, patchUserRoute, putUserRoute } from "./routes.defs";
-import { deleteUser, findUser, listUsers, updateUser } from "./service";
+import { deleteOwnAccount, deleteUser, findUser, listUsers, updateUser } from "./service";
 
 /** The guard already loaded the caller: acting on one's own id costs no second query. */
 const userById = (c: Context<AppEnv>, id: string) => (id === c.var.user.id ? c.var.user : findUser(c.var.db, id));
@@ -13,7 +13,9 @@ const userById = (c: Context<AppEnv>, id: string) => (id === c.var.user.id ? c.v
 /**
  * User management by id. Permission is decided before the user is looked up:
  * a plain user asking about any id but their own gets 403 whether or not it
- * exists, so these routes cannot be used to probe for ids.
+ * exists, so these routes cannot be used to probe for ids. Acting on one's
+ * own id follows the /me rules exactly: a new email needs `currentPassword`
+ * (updateUser), deletion needs the password (deleteOwnAccount).
  */
 export const userRoutes = createRouter()
   .openapi(listUsersRoute, async (c) => {
@@ -48,6 +50,8 @@ export const userRoutes = createRouter()
   .openapi(deleteUserRoute, async (c) => {
     const { id } = c.req.valid("param");
     assertOwnerOr(c.var.user, id, "users:manage");
-    await deleteUser(c, await userById(c, id));
+    // On one's own id this is DELETE /me, proof and rate limit included: an alias is never weaker.
+    if (id === c.var.user.id) await deleteOwnAccount(c, c.req.valid("json").password);
+    else await deleteUser(c, await findUser(c.var.db, id));
     return ok(c, "User deleted");
   });

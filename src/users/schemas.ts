@@ -19,11 +19,16 @@ export const userListQuery = pageQuery.extend({
 
 export type UserListFilter = Omit<z.infer<typeof userListQuery>, "page" | "limit">;
 
-const atLeastOneField = (body: object) => Object.values(body).some((v) => v !== undefined);
+// `currentPassword` is proof, not a change.
+const atLeastOneField = (body: object) =>
+  Object.entries(body).some(([key, v]) => key !== "currentPassword" && v !== undefined);
 const NOTHING_TO_CHANGE = "Send at least one field to change";
 
+/** Required (checked in updateUser) when the body changes the caller's own email; otherwise ignored. */
+const currentPassword = passwordField.optional();
+
 /** PUT replaces the profile: both fields are required. Role and status are never part of it. */
-export const putUserBody = z.strictObject({ username: usernameField, email: emailField });
+export const putUserBody = z.strictObject({ username: usernameField, email: emailField, currentPassword });
 
 /** `role` and `status` are accepted by the schema but only an admin may send them (checked in the route). */
 export const patchUserBody = z
@@ -32,13 +37,17 @@ export const patchUserBody = z
     email: emailField.optional(),
     role: z.enum(ROLES).optional(),
     status: z.enum(USER_STATUSES).optional(),
+    currentPassword,
   })
   .refine(atLeastOneField, NOTHING_TO_CHANGE)
   .meta({ minProperties: 1 });
 
 export const patchMeBody = z
-  .strictObject({ username: usernameField.optional(), email: emailField.optional() })
+  .strictObject({ username: usernameField.optional(), email: emailField.optional(), currentPassword })
   .refine(atLeastOneField, NOTHING_TO_CHANGE)
   .meta({ minProperties: 1 });
 
 export const deleteMeBody = z.strictObject({ password: passwordField });
+
+/** An admin deleting someone else sends no body; deleting oneself needs `password`, as on DELETE /me (checked in the route). */
+export const deleteUserBody = z.strictObject({ password: passwordField.optional() });

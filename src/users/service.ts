@@ -3,13 +3,17 @@ import type { BatchItem } from "drizzle-orm/batch";
 import type { Context } from "hono";
 import type { AuditEntry } from "../audit/audit";
 import { auditInsertWhere } from "../audit/audit";
+import { provePassword } from "../auth/password-proof";
 import { sendVerificationEmail } from "../auth/verification";
 import { type Db, nowIso } from "../db/client";
 import { type Role, sessions, tableCounts, type UserRow, type UserStatus, users } from "../db/schema";
 import { startsWith } from "../db/search";
+import { pendingExpiry } from "../email-change/binding";
+import { sendEmailChangeNotice, sendEmailChangeVerification } from "../email-change/mail";
+import { proveOwnEmailChange } from "../email-change/request";
 import type { AppEnv, AuthUser } from "../env";
 import { clientIp } from "../http/client";
-import { notFound } from "../http/errors";
+import { AppError, notFound, validationError } from "../http/errors";
 import type { PageQuery } from "../http/pagination";
 import { enforceRateLimit } from "../http/rate-limit";
 import { isUniqueViolation, uniqueConflict } from "./conflicts";
@@ -17,6 +21,8 @@ import { lastAdmin, leavesAnActiveAdmin } from "./last-admin";
 import type { UserListFilter } from "./schemas";
 
 export type UserChanges = { username?: string; email?: string; role?: Role; status?: UserStatus };
+/** A change as a route receives it: `currentPassword` is the proof a change of one's own email needs. */
+export type UserChangeRequest = UserChanges & { currentPassword?: string };
 
 type Target = Pick<AuthUser, "id" | "username" | "email" | "role" | "status">;
 
@@ -69,28 +75,56 @@ function changedFields(target: Target, requested: UserChanges): UserChanges {
 const rowStillQualifies = (userId: string, guard: SQL | undefined) =>
   sql`exists (select 1 from "users" where "users"."id" = ${userId}${guard ? sql` and ${guard}` : sql``})`;
 
-/** A write that matched nothing: the user is gone (404) or the last-admin rule refused it (409). */
-async function explainNoMatch(db: Db, userId: string): Promise<never> {
-  await findUser(db, userId);
+/**
+ * A write that matched nothing: the user is gone (404), the password checked
+ * for it changed meanwhile (401), or the last-admin rule refused it (409).
+ */
+async function explainNoMatch(db: Db, userId: string, checkedHash?: string): Promise<never> {
+  const row = await findUser(db, userId);
+  if (checkedHash !== undefined && row.passwordHash !== checkedHash) {
+    throw new AppError(401, "INVALID_CREDENTIALS", "Current password is incorrect");
+  }
   throw lastAdmin();
 }
 
 /**
  * Applies profile, role and status changes to one user in one batch: the audit
  * events, the revocation of every session on suspension, and the UPDATE all
- * carry the same condition, so together they happen or not at all. A new email
- * is unverified and gets a verification email.
+ * carry the same condition, so together they happen or not at all.
+ *
+ * Email, by whoever acts on the account, on any route:
+ * - one's own: needs `currentPassword` (`proveOwnEmailChange`) and only
+ *   becomes pending; the write is conditional on the password hash that was
+ *   checked. The new address gets a confirmation link, the current one a
+ *   notice; login, resets and mail stay with the current one until
+ *   `POST /verify-email` confirms (email-change/pending.ts).
+ * - someone else's, by an admin: applies at once, unverified, drops any
+ *   pending change; the new address gets a verification link, the old one a
+ *   notice, and the audit trail an `email_change`.
+ * Either way the email changes from the point of view of reset tokens, which
+ * are bound to it and die.
  */
-export async function updateUser(c: Context<AppEnv>, target: Target, requested: UserChanges): Promise<UserRow> {
-  const { db } = c.var;
-  const changes = changedFields(target, requested);
+export async function updateUser(c: Context<AppEnv>, target: Target, requested: UserChangeRequest): Promise<UserRow> {
+  const { db, config } = c.var;
+  const { currentPassword, ...fields } = requested;
+  const changes = changedFields(target, fields);
   if (Object.keys(changes).length === 0) return findUser(db, target.id);
-  // Every new email sends a verification email: limited per account so this is no way to mail-bomb an address.
-  if (changes.email !== undefined) await enforceRateLimit(c, "email-change", { userId: target.id });
+  const ownNewEmail = target.id === c.var.user.id ? changes.email : undefined;
+  if (ownNewEmail !== undefined) {
+    await proveOwnEmailChange(c, ownNewEmail, currentPassword);
+    delete changes.email;
+  } else if (changes.email !== undefined) {
+    // Every new email sends a verification email: limited per account so this is no way to mail-bomb an address.
+    await enforceRateLimit(c, "email-change", { userId: target.id });
+  }
+  const checkedHash = ownNewEmail !== undefined ? c.var.user.passwordHash : undefined;
 
   const takesAdminPowerAway =
     (changes.role !== undefined && changes.role !== "admin") || changes.status === "suspended";
-  const guard = takesAdminPowerAway ? leavesAnActiveAdmin(target.id) : undefined;
+  const guard = and(
+    takesAdminPowerAway ? leavesAnActiveAdmin(target.id) : undefined,
+    checkedHash !== undefined ? eq(users.passwordHash, checkedHash) : undefined,
+  );
   const applies = rowStillQualifies(target.id, guard);
   const now = nowIso();
   const audit = (action: AuditEntry["action"], details: Record<string, unknown>) =>
@@ -99,14 +133,11 @@ export async function updateUser(c: Context<AppEnv>, target: Target, requested: 
   const before: BatchItem<"sqlite">[] = [];
   if (changes.role) before.push(audit("role_change", { from: target.role, to: changes.role }));
   if (changes.status) before.push(audit("status_change", { from: target.status, to: changes.status }));
-  if (changes.username !== undefined || changes.email !== undefined) {
-    before.push(
-      audit("user_update", {
-        ...(changes.username !== undefined && { username: { from: target.username, to: changes.username } }),
-        ...(changes.email !== undefined && { email: { from: target.email, to: changes.email } }),
-      }),
-    );
+  if (changes.username !== undefined) {
+    before.push(audit("user_update", { username: { from: target.username, to: changes.username } }));
   }
+  if (changes.email !== undefined) before.push(audit("email_change", { from: target.email, to: changes.email }));
+  if (ownNewEmail !== undefined) before.push(audit("email_change_request", { from: target.email, to: ownNewEmail }));
   if (changes.status === "suspended") {
     before.push(
       db
@@ -117,7 +148,15 @@ export async function updateUser(c: Context<AppEnv>, target: Target, requested: 
   }
   const update = db
     .update(users)
-    .set({ ...changes, ...(changes.email !== undefined && { emailVerifiedAt: null }), updatedAt: now })
+    .set({
+      ...changes,
+      ...(changes.email !== undefined && { emailVerifiedAt: null, pendingEmail: null, pendingEmailExpiresAt: null }),
+      ...(ownNewEmail !== undefined && {
+        pendingEmail: ownNewEmail,
+        pendingEmailExpiresAt: pendingExpiry(config.VERIFY_TOKEN_TTL),
+      }),
+      updatedAt: now,
+    })
     .where(and(eq(users.id, target.id), guard))
     .returning();
 
@@ -130,8 +169,15 @@ export async function updateUser(c: Context<AppEnv>, target: Target, requested: 
     if (isUniqueViolation(err)) throw uniqueConflict(err);
     throw err;
   }
-  if (!updated) return explainNoMatch(db, target.id);
-  if (changes.email !== undefined) await sendVerificationEmail(c, updated);
+  if (!updated) return explainNoMatch(db, target.id, checkedHash);
+  if (changes.email !== undefined) {
+    await sendVerificationEmail(c, updated);
+    await sendEmailChangeNotice(c, target.id, target.email, "done");
+  }
+  if (ownNewEmail !== undefined) {
+    await sendEmailChangeVerification(c, target.id, ownNewEmail, config.VERIFY_TOKEN_TTL);
+    await sendEmailChangeNotice(c, target.id, target.email, "requested");
+  }
   return updated;
 }
 
@@ -139,10 +185,15 @@ export async function updateUser(c: Context<AppEnv>, target: Target, requested: 
  * Deletes a user unless they are the last active admin. Posts, comments and
  * sessions go with the row (ON DELETE CASCADE), so every token of theirs dies
  * with it. The audit event keeps who it was, since the row is gone.
+ * `checkedHash`: the password hash the caller verified; the delete then only
+ * happens if it is still the account's.
  */
-export async function deleteUser(c: Context<AppEnv>, target: Target): Promise<void> {
+export async function deleteUser(c: Context<AppEnv>, target: Target, checkedHash?: string): Promise<void> {
   const { db } = c.var;
-  const guard = leavesAnActiveAdmin(target.id);
+  const guard = and(
+    leavesAnActiveAdmin(target.id),
+    checkedHash !== undefined ? eq(users.passwordHash, checkedHash) : undefined,
+  );
   const [, deleted] = await db.batch([
     auditInsertWhere(
       db,
@@ -160,5 +211,18 @@ export async function deleteUser(c: Context<AppEnv>, target: Target): Promise<vo
       .where(and(eq(users.id, target.id), guard))
       .returning({ id: users.id }),
   ]);
-  if (!deleted[0]) await explainNoMatch(db, target.id);
+  if (!deleted[0]) await explainNoMatch(db, target.id, checkedHash);
+}
+
+/**
+ * Deleting one's own account, by whichever route (`DELETE /me`,
+ * `DELETE /user/:ownId`): the password is required and goes through
+ * `provePassword` with the `delete-me` limit, so an alias is never a way
+ * around the proof or its rate limit.
+ */
+export async function deleteOwnAccount(c: Context<AppEnv>, password: string | undefined): Promise<void> {
+  const { user } = c.var;
+  if (password === undefined) throw validationError([{ path: "password", message: "Password is required" }]);
+  await provePassword(c, user, password, "delete-me");
+  await deleteUser(c, user, user.passwordHash);
 }

@@ -79,11 +79,17 @@ describe("token endpoints", () => {
   });
 });
 
-describe("PATCH /me with a new email", () => {
-  it("is limited per account, so changing the email cannot mail-bomb addresses", async () => {
+describe("changing one's own email", () => {
+  it("is limited per account, on /me and /user/:ownId together, so it cannot mail-bomb addresses", async () => {
     const s = await registerAndLogin();
-    await expectRateLimitedAfter(EMAIL_LIMIT, () =>
-      api("PATCH", "/me", { token: s.accessToken, body: { email: freshEmail() }, ip: randomIp() }),
+    // Alternating routes: separate budgets per route would let twice as many through.
+    const paths = ["/me", `/user/${s.user.id}`];
+    await expectRateLimitedAfter(EMAIL_LIMIT, (attempt) =>
+      api("PATCH", paths[attempt % 2]!, {
+        token: s.accessToken,
+        body: { email: freshEmail(), currentPassword: s.user.password },
+        ip: randomIp(),
+      }),
     );
   });
 });

@@ -1,0 +1,26 @@
+import { eq } from "drizzle-orm";
+import type { Context } from "hono";
+import { provePassword } from "../auth/password-proof";
+import { users } from "../db/schema";
+import type { AppEnv } from "../env";
+import { validationError } from "../http/errors";
+import { takenConflict } from "../users/conflicts";
+
+/**
+ * What a signed-in user must show before their own email may change, on
+ * every route that can change it: the current password (a stolen access
+ * token alone must not be able to move the account, and with it every reset
+ * link, to an attacker's mailbox). Missing: 400 naming `currentPassword`;
+ * wrong: 401 INVALID_CREDENTIALS through `provePassword` (one failure budget
+ * with the other current-password checks). An address another account uses
+ * is refused now (409) rather than only at confirmation.
+ * The caller's write must still be conditional on the password hash checked here.
+ */
+export async function proveOwnEmailChange(c: Context<AppEnv>, newEmail: string, currentPassword: string | undefined) {
+  if (currentPassword === undefined) {
+    throw validationError([{ path: "currentPassword", message: "currentPassword is required to change your email" }]);
+  }
+  await provePassword(c, c.var.user, currentPassword, "email-change");
+  const taken = await c.var.db.select({ id: users.id }).from(users).where(eq(users.email, newEmail)).get();
+  if (taken) throw takenConflict("email");
+}
