@@ -5,6 +5,14 @@ const tag = "Operations";
 export const docsOperations: Operation[] = [
   {
     method: "get",
+    path: "/",
+    tag,
+    summary: "Index page",
+    auth: "none",
+    success: { html: "A small page naming the API (APP_NAME) with links to /docs, /openapi.json and /health." },
+  },
+  {
+    method: "get",
     path: "/openapi.json",
     tag,
     summary: "This OpenAPI 3.1 document",
