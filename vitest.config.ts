@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { copyDocsAssets } from "./scripts/lib/docs-assets.mjs";
 
 /**
  * Every variable the Worker's configuration reads, pinned for the tests.
@@ -33,6 +34,9 @@ const pinned = {
 // Only .dev.vars is read when it exists; these stop the fallbacks (.env, the shell) when it does not.
 process.env.CLOUDFLARE_LOAD_DEV_VARS_FROM_DOT_ENV = "false";
 process.env.CLOUDFLARE_INCLUDE_PROCESS_ENV = "false";
+
+// wrangler.toml's [assets] directory must exist before the plugin reads the config.
+copyDocsAssets();
 
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("./migrations");

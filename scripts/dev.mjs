@@ -16,6 +16,7 @@ import { createRequire } from "node:module";
 import { connect } from "node:net";
 import { dirname, join } from "node:path";
 import { applyLocalMigrations } from "./lib/d1.mjs";
+import { copyDocsAssets } from "./lib/docs-assets.mjs";
 
 let inboxUrl;
 
@@ -79,6 +80,8 @@ if (busy.length) {
   );
   process.exit(1);
 }
+
+copyDocsAssets();
 
 // Without a terminal on stdin wrangler applies migrations instead of asking "continue? (Y/n)".
 try {

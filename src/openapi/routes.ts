@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../env";
+import { escapeHtml, newNonce } from "../pages/layout";
 import { docsPage } from "./docs-page";
 import { buildOpenApiDocument } from "./document";
 import { operations, tags } from "./operations";
@@ -18,8 +19,7 @@ export const openApiRoutes = new Hono<AppEnv>()
     return c.json(openApiDocument() as Record<string, unknown>);
   })
   .get("/docs", (c) => {
-    const nonce = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))));
-    const { html, csp } = docsPage(nonce);
+    const { html, csp } = docsPage(newNonce(), `API reference · ${escapeHtml(c.var.config.APP_NAME)}`);
     c.header("Content-Security-Policy", csp);
     c.header("Cache-Control", "no-store");
     return c.html(html);
