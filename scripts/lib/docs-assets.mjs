@@ -16,7 +16,10 @@ export function copyDocsAssets() {
   mkdirSync(dirname(target), { recursive: true });
   if (!existsSync(target) || statSync(target).size !== statSync(source).size) copyFileSync(source, target);
   // Static assets bypass the Worker's middleware; give them the headers that matter for a script.
-  writeFileSync(join(ROOT, "public/_headers"), "/docs/*\n  X-Content-Type-Options: nosniff\n  Referrer-Policy: no-referrer\n");
+  writeFileSync(
+    join(ROOT, "public/_headers"),
+    "/docs/*\n  X-Content-Type-Options: nosniff\n  Referrer-Policy: no-referrer\n",
+  );
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) copyDocsAssets();

@@ -36,6 +36,8 @@ export function docsPage(nonce: string, title: string) {
     documentDownloadType: "json",
     persistAuth: false,
     defaultHttpClient: { targetKey: "shell", clientKey: "curl" },
+    // The full client is a hosted app; the in-page one (Test Request) is enough and stays offline.
+    hideClientButton: true,
   };
   const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
