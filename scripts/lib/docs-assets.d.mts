@@ -1,2 +1,2 @@
-/** Copies Scalar's standalone bundle into public/ for wrangler's [assets]; cheap when it is up to date. */
-export function copyDocsAssets(): void;
+/** Puts Scalar's pinned standalone bundle into public/docs/ for wrangler's [assets]; a no-op when it is there. */
+export function copyDocsAssets(options?: { strict?: boolean }): void;

@@ -8,7 +8,9 @@
  * CSP: scripts, styles, fonts, images and requests from this origin only; the
  * one inline script (the configuration) carries this response's nonce. Scalar
  * styles its components with inline style attributes and injected <style>
- * elements, so styles also allow 'unsafe-inline' (styles cannot run code).
+ * elements, so styles also allow 'unsafe-inline' (styles cannot run code; a
+ * style nonce was tried: Scalar honours it for its <style>, but its style
+ * attributes are then refused).
  * Everything in the configuration that would reach a Scalar service (fonts,
  * telemetry, the request proxy, the AI agent, MCP) is switched off.
  */

@@ -223,7 +223,7 @@ async function main() {
     foreignRequests = [];
     await page.goto(url);
   };
-  const shot = (name) => page.screenshot({ path: join(OUT, `${name}.png`), fullPage: true });
+  const shot = (name, fullPage = true) => page.screenshot({ path: join(OUT, `${name}.png`), fullPage });
   const noConsoleErrors = () => check(consoleErrors.length === 0, `console errors: ${consoleErrors.join(" | ")}`);
 
   const spa = `${spaOrigin}/?api=${encodeURIComponent(apiUrl)}`;
@@ -431,6 +431,7 @@ async function main() {
         const response = await answered;
         check(response.status() === 200, `GET /health from the reference answered ${response.status()}`);
         await page.getByText("200 OK").first().waitFor();
+        await shot("docs-request-sent", false);
         check(foreignRequests.length === 0, `the reference called other origins: ${foreignRequests.join(", ")}`);
         noConsoleErrors();
       },
