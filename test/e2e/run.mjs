@@ -16,7 +16,7 @@ import { chromium } from "playwright-core";
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../..");
 const OUT = join(ROOT, "test-results/e2e");
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const RUN_TIMEOUT_MS = 5 * 60_000;
+const RUN_TIMEOUT_MS = 8 * 60_000;
 const STEP_TIMEOUT_MS = 30_000;
 const PASSWORD = "correct-horse-battery-9";
 const NEW_PASSWORD = "a-brand-new-passphrase-42";
@@ -154,7 +154,7 @@ async function main() {
   /** A flow is a list of steps that build on each other: after a failure, its remaining steps are not attempted. */
   async function flow(name, steps) {
     let broken = false;
-    for (const [title, fn] of steps) {
+    for (const [title, fn, timeoutMs = STEP_TIMEOUT_MS] of steps) {
       const label = `${String(++stepNo).padStart(2, "0")} ${name}: ${title}`;
       if (broken) {
         results.push({ label, ok: false, error: "not run: an earlier step of this flow failed" });
@@ -162,7 +162,7 @@ async function main() {
         continue;
       }
       try {
-        await withTimeout(fn(), STEP_TIMEOUT_MS, label);
+        await withTimeout(fn(), timeoutMs, label);
         results.push({ label, ok: true });
         log(`ok   ${label}`);
       } catch (err) {
@@ -435,6 +435,52 @@ async function main() {
         check(foreignRequests.length === 0, `the reference called other origins: ${foreignRequests.join(", ")}`);
         noConsoleErrors();
       },
+    ],
+  ]);
+
+  await flow("dev launcher", [
+    [
+      "a second npm run dev on the same ports stops and says so",
+      async () => {
+        const second = spawnSync(
+          process.execPath,
+          ["scripts/dev.mjs", "--port", new URL(apiUrl).port, "--inbox-port", new URL(mailUrl).port],
+          { cwd: ROOT, encoding: "utf8", timeout: 20_000 },
+        );
+        check(second.status === 1, `expected exit 1, got ${second.status}`);
+        check(/Ports .* are already in use/.test(second.stderr), `no clear message: ${second.stderr}`);
+      },
+    ],
+    [
+      "a misconfigured Worker is reported loudly in the terminal at startup",
+      async () => {
+        const persistTo = mkdtempSync(join(tmpdir(), "e2e-misconfigured-"));
+        cleanups.push(() => rmSync(persistTo, { recursive: true, force: true }));
+        const args = [
+          "scripts/dev.mjs",
+          "--ip",
+          "127.0.0.1",
+          "--port",
+          `${await freePort()}`,
+          "--persist-to",
+          persistTo,
+        ];
+        args.push("--inbox-port", `${await freePort()}`, "--inspector-port", `${await freePort()}`);
+        args.push("--show-interactive-dev-session=false", "--var", "JWT_SECRET:too-short");
+        const child = spawn(process.execPath, args, { cwd: ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+        let stderr = "";
+        child.stderr.on("data", (chunk) => {
+          stderr += chunk;
+        });
+        try {
+          await waitFor("the misconfiguration banner", async () => stderr.includes("503 MISCONFIGURED"), 80_000);
+          check(stderr.includes("JWT_SECRET must be at least 32 characters"), "the banner does not name the variable");
+          check(!stderr.includes("too-short"), "the banner shows the secret's value");
+        } finally {
+          process.kill(-child.pid, "SIGTERM");
+        }
+      },
+      90_000,
     ],
   ]);
 
