@@ -1,6 +1,43 @@
 import { randomBytes } from "node:crypto";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { copyDocsAssets } from "./scripts/lib/docs-assets.mjs";
+
+/**
+ * Every variable the Worker's configuration reads, pinned for the tests.
+ *
+ * The plugin builds the Worker's env through wrangler, which adds the
+ * developer's `.dev.vars` (or, without one, `.env` and, with
+ * CLOUDFLARE_INCLUDE_PROCESS_ENV=true, the shell) on top of wrangler.toml, and
+ * offers no switch to turn that off. Bindings given here win over all of them,
+ * so pinning each variable makes the suite hermetic; test/hermetic.test.ts
+ * fails when a variable the configuration reads is missing from this list.
+ */
+const pinned = {
+  APP_NAME: "Edge Users",
+  APP_URL: "",
+  CORS_ORIGINS: "",
+  // A fresh secret every run: nothing in the repo can sign a token.
+  JWT_SECRET: randomBytes(32).toString("hex"),
+  ENCRYPTION_KEY: randomBytes(32).toString("hex"),
+  MAIL_PROVIDER: "resend",
+  MAIL_API_KEY: `test-${randomBytes(8).toString("hex")}`,
+  MAIL_FROM: "Tests <tests@example.com>",
+  BCRYPT_COST: "4",
+  PASSWORD_MIN_LENGTH: "12",
+  ACCESS_TOKEN_TTL: "900",
+  REFRESH_TOKEN_TTL: "2592000",
+  RESET_TOKEN_TTL: "1800",
+  VERIFY_TOKEN_TTL: "86400",
+  REQUIRE_EMAIL_VERIFICATION: "false",
+};
+
+// Only .dev.vars is read when it exists; these stop the fallbacks (.env, the shell) when it does not.
+process.env.CLOUDFLARE_LOAD_DEV_VARS_FROM_DOT_ENV = "false";
+process.env.CLOUDFLARE_INCLUDE_PROCESS_ENV = "false";
+
+// wrangler.toml's [assets] directory must exist before the plugin reads the config.
+copyDocsAssets();
 
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("./migrations");
@@ -11,13 +48,8 @@ export default defineConfig(async () => {
         miniflare: {
           bindings: {
             TEST_MIGRATIONS: migrations,
-            // A fresh secret every run: nothing in the repo can sign a token.
-            JWT_SECRET: randomBytes(32).toString("hex"),
-            BCRYPT_COST: "4",
-            MAIL_PROVIDER: "resend",
+            ...pinned,
             MAIL_API_URL: inject("mailApiUrl"),
-            MAIL_API_KEY: `test-${randomBytes(8).toString("hex")}`,
-            MAIL_FROM: "Tests <tests@example.com>",
           },
         },
       })),
@@ -26,6 +58,7 @@ export default defineConfig(async () => {
       globalSetup: ["./test/global-setup.ts"],
       setupFiles: ["./test/apply-migrations.ts"],
       include: ["test/**/*.test.ts"],
+      provide: { pinnedVariables: [...Object.keys(pinned), "MAIL_API_URL"] },
       // The Worker logs one JSON line per request; keep only warnings and errors in test output.
       onConsoleLog: (log: string) => !log.includes('"level":"info"'),
     },

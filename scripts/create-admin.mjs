@@ -6,6 +6,7 @@
 // must pass the same rules as at registration; an existing account keeps its
 // password. The password may come from ADMIN_PASSWORD instead of --password,
 // which keeps it out of shell history.
+import "./lib/pinned-node.mjs";
 import { parseArgs } from "node:util";
 import { applyLocalMigrations, executeSql, explainD1Error, sqlString } from "./lib/d1.mjs";
 import { emailField, hashPassword, passwordProblems, usernameField, workerVar } from "./lib/worker-code.mjs";

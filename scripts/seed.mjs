@@ -5,6 +5,7 @@
 // password, printed once here and stored nowhere else. Running it again
 // replaces the demo accounts (and everything they wrote) with new ones; no
 // other account is touched. There is deliberately no --remote.
+import "./lib/pinned-node.mjs";
 import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
 import { applyLocalMigrations, executeSql, explainD1Error, sqlString } from "./lib/d1.mjs";

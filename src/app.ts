@@ -13,6 +13,7 @@ import { forConfiguredOrigins } from "./http/cors";
 import { jsonBody, requestId, requestLog, requireConfig } from "./http/middleware";
 import { notFoundHandler, onError } from "./http/on-error";
 import { openApiRoutes } from "./openapi/routes";
+import { homeRoutes } from "./pages/home";
 import { postsRoutes } from "./posts/routes";
 import { meRoutes } from "./users/me-routes";
 import { userRoutes } from "./users/routes";
@@ -47,6 +48,7 @@ app.use(
 app.use(requireConfig, dbProvider, jsonBody);
 
 const routes = app
+  .route("/", homeRoutes)
   .route("/", healthRoutes)
   .route("/", authRoutes)
   .route("/", emailRoutes)

@@ -39,6 +39,7 @@ const seconds = (fallback: number) => z.coerce.number().int().positive().default
 const emptyAsUndefined = (v: unknown) => (v === "" ? undefined : v);
 
 const configSchema = z.object({
+  APP_NAME: z.preprocess(emptyAsUndefined, z.string().max(80).default("Edge Users")),
   JWT_SECRET: z.string({ error: "JWT_SECRET is not set" }).min(32, "JWT_SECRET must be at least 32 characters"),
   APP_URL: z.preprocess(emptyAsUndefined, z.url().optional()),
   CORS_ORIGINS: z
@@ -68,6 +69,9 @@ const configSchema = z.object({
 });
 
 export type Config = z.infer<typeof configSchema>;
+
+/** Every variable the configuration reads: the tests pin each one, so a developer's .dev.vars cannot leak in. */
+export const CONFIG_VARIABLES = Object.keys(configSchema.shape) as (keyof Config)[];
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problem: string };
 

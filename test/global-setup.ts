@@ -4,6 +4,8 @@ import { startMailServer } from "./support/mail-server";
 declare module "vitest" {
   export interface ProvidedContext {
     mailApiUrl: string;
+    /** The variables vitest.config.ts pins for the Worker (test/hermetic.test.ts). */
+    pinnedVariables: string[];
   }
 }
 

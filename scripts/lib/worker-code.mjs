@@ -3,11 +3,13 @@
 // instead of keeping a second copy that could drift. Needs Node 24 run with
 // --experimental-transform-types (the package.json scripts pass it).
 import { readFileSync } from "node:fs";
-import { registerHooks } from "node:module";
+// A namespace import: Node 20 lacks registerHooks, and a named import would fail before
+// scripts/lib/pinned-node.mjs could re-run the script on the pinned Node.
+import * as nodeModule from "node:module";
 
 // The Worker's sources import siblings without an extension ("./passwords"),
 // as the bundler allows; Node needs the ".ts" spelled out.
-registerHooks({
+nodeModule.registerHooks({
   resolve(specifier, context, nextResolve) {
     const extensionless = /^\.{1,2}\//.test(specifier) && !/\.[cm]?[jt]s$/.test(specifier);
     return nextResolve(extensionless ? `${specifier}.ts` : specifier, context);

@@ -1,84 +1,104 @@
 import type { Context } from "hono";
 import type { AppEnv } from "../env";
+import { escapeHtml, htmlPage } from "../pages/layout";
+import { MAX_PASSWORD_BYTES } from "./passwords";
 
 /**
  * The pages emailed links open: GET /reset-password?token= and
  * GET /verify-email?token=. They read nothing and consume nothing on the
  * server (mail scanners follow links); the token never enters the HTML, the
- * page's script reads it from the address bar, drops it from history, and
- * POSTs it as JSON to the same path when the person acts.
+ * page's script reads it from the address bar, drops it from history, keeps it
+ * in this tab's sessionStorage (so a reload still works), and POSTs it as JSON
+ * to the same path when the person acts. After success the token is forgotten
+ * and the page offers a way on: APP_URL (the app) when set, else this API's index.
  */
 export function tokenPage(c: Context<AppEnv>, kind: "reset" | "verify") {
-  const nonce = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))));
-  const body = kind === "reset" ? resetBody(c.var.config.PASSWORD_MIN_LENGTH) : verifyBody;
-  const title = kind === "reset" ? "Choose a new password" : "Confirm your email address";
-  c.header(
-    "Content-Security-Policy",
-    [
-      "default-src 'none'",
-      `script-src 'nonce-${nonce}'`,
-      `style-src 'nonce-${nonce}'`,
-      "connect-src 'self'",
-      "form-action 'self'",
-      "base-uri 'none'",
-      "frame-ancestors 'none'",
-    ].join("; "),
-  );
-  c.header("Referrer-Policy", "no-referrer");
-  c.header("Cache-Control", "no-store");
-  c.header("X-Robots-Tag", "noindex");
-  return c.html(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>${title}</title>
-<style nonce="${nonce}">${STYLE}</style></head>
-<body><main>
-<h1>${title}</h1>
-${body}
-<p id="status" role="status"></p>
-<noscript><p class="err">This page needs JavaScript to send the form.</p></noscript>
-</main>
-<script nonce="${nonce}">${kind === "reset" ? RESET_SCRIPT : VERIFY_SCRIPT}</script>
-</body></html>`);
-}
-
-const STYLE =
-  "body{font-family:system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem;color:#222}" +
-  "label{display:block;margin:.75rem 0}input{display:block;width:100%;padding:.5rem;box-sizing:border-box}" +
-  "button{padding:.6rem 1rem;margin-top:.5rem}.ok{color:#166534}.err{color:#b91c1c}";
-
-const resetBody = (minLength: number) => `<form id="form" method="post">
-<label>New password<input type="password" name="password" autocomplete="new-password" required minlength="${minLength}"></label>
-<label>Repeat it<input type="password" name="confirm" autocomplete="new-password" required></label>
+  const { APP_NAME, APP_URL, PASSWORD_MIN_LENGTH } = c.var.config;
+  // Only a web address becomes the way on; anything else (a javascript: URL in APP_URL) falls back to the index.
+  const home = APP_URL && /^https?:\/\//i.test(APP_URL) ? APP_URL : "/";
+  const next = `<p id="next" hidden><a class="button" href="${escapeHtml(home)}">Continue to ${escapeHtml(APP_NAME)}</a></p>`;
+  const status = `<p id="status" class="status" role="status" aria-live="polite"></p>
+<noscript><p class="status err">This page needs JavaScript to send the form.</p></noscript>`;
+  if (kind === "verify") {
+    return htmlPage(c, {
+      title: "Confirm your email address",
+      connect: true,
+      main: `<p class="muted">One click confirms that this address belongs to your ${escapeHtml(APP_NAME)} account.</p>
+<form id="form" method="post"><button type="submit">Confirm my email</button></form>
+${status}
+${next}`,
+      script: VERIFY_SCRIPT,
+    });
+  }
+  return htmlPage(c, {
+    title: "Choose a new password",
+    connect: true,
+    main: `<p class="muted">For your ${escapeHtml(APP_NAME)} account. Every signed-in device is signed out when it changes.</p>
+<form id="form" method="post" novalidate>
+<label for="password">New password</label>
+<input id="password" type="password" name="password" autocomplete="new-password" required minlength="${PASSWORD_MIN_LENGTH}" aria-describedby="rules">
+<ul id="rules" class="rules">
+<li>At least ${PASSWORD_MIN_LENGTH} characters (at most ${MAX_PASSWORD_BYTES} bytes); spaces and any symbols are fine</li>
+<li>Not a common password, and not your email or username</li>
+</ul>
+<label for="confirm">Repeat the new password</label>
+<input id="confirm" type="password" name="confirm" autocomplete="new-password" required>
 <button type="submit">Set new password</button>
-</form>`;
-
-const verifyBody = `<form id="form" method="post"><button type="submit">Confirm my email</button></form>`;
+</form>
+${status}
+${next}`,
+    script: RESET_SCRIPT(PASSWORD_MIN_LENGTH),
+  });
+}
 
 /** Shared by both pages: token handling, the JSON POST and the result message (textContent only, never HTML). */
 const COMMON_SCRIPT = `
-const token = new URLSearchParams(location.search).get("token") || "";
+"use strict";
+const key = "token:" + location.pathname;
+const fromLink = new URLSearchParams(location.search).get("token");
+if (fromLink) sessionStorage.setItem(key, fromLink);
 history.replaceState(null, "", location.pathname);
+const token = sessionStorage.getItem(key) || "";
 const form = document.getElementById("form");
-const show = (text, ok) => { const s = document.getElementById("status"); s.textContent = text; s.className = ok ? "ok" : "err"; };
+const statusEl = document.getElementById("status");
+const show = (text, ok) => { statusEl.textContent = text; statusEl.className = "status " + (ok ? "ok" : "err"); statusEl.setAttribute("role", ok ? "status" : "alert"); };
+const clear = () => { statusEl.textContent = ""; statusEl.className = "status"; };
+const done = (text) => {
+  form.remove();
+  sessionStorage.removeItem(key);
+  sessionStorage.setItem("done:" + location.pathname, text);
+  show(text, true);
+  document.getElementById("next").hidden = false;
+  document.querySelector("#next a").focus();
+};
 const explain = (json) => json && json.error && json.error.code === "INVALID_TOKEN"
   ? "This link is invalid, has expired or was already used. Ask for a new email."
-  : (json && json.error && json.error.details && json.error.details.map((d) => d.message).join(" ")) || (json && json.message) || "Something went wrong; try again.";
+  : (json && json.error && json.error.details && json.error.details.map((d) => d.message).join(". ")) || (json && json.message) || "Something went wrong; try again.";
 async function submit(payload, success) {
-  form.querySelector("button").disabled = true;
+  clear();
+  const button = form.querySelector("button");
+  button.disabled = true;
   try {
     const res = await fetch(location.pathname, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(payload) });
     const json = await res.json().catch(() => null);
-    if (res.ok) { form.remove(); show(success, true); } else show(explain(json), false);
-  } catch { show("Network error; try again.", false); }
-  finally { if (form.isConnected) form.querySelector("button").disabled = false; }
+    if (res.ok) done(success); else show(explain(json), false);
+  } catch { show("Network error; check your connection and try again.", false); }
+  finally { if (form.isConnected) button.disabled = false; }
 }
-if (!token) { form.remove(); show("This link has no token. Open the link from your email again.", false); }`;
+form.addEventListener("input", clear);
+const finished = sessionStorage.getItem("done:" + location.pathname);
+if (!token && finished) { form.remove(); show(finished, true); document.getElementById("next").hidden = false; }
+else if (!token) { form.remove(); show("This link is incomplete. Open the link from your email again.", false); }`;
 
-const RESET_SCRIPT = `${COMMON_SCRIPT}
+const RESET_SCRIPT = (minLength: number) => `${COMMON_SCRIPT}
+const [password, confirm] = [form.password, form.confirm];
+const invalid = (input, message) => { input.setAttribute("aria-invalid", "true"); input.focus(); show(message, false); };
+form.addEventListener("input", () => { password.removeAttribute("aria-invalid"); confirm.removeAttribute("aria-invalid"); });
 form.addEventListener("submit", (event) => {
   event.preventDefault();
-  if (form.password.value !== form.confirm.value) return show("The two passwords differ.", false);
-  submit({ token, password: form.password.value }, "Your password has been changed and every session signed out. Log in with the new password.");
+  if ([...password.value].length < ${minLength}) return invalid(password, "The password needs at least ${minLength} characters.");
+  if (password.value !== confirm.value) return invalid(confirm, "The two passwords differ.");
+  submit({ token, password: password.value }, "Your password has been changed and every session signed out. Log in with the new password.");
 });`;
 
 const VERIFY_SCRIPT = `${COMMON_SCRIPT}

@@ -1,5 +1,6 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../env";
+import { escapeHtml, newNonce } from "../pages/layout";
 import { docsPage } from "./docs-page";
 import { buildOpenApiDocument } from "./document";
 import { createRouter } from "./router";
@@ -18,8 +19,7 @@ export const openApiRoutes = (root: OpenAPIHono<AppEnv>) => {
       return c.json(document as unknown as Record<string, unknown>, 200);
     })
     .openapi(docsRoute, (c) => {
-      const nonce = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))));
-      const { html, csp } = docsPage(nonce);
+      const { html, csp } = docsPage(newNonce(), `API reference · ${escapeHtml(c.var.config.APP_NAME)}`);
       c.header("Content-Security-Policy", csp);
       c.header("Cache-Control", "no-store");
       return c.html(html);

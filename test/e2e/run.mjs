@@ -1,8 +1,9 @@
 // `npm run test:e2e`: the SPA use case in a real browser (Debian's chromium driven by playwright-core).
-// Starts the mail capture, two static servers for test/e2e/spa (one origin allowed by CORS_ORIGINS,
-// one not) and `npm run dev` with its own throwaway local D1/KV, then walks a user through register,
-// verify, login, /me, a post, refresh, logout, a password reset on the API's HTML page, a CORS refusal
-// and the /docs page. One screenshot per step in test-results/e2e/; prints "N passed, M failed".
+// Starts two static servers for test/e2e/spa (one origin allowed by CORS_ORIGINS, one not) and
+// `npm run dev` with its own throwaway local D1/KV and its local inbox on a free port, then walks a
+// user through the index page, register, the inbox, verify on the API's page, login, /me, a post,
+// refresh, logout, a password reset on the API's page, a CORS refusal and a request sent from the
+// /docs reference. One screenshot per step in test-results/e2e/; prints "N passed, M failed".
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -11,12 +12,11 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
-import { startMailServer } from "../support/mail-server.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../..");
 const OUT = join(ROOT, "test-results/e2e");
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const RUN_TIMEOUT_MS = 5 * 60_000;
+const RUN_TIMEOUT_MS = 8 * 60_000;
 const STEP_TIMEOUT_MS = 30_000;
 const PASSWORD = "correct-horse-battery-9";
 const NEW_PASSWORD = "a-brand-new-passphrase-42";
@@ -76,7 +76,7 @@ const withTimeout = (promise, ms, what) =>
   Promise.race([promise, sleep(ms).then(() => Promise.reject(new Error(`${what} took longer than ${ms} ms`)))]);
 
 /** Starts `npm run dev` in its own process group (so the whole tree can be stopped) on a throwaway state dir. */
-async function startApi({ mailUrl, spaOrigin }) {
+async function startApi({ inboxPort, spaOrigin }) {
   const port = await freePort();
   const inspectorPort = await freePort();
   const persistTo = mkdtempSync(join(tmpdir(), "e2e-wrangler-"));
@@ -90,10 +90,9 @@ async function startApi({ mailUrl, spaOrigin }) {
     timeout: 60_000,
   });
   if (migrate.status !== 0) throw new Error(`migrations failed:\n${migrate.stdout}\n${migrate.stderr}`);
+  // Mail goes to the dev launcher's local inbox (--inbox-port), as in `npm run dev`.
   const vars = {
-    MAIL_PROVIDER: "resend",
-    MAIL_API_URL: mailUrl,
-    MAIL_API_KEY: `e2e-${randomBytes(8).toString("hex")}`,
+    APP_NAME: "Edge Users",
     CORS_ORIGINS: spaOrigin,
     APP_URL: "",
     BCRYPT_COST: "4",
@@ -101,6 +100,7 @@ async function startApi({ mailUrl, spaOrigin }) {
   };
   // `--var` wins over wrangler.toml and .dev.vars, so a developer's local settings cannot leak in.
   const args = ["run", "dev", "--", "--ip", "127.0.0.1", "--port", `${port}`, "--persist-to", persistTo];
+  args.push("--inbox-port", `${inboxPort}`);
   args.push("--inspector-port", `${inspectorPort}`, "--show-interactive-dev-session=false");
   for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);
   const logFile = createWriteStream(join(OUT, "wrangler.log"));
@@ -154,7 +154,7 @@ async function main() {
   /** A flow is a list of steps that build on each other: after a failure, its remaining steps are not attempted. */
   async function flow(name, steps) {
     let broken = false;
-    for (const [title, fn] of steps) {
+    for (const [title, fn, timeoutMs = STEP_TIMEOUT_MS] of steps) {
       const label = `${String(++stepNo).padStart(2, "0")} ${name}: ${title}`;
       if (broken) {
         results.push({ label, ok: false, error: "not run: an earlier step of this flow failed" });
@@ -162,7 +162,7 @@ async function main() {
         continue;
       }
       try {
-        await withTimeout(fn(), STEP_TIMEOUT_MS, label);
+        await withTimeout(fn(), timeoutMs, label);
         results.push({ label, ok: true });
         log(`ok   ${label}`);
       } catch (err) {
@@ -175,8 +175,7 @@ async function main() {
     }
   }
 
-  const { server: mailServer, url: mailUrl } = await startMailServer(0);
-  cleanups.push(() => closeServer(mailServer));
+  const mailUrl = `http://127.0.0.1:${await freePort()}`;
   const allowed = spaServer();
   const blocked = spaServer();
   const spaOrigin = await listen(allowed);
@@ -185,8 +184,8 @@ async function main() {
     () => closeServer(allowed),
     () => closeServer(blocked),
   );
-  log(`mail capture ${mailUrl}, SPA ${spaOrigin}, non-allowed origin ${otherOrigin}; starting npm run dev…`);
-  const apiUrl = await startApi({ mailUrl, spaOrigin });
+  log(`inbox ${mailUrl}, SPA ${spaOrigin}, non-allowed origin ${otherOrigin}; starting npm run dev…`);
+  const apiUrl = await startApi({ inboxPort: Number(new URL(mailUrl).port), spaOrigin });
   log(`API ${apiUrl}`);
 
   const userDataDir = mkdtempSync(join(tmpdir(), "e2e-chromium-"));
@@ -213,10 +212,18 @@ async function main() {
   let consoleErrors = [];
   page.on("console", (msg) => msg.type() === "error" && consoleErrors.push(msg.text()));
   page.on("pageerror", (err) => consoleErrors.push(err.message));
+  /** Requests the current page made to any origin but the API's (the /docs page must make none). */
+  let foreignRequests = [];
+  page.on("request", (req) => {
+    const url = req.url();
+    if (/^https?:/.test(url) && new URL(url).origin !== new URL(apiUrl).origin) foreignRequests.push(url);
+  });
   const open = async (url) => {
     consoleErrors = [];
+    foreignRequests = [];
     await page.goto(url);
   };
+  const shot = (name, fullPage = true) => page.screenshot({ path: join(OUT, `${name}.png`), fullPage });
   const noConsoleErrors = () => check(consoleErrors.length === 0, `console errors: ${consoleErrors.join(" | ")}`);
 
   const spa = `${spaOrigin}/?api=${encodeURIComponent(apiUrl)}`;
@@ -240,6 +247,20 @@ async function main() {
   const email = `${username}@example.com`;
   let firstRefreshToken;
 
+  await flow("index", [
+    [
+      "GET / names the API and links the reference, the document and the health check",
+      async () => {
+        await open(`${apiUrl}/`);
+        check((await page.textContent("h1")) === "Edge Users API", "the index does not name the API");
+        for (const href of ["/docs", "/openapi.json", "/health"]) {
+          check((await page.locator(`a[href="${href}"]`).count()) === 1, `the index does not link ${href}`);
+        }
+        noConsoleErrors();
+      },
+    ],
+  ]);
+
   await flow("account", [
     [
       "register in the SPA",
@@ -251,13 +272,32 @@ async function main() {
       },
     ],
     [
-      "open the emailed verification link and confirm",
+      "the local inbox lists the verification email; its link opens the branded page",
       async () => {
         const link = await linkFromEmail(mailUrl, email, "verify-email");
         check(link.startsWith(`${apiUrl}/verify-email?token=`), `unexpected link ${link}`);
-        await open(link);
+        await page.goto(`${mailUrl}/`);
+        const message = page.locator("article", { hasText: email });
+        check(
+          (await message.locator("h2").textContent()) === "Confirm your email address",
+          "no such email in the inbox",
+        );
+        await shot("inbox");
+        consoleErrors = [];
+        await message.locator("a.button").first().click();
+        await page.waitForURL(`${apiUrl}/verify-email`);
+        check((await page.textContent("header.brand")).includes("Edge Users"), "the page does not show APP_NAME");
+      },
+    ],
+    [
+      "the verify page survives a reload, confirms, and offers a way on",
+      async () => {
+        await page.reload();
+        check(!page.url().includes("token="), "the token is back in the address bar");
         await page.click("button[type=submit]");
         await page.waitForSelector("#status.ok");
+        check(await page.isVisible("#next a"), "no way on after success");
+        check((await page.getAttribute("#next a", "href")) === "/", "without APP_URL the way on is the API's index");
         noConsoleErrors();
       },
     ],
@@ -323,10 +363,21 @@ async function main() {
         check(link.startsWith(`${apiUrl}/reset-password?token=`), `unexpected link ${link}`);
         await open(link);
         check(!page.url().includes("token="), "the page should drop the token from the address bar");
+        check(
+          (await page.textContent("#rules")).includes("At least 12 characters"),
+          "the password rules are not shown",
+        );
+        // A mistake shows an error, which goes away as soon as the person types again.
         await page.fill("input[name=password]", NEW_PASSWORD);
+        await page.fill("input[name=confirm]", `${NEW_PASSWORD}x`);
+        await page.click("button[type=submit]");
+        await page.waitForSelector("#status.err");
+        await shot("reset-page-error");
         await page.fill("input[name=confirm]", NEW_PASSWORD);
+        check((await page.textContent("#status")) === "", "a stale error stays on screen");
         await page.click("button[type=submit]");
         await page.waitForSelector("#status.ok");
+        check(await page.isVisible("#next a"), "no way on after success");
         noConsoleErrors();
       },
     ],
@@ -371,34 +422,65 @@ async function main() {
 
   await flow("docs", [
     [
-      "/docs lists every operation and sends a request",
+      "/docs (Scalar) renders from this origin only and sends a real request",
       async () => {
-        const doc = await (await fetch(`${apiUrl}/openapi.json`)).json();
-        const count = Object.values(doc.paths).reduce((n, item) => n + Object.keys(item).length, 0);
-        await open(`${apiUrl}/docs`);
-        await page.waitForFunction((n) => document.querySelectorAll("main > details").length === n, count);
-        /** Opens an operation, sends it, and waits for the answer's status line. */
-        const expand = (id) =>
-          page.$eval(`#${id}`, (details) => details.open || details.querySelector("summary").click());
-        const send = async (id, status) => {
-          await expand(id);
-          await page.click(`#${id} > button`);
-          await page.waitForFunction(
-            ([op, s]) => document.querySelector(`#${op} > pre`)?.textContent?.startsWith(`${s} `),
-            [id, status],
-          );
-        };
-        await send("getHealth", 200);
-        // A JSON body: the login answer's access token becomes the page's bearer token...
-        await expand("postLogin");
-        await page.fill("#postLogin textarea", JSON.stringify({ email, password: PASSWORD }));
-        await send("postLogin", 200);
-        check((await page.inputValue("#token")).split(".").length === 3, "the docs page did not keep the access token");
-        // ...which the next call sends.
-        await send("getMe", 200);
-        check((await page.textContent("#getMe > pre")).includes(email), "GET /me from the docs page is not the user");
+        await open(`${apiUrl}/docs#tag/operations/GET/health`);
+        await page.getByRole("button", { name: /Test Request.*get \/health/ }).click();
+        const answered = page.waitForResponse((r) => r.url() === `${apiUrl}/health` && r.request().method() === "GET");
+        await page.getByRole("button", { name: /^Send/ }).first().click();
+        const response = await answered;
+        check(response.status() === 200, `GET /health from the reference answered ${response.status()}`);
+        await page.getByText("200 OK").first().waitFor();
+        await shot("docs-request-sent", false);
+        check(foreignRequests.length === 0, `the reference called other origins: ${foreignRequests.join(", ")}`);
         noConsoleErrors();
       },
+    ],
+  ]);
+
+  await flow("dev launcher", [
+    [
+      "a second npm run dev on the same ports stops and says so",
+      async () => {
+        const second = spawnSync(
+          process.execPath,
+          ["scripts/dev.mjs", "--port", new URL(apiUrl).port, "--inbox-port", new URL(mailUrl).port],
+          { cwd: ROOT, encoding: "utf8", timeout: 20_000 },
+        );
+        check(second.status === 1, `expected exit 1, got ${second.status}`);
+        check(/Ports .* are already in use/.test(second.stderr), `no clear message: ${second.stderr}`);
+      },
+    ],
+    [
+      "a misconfigured Worker is reported loudly in the terminal at startup",
+      async () => {
+        const persistTo = mkdtempSync(join(tmpdir(), "e2e-misconfigured-"));
+        cleanups.push(() => rmSync(persistTo, { recursive: true, force: true }));
+        const args = [
+          "scripts/dev.mjs",
+          "--ip",
+          "127.0.0.1",
+          "--port",
+          `${await freePort()}`,
+          "--persist-to",
+          persistTo,
+        ];
+        args.push("--inbox-port", `${await freePort()}`, "--inspector-port", `${await freePort()}`);
+        args.push("--show-interactive-dev-session=false", "--var", "JWT_SECRET:too-short");
+        const child = spawn(process.execPath, args, { cwd: ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+        let stderr = "";
+        child.stderr.on("data", (chunk) => {
+          stderr += chunk;
+        });
+        try {
+          await waitFor("the misconfiguration banner", async () => stderr.includes("503 MISCONFIGURED"), 80_000);
+          check(stderr.includes("JWT_SECRET must be at least 32 characters"), "the banner does not name the variable");
+          check(!stderr.includes("too-short"), "the banner shows the secret's value");
+        } finally {
+          process.kill(-child.pid, "SIGTERM");
+        }
+      },
+      90_000,
     ],
   ]);
 
