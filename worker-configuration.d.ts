@@ -15,6 +15,8 @@ interface __BaseEnv_Env {
 	REFRESH_TOKEN_TTL: string;
 	RESET_TOKEN_TTL: string;
 	VERIFY_TOKEN_TTL: string;
+	REFRESH_REUSE_GRACE: string;
+	SESSION_MAX_AGE: string;
 	REQUIRE_EMAIL_VERIFICATION: string;
 	CORS_ORIGINS: string;
 	APP_URL: string;
@@ -30,7 +32,7 @@ type StringifyValues<EnvType extends Record<string, unknown>> = {
 	[Binding in keyof EnvType]: EnvType[Binding] extends string ? EnvType[Binding] : string;
 };
 declare namespace NodeJS {
-	interface ProcessEnv extends StringifyValues<Pick<Cloudflare.Env, "MAIL_PROVIDER" | "MAIL_API_URL" | "MAIL_FROM" | "BCRYPT_COST" | "PASSWORD_MIN_LENGTH" | "ACCESS_TOKEN_TTL" | "REFRESH_TOKEN_TTL" | "RESET_TOKEN_TTL" | "VERIFY_TOKEN_TTL" | "REQUIRE_EMAIL_VERIFICATION" | "CORS_ORIGINS" | "APP_URL">> {}
+	interface ProcessEnv extends StringifyValues<Pick<Cloudflare.Env, "MAIL_PROVIDER" | "MAIL_API_URL" | "MAIL_FROM" | "BCRYPT_COST" | "PASSWORD_MIN_LENGTH" | "ACCESS_TOKEN_TTL" | "REFRESH_TOKEN_TTL" | "RESET_TOKEN_TTL" | "VERIFY_TOKEN_TTL" | "REFRESH_REUSE_GRACE" | "SESSION_MAX_AGE" | "REQUIRE_EMAIL_VERIFICATION" | "CORS_ORIGINS" | "APP_URL">> {}
 }
 declare module "*.txt" {
 	const value: string;

@@ -16,7 +16,7 @@ import { passwordResetEmail } from "../mail/templates";
 import { emailField, passwordField } from "../users/fields";
 import { toPublicUser } from "../users/present";
 import { discardEmailToken, findEmailToken, isBoundTo, issueEmailToken } from "./email-tokens";
-import { requireAuth } from "./guard";
+import { requireAuth, requireAuthAllowUnverified } from "./guard";
 import { replacePassword } from "./password-change";
 import { provePassword } from "./password-proof";
 import { assertAcceptablePassword, hashPassword } from "./passwords";
@@ -114,7 +114,7 @@ export const emailRoutes = new Hono<AppEnv>()
   })
 
   // Takes no body: an `{ email }` naming someone else is refused, not silently ignored.
-  .post("/resend-verification", requireAuth, validate("json", z.strictObject({})), async (c) => {
+  .post("/resend-verification", requireAuthAllowUnverified, validate("json", z.strictObject({})), async (c) => {
     const { user } = c.var;
     await enforceRateLimit(c, "resend", { email: user.email });
     if (user.emailVerifiedAt) return ok(c, "Email already verified");

@@ -10,11 +10,19 @@ import { enforceRateLimit } from "../http/rate-limit";
 import { validate } from "../http/validate";
 import { isUniqueViolation, uniqueConflict } from "../users/conflicts";
 import { toPublicUser } from "../users/present";
-import { requireAuth } from "./guard";
+import { requireAuthAllowUnverified } from "./guard";
 import { clearFailedLogins, lockOf, reserveLoginAttempt, secondsUntil } from "./lockout";
 import { assertAcceptablePassword, dummyHash, hashCost, hashPassword, verifyPassword } from "./passwords";
 import { loginBody, logoutBody, refreshBody, registerBody } from "./schemas";
-import { invalidRefreshToken, newSession, revokeAllSessions, revokeSession, rotateRefreshToken } from "./sessions";
+import {
+  accountSuspended,
+  emailNotVerified,
+  invalidRefreshToken,
+  newSession,
+  revokeAllSessions,
+  revokeSession,
+  rotateRefreshToken,
+} from "./sessions";
 import { sha256Hex, signAccessToken } from "./tokens";
 import { sendVerificationEmail } from "./verification";
 
@@ -94,7 +102,7 @@ export const authRoutes = new Hono<AppEnv>()
   .post("/refresh", validate("json", refreshBody), async (c) => {
     const { config, db } = c.var;
     await enforceRateLimit(c, "refresh");
-    const result = await rotateRefreshToken(db, c.req.valid("json").refreshToken, config.REFRESH_TOKEN_TTL);
+    const result = await rotateRefreshToken(db, c.req.valid("json").refreshToken, config);
     if (result.outcome === "reused") {
       await auditInsert(db, {
         action: "refresh_token_reuse",
@@ -103,12 +111,13 @@ export const authRoutes = new Hono<AppEnv>()
         details: { sessionId: result.sessionId },
       });
     }
+    if (result.outcome === "suspended") throw accountSuspended();
+    if (result.outcome === "unverified") throw emailNotVerified();
     if (result.outcome !== "rotated") throw invalidRefreshToken();
-    if (result.user.status !== "active") throw new AppError(403, "ACCOUNT_SUSPENDED", "This account is suspended");
     return ok(c, "Token refreshed", await tokenResponse(config, result.user, result.sessionId, result.refreshToken));
   })
 
-  .post("/logout", requireAuth, validate("json", logoutBody), async (c) => {
+  .post("/logout", requireAuthAllowUnverified, validate("json", logoutBody), async (c) => {
     const { db, user, sessionId } = c.var;
     const body = c.req.valid("json");
     const ip = clientIp(c);
@@ -128,7 +137,7 @@ export const authRoutes = new Hono<AppEnv>()
     return ok(c, "Logged out");
   })
 
-  .get("/me", requireAuth, (c) => ok(c, "Current user", { user: toPublicUser(c.var.user) }));
+  .get("/me", requireAuthAllowUnverified, (c) => ok(c, "Current user", { user: toPublicUser(c.var.user) }));
 
 async function tokenResponse(config: Config, user: UserRow, sessionId: string, refreshToken: string) {
   return {

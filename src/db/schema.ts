@@ -57,6 +57,8 @@ export const sessions = sqliteTable(
     lastUsedAt: timestamp("last_used_at").notNull().default(now),
     expiresAt: timestamp("expires_at").notNull(),
     revokedAt: timestamp("revoked_at"),
+    /** When the current refresh token was issued (the previous one's grace runs from here). */
+    rotatedAt: timestamp("rotated_at"),
   },
   (t) => [
     uniqueIndex("sessions_refresh_token_hash_unique").on(t.refreshTokenHash),

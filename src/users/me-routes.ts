@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { requireAuth } from "../auth/guard";
+import { requireAuthAllowUnverified } from "../auth/guard";
 import { provePassword } from "../auth/password-proof";
 import type { AppEnv } from "../env";
 import { ok } from "../http/envelope";
@@ -12,7 +12,7 @@ import { deleteUser, updateUser } from "./service";
 
 /** The signed-in user's own account (GET /me lives with login in auth/routes.ts). */
 export const meRoutes = new Hono<AppEnv>()
-  .patch("/me", requireAuth, validate("json", patchMeBody), async (c) => {
+  .patch("/me", requireAuthAllowUnverified, validate("json", patchMeBody), async (c) => {
     const user = await updateUser(c, c.var.user, c.req.valid("json"));
     return ok(c, "Profile updated", { user: toPublicUser(user) });
   })
@@ -22,18 +22,18 @@ export const meRoutes = new Hono<AppEnv>()
    * access token must not be enough to destroy the account. Attempts are
    * rate-limited per user so the endpoint is no password oracle.
    */
-  .delete("/me", requireAuth, validate("json", deleteMeBody), async (c) => {
+  .delete("/me", requireAuthAllowUnverified, validate("json", deleteMeBody), async (c) => {
     const { user } = c.var;
     await provePassword(c, user, c.req.valid("json").password, "delete-me");
     await deleteUser(c, user);
     return ok(c, "Account deleted");
   })
 
-  .get("/me/sessions", requireAuth, async (c) =>
-    ok(c, "Sessions", await listOwnSessions(c.var.db, c.var.user.id, c.var.sessionId)),
+  .get("/me/sessions", requireAuthAllowUnverified, async (c) =>
+    ok(c, "Sessions", await listOwnSessions(c.var.db, c.var.config, c.var.user.id, c.var.sessionId)),
   )
 
-  .delete("/me/sessions/:id", requireAuth, validate("param", idParam), async (c) => {
+  .delete("/me/sessions/:id", requireAuthAllowUnverified, validate("param", idParam), async (c) => {
     await revokeOwnSession(c, c.req.valid("param").id);
     return ok(c, "Session revoked");
   });
