@@ -86,6 +86,15 @@ describe("refresh reuse grace (two tabs refreshing at once)", () => {
     expect((await sessionRow(sid))?.rotated_at).toBe(before);
   });
 
+  it("is no grace retry once JWT_SECRET has changed: the successor no longer matches, and the replay revokes", async () => {
+    const s = await registerAndLogin();
+    const current = (await refresh(s.refreshToken)).body.data;
+    const otherSecret = { JWT_SECRET: "another-secret-of-at-least-32-characters" };
+    const retry = await settled("POST", "/refresh", { body: { refreshToken: s.refreshToken }, bindings: otherSecret });
+    expectFailure(retry, 401, "INVALID_REFRESH_TOKEN");
+    await expectInvalidRefresh(current.refreshToken);
+  });
+
   it("with REFRESH_REUSE_GRACE=0, exactly one of parallel refreshes wins and the session is revoked as a replay", async () => {
     const s = await registerAndLogin();
     const noGrace = (refreshToken: string) =>
