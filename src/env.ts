@@ -27,6 +27,8 @@ export type Variables = {
   db: Db;
   user: AuthUser;
   sessionId: string;
+  /** The endpoint whose per-IP rate limit was already counted before the body was read. */
+  ipLimited?: string;
 };
 
 export type AppEnv = { Bindings: Bindings; Variables: Variables };

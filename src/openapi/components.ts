@@ -59,7 +59,12 @@ const envelopeSchemas: Record<string, JsonSchema> = {
         type: "object",
         properties: {
           code: component("ErrorCode"),
-          details: { type: "array", items: component("ErrorDetail") },
+          details: { type: "array", items: component("ErrorDetail"), maxItems: 20 },
+          detailsTotal: {
+            type: "integer",
+            description:
+              "Present when more than 20 problems were found: how many, of which `details` shows the first 20.",
+          },
         },
         required: ["code"],
       },

@@ -34,7 +34,7 @@ export const patchPostBody = z
   .refine((body) => body.title !== undefined || body.content !== undefined, "Provide title, content or both");
 
 export const postListQuery = pageQuery.extend({
-  authorId: z.uuid({ error: "authorId must be a user id" }).optional(),
+  authorId: z.uuid({ error: "authorId must be a user id" }).toLowerCase().optional(),
   // An empty search box means no filter; longer than a title can be, it could never match.
   q: z
     .string()
