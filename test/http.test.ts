@@ -258,6 +258,25 @@ describe("request bodies", () => {
     expectFailure(res, 401, "INVALID_CREDENTIALS");
   });
 
+  it("names at most 20 problems, with their total, so a small body cannot buy a huge answer", async () => {
+    const junk = Object.fromEntries(Array.from({ length: 6000 }, (_, i) => [`k${i}`, 1]));
+    const raw = await exports.default.fetch(
+      new Request("https://api.test/login", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "CF-Connecting-IP": randomIp() },
+        body: JSON.stringify(junk),
+      }),
+    );
+    const text = await raw.text();
+    expect(text.length).toBeLessThan(4 * KIB);
+    const res = { status: raw.status, headers: raw.headers, body: JSON.parse(text) };
+    expectFailure(res, 400, "VALIDATION_ERROR");
+    expect(res.body.error.details).toHaveLength(20);
+    expect(res.body.error.detailsTotal).toBeGreaterThanOrEqual(6000);
+    const few = await api("POST", "/login", { body: { email: "nope" } });
+    expect(few.body.error.detailsTotal).toBeUndefined();
+  });
+
   it("answers deeply nested JSON (under the size limit) with a clean 400, not a crash", async () => {
     const arrays = "[".repeat(30_000) + "]".repeat(30_000);
     const objects = `${'{"a":'.repeat(10_000)}1${"}".repeat(10_000)}`;
