@@ -12,7 +12,7 @@ const requestId = { "X-Request-Id": { $ref: "#/components/headers/RequestId" } }
 /** Errors every route of its kind can return, so each operation lists only its own. */
 function impliedErrors(op: Operation): ErrorCode[] {
   const codes: ErrorCode[] = [];
-  if (op.auth !== "none") codes.push("UNAUTHORIZED", "ACCOUNT_SUSPENDED");
+  if (op.auth !== "none") codes.push("UNAUTHORIZED", "ACCOUNT_SUSPENDED", "EMAIL_NOT_VERIFIED");
   if (typeof op.auth === "object") codes.push("FORBIDDEN");
   if (op.params || op.query || op.body) codes.push("VALIDATION_ERROR");
   if (op.body) codes.push("INVALID_JSON", "UNSUPPORTED_MEDIA_TYPE", "PAYLOAD_TOO_LARGE");

@@ -32,11 +32,11 @@ export const authOperations: Operation[] = [
     tag,
     summary: "Swap a refresh token for a new token pair",
     description:
-      "The refresh token is single use. Presenting one that was already swapped is treated as theft: its whole session is revoked.",
+      "The refresh token is single use. Presented again within `REFRESH_REUSE_GRACE` seconds (two tabs), it answers with the same successor; later, it is treated as theft and its whole session is revoked. A session ends `SESSION_MAX_AGE` after login, however often it is refreshed.",
     auth: "none",
     body: refreshBody,
     success: { status: 200, description: "Token refreshed", data: component("Tokens") },
-    errors: ["INVALID_REFRESH_TOKEN", "ACCOUNT_SUSPENDED", "TOO_MANY_REQUESTS"],
+    errors: ["INVALID_REFRESH_TOKEN", "ACCOUNT_SUSPENDED", "EMAIL_NOT_VERIFIED", "TOO_MANY_REQUESTS"],
   },
   {
     method: "post",
