@@ -132,45 +132,84 @@ export async function rotateRefreshToken(db: Db, refreshToken: string, config: R
   ]);
   const user = owner[0];
   if (rotated[0] && user) return { outcome: "rotated" as const, sessionId, user, refreshToken: nextToken };
-  return explainRefusal(db, sessionId, oldHash, config, nowMs);
+  return explainRefusal(db, sessionId, refreshToken, oldHash, config, nowMs);
 }
 
 /**
- * Why a refresh matched nothing, with one side effect: a real replay (the
- * session's previous token, outside the grace) revokes the session, in a
- * statement that re-checks that the token is still the previous one. A token
- * that is neither the current nor the previous one of its session
- * (`<sid>.garbage`: the sid is in every access token) changes nothing and
- * learns nothing, not even the account's status.
+ * How many rotations back a presented token is still recognised as this
+ * session's own: at a refresh every 15 minutes, 16 hours of them.
  */
-async function explainRefusal(db: Db, sessionId: string, oldHash: string, config: RotationConfig, nowMs: number) {
-  const [reused, [session]] = await db.batch([
-    db
-      .update(sessions)
-      .set({ revokedAt: new Date(nowMs).toISOString() })
-      .where(
-        and(eq(sessions.id, sessionId), eq(sessions.previousRefreshTokenHash, oldHash), isNull(sessions.revokedAt)),
-      )
-      .returning({ userId: sessions.userId }),
-    db
-      .select({
-        status: users.status,
-        emailVerifiedAt: users.emailVerifiedAt,
-        live: sql<number>`${liveSession(config, nowMs)}`,
-      })
-      .from(sessions)
-      .innerJoin(users, eq(users.id, sessions.userId))
-      .where(
-        and(
-          eq(sessions.id, sessionId),
-          or(eq(sessions.refreshTokenHash, oldHash), eq(sessions.previousRefreshTokenHash, oldHash)),
-        ),
-      ),
-  ]);
+const MAX_ANCESTRY = 64;
+
+/**
+ * Where a presented token stands in its session's chain of tokens: the
+ * current one, or an earlier one (its successors, derived forward with the
+ * server key, reach the session's current or previous hash), or none of the
+ * session's at all. Only the server can derive successors, so "earlier" is
+ * proof that the token was really issued for this session.
+ */
+async function standing(
+  secret: string,
+  sessionId: string,
+  token: string,
+  hash: string,
+  row: { refreshTokenHash: string; previousRefreshTokenHash: string | null },
+) {
+  if (hash === row.refreshTokenHash) return "current" as const;
+  const known = new Set([row.refreshTokenHash, row.previousRefreshTokenHash]);
+  if (known.has(hash)) return "earlier" as const;
+  let next = token;
+  for (let i = 0; i < MAX_ANCESTRY; i++) {
+    next = makeRefreshToken(sessionId, await nextRefreshSecret(secret, next));
+    if (known.has(await sha256Hex(next))) return "earlier" as const;
+  }
+  return "foreign" as const;
+}
+
+/**
+ * Why a refresh matched nothing, with one side effect: a real replay (an
+ * earlier token of the session, outside the grace) revokes the session. A
+ * token that is none of the session's (`<sid>.garbage`: the sid is in every
+ * access token; a tampered copy) changes nothing and learns nothing, not even
+ * the account's status.
+ */
+async function explainRefusal(
+  db: Db,
+  sessionId: string,
+  refreshToken: string,
+  oldHash: string,
+  config: RotationConfig,
+  nowMs: number,
+) {
+  const session = await db
+    .select({
+      userId: sessions.userId,
+      refreshTokenHash: sessions.refreshTokenHash,
+      previousRefreshTokenHash: sessions.previousRefreshTokenHash,
+      status: users.status,
+      emailVerifiedAt: users.emailVerifiedAt,
+      live: sql<number>`${liveSession(config, nowMs)}`,
+    })
+    .from(sessions)
+    .innerJoin(users, eq(users.id, sessions.userId))
+    .where(eq(sessions.id, sessionId))
+    .get();
   if (!session) return { outcome: "invalid" as const };
+  const position = await standing(config.JWT_SECRET, sessionId, refreshToken, oldHash, session);
+  if (position === "foreign") return { outcome: "invalid" as const };
   // The token is genuinely this account's, so its holder may learn why it is refused.
   if (session.status !== "active") return { outcome: "suspended" as const };
-  if (reused[0]) return { outcome: "reused" as const, sessionId, userId: reused[0].userId };
+  if (position === "earlier") {
+    // Proven stale for good (the chain only grows), so no later rotation can make this revocation wrong.
+    const reused = await db
+      .update(sessions)
+      .set({ revokedAt: new Date(nowMs).toISOString() })
+      .where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt)))
+      .returning({ id: sessions.id });
+    return reused[0]
+      ? { outcome: "reused" as const, sessionId, userId: session.userId }
+      : { outcome: "invalid" as const };
+  }
   if (session.live && config.REQUIRE_EMAIL_VERIFICATION && !session.emailVerifiedAt) {
     return { outcome: "unverified" as const };
   }
