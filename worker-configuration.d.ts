@@ -14,6 +14,8 @@ interface __BaseEnv_Env {
 	REFRESH_TOKEN_TTL: string;
 	RESET_TOKEN_TTL: string;
 	VERIFY_TOKEN_TTL: string;
+	REFRESH_REUSE_GRACE: string;
+	SESSION_MAX_AGE: string;
 	REQUIRE_EMAIL_VERIFICATION: string;
 	CORS_ORIGINS: string;
 	APP_URL: string;

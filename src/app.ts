@@ -12,6 +12,7 @@ import { healthRoutes } from "./health/routes";
 import { forConfiguredOrigins } from "./http/cors";
 import { jsonBody, requestId, requestLog, requireConfig } from "./http/middleware";
 import { notFoundHandler, onError } from "./http/on-error";
+import { limitPublicEndpointsByIp } from "./http/rate-limit";
 import { openApiRoutes } from "./openapi/routes";
 import { homeRoutes } from "./pages/home";
 import { postsRoutes } from "./posts/routes";
@@ -45,7 +46,7 @@ app.use(
     }),
   ),
 );
-app.use(requireConfig, dbProvider, jsonBody);
+app.use(requireConfig, dbProvider, limitPublicEndpointsByIp, jsonBody);
 
 const routes = app
   .route("/", homeRoutes)

@@ -31,6 +31,8 @@ export type Variables = {
   db: Db;
   user: AuthUser;
   sessionId: string;
+  /** The endpoint whose per-IP rate limit was already counted before the body was read. */
+  ipLimited?: string;
 };
 
 export type AppEnv = { Bindings: Bindings; Variables: Variables };
@@ -63,6 +65,10 @@ const configSchema = z.object({
   REFRESH_TOKEN_TTL: seconds(30 * 24 * 3600),
   RESET_TOKEN_TTL: seconds(1800),
   VERIFY_TOKEN_TTL: seconds(86400),
+  /** Seconds during which the refresh token just rotated away may be presented again (two tabs); 0 disables. */
+  REFRESH_REUSE_GRACE: z.coerce.number().int().min(0).max(300).default(10),
+  /** Absolute lifetime of a session from its login, whatever its refreshes. */
+  SESSION_MAX_AGE: seconds(90 * 24 * 3600),
   REQUIRE_EMAIL_VERIFICATION: z
     .preprocess(emptyAsUndefined, z.enum(["true", "false"]).default("false"))
     .transform((v) => v === "true"),

@@ -23,7 +23,7 @@ const paddedLoginBody = (bytes: number) => {
 };
 
 /** Sends a body as a stream of chunks, with no Content-Length, as a chunked upload arrives. */
-async function postStream(path: string, chunks: Uint8Array[]): Promise<ApiResponse> {
+async function postStream(path: string, chunks: Uint8Array[], contentType = "application/json"): Promise<ApiResponse> {
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
       for (const chunk of chunks) controller.enqueue(chunk);
@@ -33,7 +33,7 @@ async function postStream(path: string, chunks: Uint8Array[]): Promise<ApiRespon
   const request = new Request(`https://api.test${path}`, {
     method: "POST",
     body,
-    headers: { "Content-Type": "application/json", "CF-Connecting-IP": randomIp() },
+    headers: { "Content-Type": contentType, "CF-Connecting-IP": randomIp() },
     duplex: "half",
   } as RequestInit);
   expect(request.headers.has("Content-Length")).toBe(false);
@@ -149,6 +149,30 @@ describe("CORS (CORS_ORIGINS is empty in tests)", () => {
     const foreign = await withEnv(cors, "/health", { headers: { Origin: "https://app.example.evil.test" } });
     expect(foreign.headers.has("Access-Control-Allow-Origin")).toBe(false);
   });
+
+  it("says Vary: Origin on every response once origins are configured, so no shared cache mixes origins", async () => {
+    const cors = { CORS_ORIGINS: "https://app.example" };
+    const responses = [
+      await withEnv(cors, "/openapi.json", { headers: { Origin: "https://app.example" } }),
+      await withEnv(cors, "/openapi.json", { headers: { Origin: "https://evil.example" } }),
+      await withEnv(cors, "/openapi.json"),
+      await withEnv(cors, "/health"),
+      await withEnv(cors, "/me", { headers: { Origin: "https://evil.example" } }),
+      await withEnv(cors, "/nope", { headers: { Origin: "https://app.example" } }),
+      await withEnv(cors, "/login", {
+        method: "OPTIONS",
+        headers: { Origin: "https://app.example", "Access-Control-Request-Method": "POST" },
+      }),
+      await withEnv(cors, "/login", {
+        method: "OPTIONS",
+        headers: { Origin: "https://evil.example", "Access-Control-Request-Method": "POST" },
+      }),
+    ];
+    for (const res of responses) {
+      const vary = (res.headers.get("Vary") ?? "").split(",").map((v) => v.trim().toLowerCase());
+      expect(vary.filter((v) => v === "origin")).toEqual(["origin"]);
+    }
+  });
 });
 
 describe("request bodies", () => {
@@ -165,6 +189,28 @@ describe("request bodies", () => {
     const response = await exports.default.fetch(new Request("https://api.test/login", { method: "POST", body }));
     expect(response.status).toBe(415);
     expect((await response.json<any>()).error.code).toBe("UNSUPPORTED_MEDIA_TYPE");
+  });
+
+  it("takes a zero-byte body as no body whatever its Content-Type, on any method", async () => {
+    const s = await registerAndLogin();
+    for (const contentType of ["text/plain", "application/x-www-form-urlencoded", "application/json"]) {
+      const headers = { "Content-Type": contentType, "Content-Length": "0" };
+      expect((await api("GET", "/me", { token: s.accessToken, headers })).status).toBe(200);
+      expect((await api("POST", "/resend-verification", { token: s.accessToken, rawBody: "", headers })).status).toBe(
+        200,
+      );
+    }
+    const streamed = await postStream("/refresh", [], "text/plain");
+    expectFailure(streamed, 400, "VALIDATION_ERROR");
+    expect(
+      (await api("POST", "/logout", { token: s.accessToken, rawBody: "", headers: { "Content-Type": "text/plain" } }))
+        .status,
+    ).toBe(200);
+  });
+
+  it("still refuses a non-empty body that is not JSON with 415, streamed or not", async () => {
+    const streamed = await postStream("/login", [new TextEncoder().encode("email=a")], "text/plain");
+    expectFailure(streamed, 415, "UNSUPPORTED_MEDIA_TYPE");
   });
 
   it("accepts application/json with a charset parameter and in any case", async () => {
@@ -210,6 +256,25 @@ describe("request bodies", () => {
     const json = new TextEncoder().encode(JSON.stringify({ email: "nobody@example.com", password: "not-it-at-all" }));
     const res = await postStream("/login", [json.slice(0, 10), json.slice(10)]);
     expectFailure(res, 401, "INVALID_CREDENTIALS");
+  });
+
+  it("names at most 20 problems, with their total, so a small body cannot buy a huge answer", async () => {
+    const junk = Object.fromEntries(Array.from({ length: 6000 }, (_, i) => [`k${i}`, 1]));
+    const raw = await exports.default.fetch(
+      new Request("https://api.test/login", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "CF-Connecting-IP": randomIp() },
+        body: JSON.stringify(junk),
+      }),
+    );
+    const text = await raw.text();
+    expect(text.length).toBeLessThan(4 * KIB);
+    const res = { status: raw.status, headers: raw.headers, body: JSON.parse(text) };
+    expectFailure(res, 400, "VALIDATION_ERROR");
+    expect(res.body.error.details).toHaveLength(20);
+    expect(res.body.error.detailsTotal).toBeGreaterThanOrEqual(6000);
+    const few = await api("POST", "/login", { body: { email: "nope" } });
+    expect(few.body.error.detailsTotal).toBeUndefined();
   });
 
   it("answers deeply nested JSON (under the size limit) with a clean 400, not a crash", async () => {

@@ -72,6 +72,13 @@ describe("D1 session bookmarks", () => {
     expect((me.headers.get(BOOKMARK) ?? "") >= after).toBe(true);
   });
 
+  it("puts no bookmark on a response a shared cache may keep (/openapi.json), even when one was sent", async () => {
+    const bookmark = (await api("GET", "/health")).headers.get(BOOKMARK) ?? "";
+    const res = await api("GET", "/openapi.json", { headers: { [BOOKMARK]: bookmark } });
+    expect(res.headers.get("Cache-Control")).toMatch(/public/);
+    expect(res.headers.has(BOOKMARK)).toBe(false);
+  });
+
   it("hands the client's bookmark back unchanged when the request made no query", async () => {
     const bookmark = (await api("GET", "/health")).headers.get(BOOKMARK) ?? "";
     const res = await api("GET", "/me", { headers: { [BOOKMARK]: bookmark } });

@@ -296,7 +296,7 @@ describe("PUT and PATCH /user/:id", () => {
 });
 
 describe("suspension", () => {
-  it("revokes every session at once; login then says ACCOUNT_SUSPENDED until reactivated", async () => {
+  it("revokes every session at once; guard, refresh and login then say ACCOUNT_SUSPENDED until reactivated", async () => {
     const admin = await signedInAs("admin");
     const target = await registerAndLogin();
     const second = await login(target.user);
@@ -309,10 +309,11 @@ describe("suspension", () => {
 
     for (const s of [target, second]) {
       const denied = await me(s);
-      expect(denied.status).toBe(401);
-      expect(denied.body.error.code).toBe("UNAUTHORIZED");
+      expect(denied.status).toBe(403);
+      expect(denied.body.error.code).toBe("ACCOUNT_SUSPENDED");
       const refresh = await api("POST", "/refresh", { body: { refreshToken: s.refreshToken } });
-      expect(refresh.status).toBe(401);
+      expect(refresh.status).toBe(403);
+      expect(refresh.body.error.code).toBe("ACCOUNT_SUSPENDED");
     }
     const relogin = await api("POST", "/login", { body: { email: target.user.email, password: target.user.password } });
     expect(relogin.status).toBe(403);

@@ -3,7 +3,7 @@ import { pageQuery } from "../http/pagination";
 
 export const auditListQuery = pageQuery.extend({
   /** Events where the user acted or was acted upon. */
-  userId: z.uuid({ error: "userId must be a user id" }).optional(),
+  userId: z.uuid({ error: "userId must be a user id" }).toLowerCase().optional(),
   // A shape check rather than a fixed list, so a new kind of event needs no change here.
   action: z
     .string()

@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { User } from "../openapi/resources";
 import { failures, html, JSON_BODY, SIGNED_IN, success } from "../openapi/responses";
 import { bearer, requestBody } from "../openapi/router";
-import { requireAuth } from "./guard";
+import { requireAuth, requireAuthAllowUnverified } from "./guard";
 import { changePasswordBody, forgotBody, noBody, resetBody, verifyBody } from "./schemas";
 
 const tags = ["Authentication"];
@@ -56,7 +56,7 @@ export const resendVerificationRoute = createRoute({
   tags,
   summary: "Send the verification email again (no-op when already verified)",
   security: bearer,
-  middleware: [requireAuth] as const,
+  middleware: [requireAuthAllowUnverified] as const,
   request: { body: requestBody(noBody, "No fields: send `{}` or no body at all.") },
   responses: {
     200: success("Verification email sent"),

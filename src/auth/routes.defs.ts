@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { Tokens, User } from "../openapi/resources";
 import { created, failures, JSON_BODY, SIGNED_IN, success } from "../openapi/responses";
 import { bearer, requestBody } from "../openapi/router";
-import { requireAuth } from "./guard";
+import { requireAuthAllowUnverified } from "./guard";
 import { loginBody, logoutBody, refreshBody, registerBody } from "./schemas";
 
 const tags = ["Authentication"];
@@ -47,11 +47,11 @@ export const refreshRoute = createRoute({
   tags,
   summary: "Swap a refresh token for a new token pair",
   description:
-    "The refresh token is single use. Presenting one that was already swapped is treated as theft: its whole session is revoked.",
+    "The refresh token is single use. Presented again within `REFRESH_REUSE_GRACE` seconds (two tabs), it answers with the same successor; later, it is treated as theft and its whole session is revoked. A session ends `SESSION_MAX_AGE` after login, however often it is refreshed.",
   request: { body: requestBody(refreshBody) },
   responses: {
     200: success("Token refreshed", Tokens),
-    ...failures(...JSON_BODY, "INVALID_REFRESH_TOKEN", "ACCOUNT_SUSPENDED", "TOO_MANY_REQUESTS"),
+    ...failures(...JSON_BODY, "INVALID_REFRESH_TOKEN", "ACCOUNT_SUSPENDED", "EMAIL_NOT_VERIFIED", "TOO_MANY_REQUESTS"),
   },
 });
 
@@ -62,7 +62,7 @@ export const logoutRoute = createRoute({
   summary: "Revoke the current session, or every session with `all: true`",
   description: "`refreshToken` may name another of the caller's own sessions to revoke as well.",
   security: bearer,
-  middleware: [requireAuth] as const,
+  middleware: [requireAuthAllowUnverified] as const,
   request: { body: requestBody(logoutBody, "Every field is optional: `{}` or no body logs out this session.") },
   responses: { 200: success("Logged out"), ...failures(...SIGNED_IN, ...JSON_BODY) },
 });
@@ -73,6 +73,6 @@ export const meRoute = createRoute({
   tags: ["Signed-in user"],
   summary: "The signed-in user",
   security: bearer,
-  middleware: [requireAuth] as const,
+  middleware: [requireAuthAllowUnverified] as const,
   responses: { 200: success("Current user", one), ...failures(...SIGNED_IN) },
 });

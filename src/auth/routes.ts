@@ -12,7 +12,15 @@ import { toPublicUser } from "../users/present";
 import { clearFailedLogins, lockOf, reserveLoginAttempt, secondsUntil } from "./lockout";
 import { assertAcceptablePassword, dummyHash, hashCost, hashPassword, verifyPassword } from "./passwords";
 import { loginRoute, logoutRoute, meRoute, refreshRoute, registerRoute } from "./routes.defs";
-import { invalidRefreshToken, newSession, revokeAllSessions, revokeSession, rotateRefreshToken } from "./sessions";
+import {
+  accountSuspended,
+  emailNotVerified,
+  invalidRefreshToken,
+  newSession,
+  revokeAllSessions,
+  revokeSession,
+  rotateRefreshToken,
+} from "./sessions";
 import { sha256Hex, signAccessToken } from "./tokens";
 import { sendVerificationEmail } from "./verification";
 
@@ -92,7 +100,7 @@ export const authRoutes = createRouter()
   .openapi(refreshRoute, async (c) => {
     const { config, db } = c.var;
     await enforceRateLimit(c, "refresh");
-    const result = await rotateRefreshToken(db, c.req.valid("json").refreshToken, config.REFRESH_TOKEN_TTL);
+    const result = await rotateRefreshToken(db, c.req.valid("json").refreshToken, config);
     if (result.outcome === "reused") {
       await auditInsert(db, {
         action: "refresh_token_reuse",
@@ -101,8 +109,9 @@ export const authRoutes = createRouter()
         details: { sessionId: result.sessionId },
       });
     }
+    if (result.outcome === "suspended") throw accountSuspended();
+    if (result.outcome === "unverified") throw emailNotVerified();
     if (result.outcome !== "rotated") throw invalidRefreshToken();
-    if (result.user.status !== "active") throw new AppError(403, "ACCOUNT_SUSPENDED", "This account is suspended");
     return ok(c, "Token refreshed", await tokenResponse(config, result.user, result.sessionId, result.refreshToken));
   })
 

@@ -41,13 +41,29 @@ export async function verifyAccessToken(token: string, secret: string): Promise<
   }
 }
 
-/** 256 random bits, base64url: refresh, reset and verification tokens. */
-export function randomToken(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(32));
-  return btoa(String.fromCharCode(...bytes))
+const base64url = (bytes: Uint8Array) =>
+  btoa(String.fromCharCode(...bytes))
     .replaceAll("+", "-")
     .replaceAll("/", "_")
     .replace(/=+$/, "");
+
+/** 256 random bits, base64url: refresh, reset and verification tokens. */
+export function randomToken(): string {
+  return base64url(crypto.getRandomValues(new Uint8Array(32)));
+}
+
+/**
+ * The secret of the refresh token that succeeds `refreshToken`: 256 bits of
+ * HMAC-SHA-256 under the server key. Deterministic, so a retry of the same
+ * token within the reuse grace gets the same successor instead of a second
+ * live token; unpredictable to anyone without the key, so an old token (or a
+ * database dump of hashes) never yields its successor. The `:` in the message
+ * cannot occur in a JWT signing input, so no access-token signature can equal
+ * one of these.
+ */
+export async function nextRefreshSecret(secret: string, refreshToken: string): Promise<string> {
+  const message = new TextEncoder().encode(`refresh-successor:${refreshToken}`);
+  return base64url(new Uint8Array(await crypto.subtle.sign("HMAC", await hmacKey(secret), message)));
 }
 
 /** Tokens are stored only as this hash, so a database or KV leak yields nothing usable. */

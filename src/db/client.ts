@@ -48,8 +48,15 @@ export const dbProvider: MiddlewareHandler<AppEnv> = async (c, next) => {
   c.set("db", createDb(metered.db));
   await next();
   const bookmark = session.getBookmark() ?? incoming;
-  if (bookmark) c.header(BOOKMARK_HEADER, bookmark);
+  if (bookmark && !sharedCacheable(c.res.headers)) c.header(BOOKMARK_HEADER, bookmark);
   c.header("Server-Timing", serverTiming(metered.usage), { append: true });
 };
+
+/**
+ * A response a shared cache may keep (`/openapi.json`) must not carry one
+ * client's bookmark: the cache would hand it to everyone. Such responses
+ * read nothing a bookmark is about anyway.
+ */
+const sharedCacheable = (headers: Headers) => /\b(public|s-maxage)\b/i.test(headers.get("Cache-Control") ?? "");
 
 export const nowIso = () => new Date().toISOString();

@@ -64,6 +64,8 @@ export const sessions = sqliteTable(
     revokedAt: timestamp("revoked_at"),
     /** When this session last proved its user (sign-in or re-authentication), for step-up. */
     lastProofAt: timestamp("last_proof_at"),
+    /** When the current refresh token was issued (the previous one's grace runs from here). */
+    rotatedAt: timestamp("rotated_at"),
   },
   (t) => [
     uniqueIndex("sessions_refresh_token_hash_unique").on(t.refreshTokenHash),

@@ -49,11 +49,19 @@ export function pageMeta(page: number, limit: number, total: number): PageMeta {
   return { page, limit, total, totalPages: Math.ceil(total / limit) };
 }
 
+/** A failure names at most this many problems, so a small body with thousands of unknown keys gets a small answer. */
+export const MAX_ERROR_DETAILS = 20;
+
 export function failureBody(error: AppError) {
+  const details = error.details;
   return {
     status: "failed" as const,
     statusCode: error.status,
     message: error.message,
-    error: { code: error.code, ...(error.details ? { details: error.details } : {}) },
+    error: {
+      code: error.code,
+      ...(details ? { details: details.slice(0, MAX_ERROR_DETAILS) } : {}),
+      ...(details && details.length > MAX_ERROR_DETAILS ? { detailsTotal: details.length } : {}),
+    },
   };
 }

@@ -24,28 +24,38 @@ export const requireConfig: MiddlewareHandler<AppEnv> = async (c, next) => {
   await next();
 };
 
-const hasBody = (headers: Headers) =>
-  headers.has("transfer-encoding") || Number(headers.get("content-length") ?? "0") > 0;
+/**
+ * No body: validators see `{}` whatever the Content-Type said (some clients
+ * always send one). The request is replaced by one without body or
+ * Content-Type, so the route's media-type gate has nothing to refuse.
+ */
+const withoutBody: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const headers = new Headers(c.req.raw.headers);
+  headers.delete("content-type");
+  headers.delete("content-length");
+  c.req.raw = new Request(c.req.raw.url, { method: c.req.raw.method, headers });
+  c.req.bodyCache.json = Promise.resolve({});
+  await next();
+};
 
 /**
  * Reads and parses a JSON body once, before any validator: a body must be
- * `application/json`, at most 64 KiB, and parseable. Hono caches the parsed
- * value, so `validate("json", …)` reuses it.
+ * `application/json`, at most 64 KiB, and parseable. A zero-byte body is no
+ * body, whatever its `Content-Type`. Hono caches the parsed value, so
+ * `validate("json", …)` reuses it.
  */
 export const jsonBody: MiddlewareHandler<AppEnv> = async (c, next) => {
   const headers = c.req.raw.headers;
+  const length = headers.get("content-length");
+  if (!c.req.raw.body || (length !== null && Number(length) === 0)) return withoutBody(c, next);
+  if (Number(length) > MAX_BODY_BYTES) throw payloadTooLarge();
   const mediaType = headers.get("content-type")?.split(";")[0]?.trim().toLowerCase();
-  if (!hasBody(headers) && !mediaType) return next();
-  if (Number(headers.get("content-length") ?? "0") > MAX_BODY_BYTES) throw payloadTooLarge();
-  if (mediaType !== "application/json") {
-    throw new AppError(415, "UNSUPPORTED_MEDIA_TYPE", "Request body must be application/json");
-  }
+  const isJson = mediaType === "application/json";
+  // A declared length is not zero here, so a wrong type is refused unread; a body of unknown length is read first.
+  if (!isJson && length !== null) throw unsupportedMediaType();
   const text = await readLimited(c.req.raw);
-  // Zero bytes is no body (some clients always send the header); required fields then fail validation.
-  if (text === "") {
-    c.req.bodyCache.json = Promise.resolve({});
-    return next();
-  }
+  if (text === "") return withoutBody(c, next);
+  if (!isJson) throw unsupportedMediaType();
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -56,6 +66,7 @@ export const jsonBody: MiddlewareHandler<AppEnv> = async (c, next) => {
   await next();
 };
 
+const unsupportedMediaType = () => new AppError(415, "UNSUPPORTED_MEDIA_TYPE", "Request body must be application/json");
 const payloadTooLarge = () => new AppError(413, "PAYLOAD_TOO_LARGE", `Request body exceeds ${MAX_BODY_BYTES} bytes`);
 
 /** Streams the body and stops at the limit, so a lying or absent Content-Length cannot bypass it. */

@@ -14,6 +14,7 @@ function toAppError(err: unknown): AppError {
     if (err.status === 413) return new AppError(413, "PAYLOAD_TOO_LARGE", "Request body too large");
     if (err.status === 400) return new AppError(400, "INVALID_JSON", "Request body is not valid JSON");
     if (err.status === 404) return new AppError(404, "NOT_FOUND", "Not found");
+    if (err.status === 415) return new AppError(415, "UNSUPPORTED_MEDIA_TYPE", "Request body must be application/json");
   }
   return new AppError(500, "INTERNAL_ERROR", "Something went wrong");
 }

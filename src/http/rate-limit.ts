@@ -1,4 +1,4 @@
-import type { Context } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../env";
 import { clientIp } from "./client";
 import { tooManyRequests } from "./errors";
@@ -7,18 +7,52 @@ import { tooManyRequests } from "./errors";
 const WINDOW_SECONDS = 60;
 
 /**
+ * The endpoints anyone may call, by path, with the name their handler gives
+ * `enforceRateLimit`. Their per-IP limit is counted before the body is read.
+ */
+const PUBLIC_ENDPOINTS: Record<string, string> = {
+  "/register": "register",
+  "/login": "login",
+  "/refresh": "refresh",
+  "/forgot-password": "forgot",
+  "/reset-password": "reset",
+  "/verify-email": "verify",
+};
+
+const ipCheck = (c: Context<AppEnv>, endpoint: string) =>
+  c.env.RATE_LIMIT_IP.limit({ key: `${endpoint}:ip:${clientIp(c)}` });
+
+/**
+ * Counts a POST to a public endpoint against the caller's IP before the body
+ * is read or validated, so a flood of malformed bodies (each answering a 400)
+ * is throttled like any other. It moves that endpoint's IP check here rather
+ * than adding one: `enforceRateLimit` then counts only the email or account.
+ * Other requests pay nothing; bearer routes run the auth guard before any
+ * validator, so an anonymous body there is refused before it is looked at.
+ */
+export const limitPublicEndpointsByIp: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const endpoint = c.req.method === "POST" ? PUBLIC_ENDPOINTS[c.req.path] : undefined;
+  if (endpoint) {
+    if (!(await ipCheck(c, endpoint)).success) throw tooManyRequests(WINDOW_SECONDS);
+    c.set("ipLimited", endpoint);
+  }
+  await next();
+};
+
+/**
  * Counts the request against the caller's IP (`RATE_LIMIT_IP`) and, where
  * the request is about one email address or account, against that too
  * (`RATE_LIMIT_EMAIL`), both at once; refuses with 429 when either is over.
  * Keys are namespaced by endpoint (`login:ip:…`, `login:email:…`) so one
- * endpoint's traffic does not use up another's.
+ * endpoint's traffic does not use up another's. An IP already counted by
+ * `limitPublicEndpointsByIp` for this endpoint is not counted again.
  */
 export async function enforceRateLimit(
   c: Context<AppEnv>,
   endpoint: string,
   subject?: { email: string } | { userId: string },
 ) {
-  const checks = [c.env.RATE_LIMIT_IP.limit({ key: `${endpoint}:ip:${clientIp(c)}` })];
+  const checks = c.get("ipLimited") === endpoint ? [] : [ipCheck(c, endpoint)];
   if (subject) {
     const key = "email" in subject ? `email:${subject.email}` : `user:${subject.userId}`;
     checks.push(c.env.RATE_LIMIT_EMAIL.limit({ key: `${endpoint}:${key}` }));

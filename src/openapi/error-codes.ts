@@ -18,7 +18,10 @@ export const ERROR_CODES = {
   INVALID_REFRESH_TOKEN: { status: 401, when: "The refresh token is unknown, expired, revoked or reused." },
   FORBIDDEN: { status: 403, when: "Authenticated, but the role or ownership does not allow it." },
   ACCOUNT_SUSPENDED: { status: 403, when: "The account is suspended." },
-  EMAIL_NOT_VERIFIED: { status: 403, when: "Login refused because `REQUIRE_EMAIL_VERIFICATION` is on." },
+  EMAIL_NOT_VERIFIED: {
+    status: 403,
+    when: "`REQUIRE_EMAIL_VERIFICATION` is on and the account's email is not verified (login, refresh, most bearer routes).",
+  },
   NOT_FOUND: { status: 404, when: "No such route or resource." },
   CONFLICT: { status: 409, when: "The email or username is already taken." },
   LAST_ADMIN: { status: 409, when: "The change would leave no active admin." },

@@ -51,7 +51,14 @@ const failureEnvelope = <C extends z.ZodType>(status: number, code: C) =>
     status: z.literal("failed"),
     statusCode: z.literal(status),
     message: z.string(),
-    error: z.object({ code, details: z.array(ErrorDetail).optional() }),
+    error: z.object({
+      code,
+      details: z.array(ErrorDetail).max(20).optional(),
+      detailsTotal: z
+        .int()
+        .optional()
+        .describe("Present when more than 20 problems were found: how many, of which `details` shows the first 20."),
+    }),
   });
 
 /** The failure envelope with any code: every error, including 404 for unknown routes and 500. */
@@ -60,7 +67,7 @@ export const Failure = failureEnvelope(500, ErrorCodeSchema)
   .meta({ id: "Failure", description: "Every error, including 404 for unknown routes and 500." });
 
 /** What `requireAuth` can answer. */
-export const SIGNED_IN = ["UNAUTHORIZED", "ACCOUNT_SUSPENDED"] as const;
+export const SIGNED_IN = ["UNAUTHORIZED", "ACCOUNT_SUSPENDED", "EMAIL_NOT_VERIFIED"] as const;
 /** What `requireAuth` plus a role or ownership check can answer. */
 export const PERMITTED = [...SIGNED_IN, "FORBIDDEN"] as const;
 /** What validated path params or a query string can answer. */

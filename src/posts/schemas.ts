@@ -37,7 +37,7 @@ export const patchPostBody = z
   .meta({ minProperties: 1 });
 
 export const postListQuery = pageQuery.extend({
-  authorId: z.uuid({ error: "authorId must be a user id" }).optional(),
+  authorId: z.uuid({ error: "authorId must be a user id" }).toLowerCase().optional(),
   // An empty search box means no filter; longer than a title can be, it could never match.
   q: z
     .string()

@@ -17,4 +17,11 @@ export const usernameField = z
 /** Length and strength rules depend on configuration and the account, so they are checked by `assertAcceptablePassword`. */
 export const passwordField = z.string().min(1, "Password is required").max(1024, "Password is too long");
 
-export const idParam = z.strictObject({ id: z.uuid({ error: "Invalid id" }) });
+/**
+ * A UUID in any case, normalised to the lower case in which ids are stored:
+ * D1 compares text byte for byte, so `GET /posts/<ID IN CAPS>` would otherwise
+ * pass validation and match nothing (or fail an ownership check).
+ */
+export const idField = (error = "Invalid id") => z.uuid({ error }).toLowerCase();
+
+export const idParam = z.strictObject({ id: idField() });

@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { requireAuth } from "../auth/guard";
+import { requireAuthAllowUnverified } from "../auth/guard";
 import { Session, User } from "../openapi/resources";
 import { failures, INPUT, JSON_BODY, SIGNED_IN, success } from "../openapi/responses";
 import { bearer, requestBody } from "../openapi/router";
@@ -16,7 +16,7 @@ export const patchMeRoute = createRoute({
   description:
     "A new email needs `currentPassword` and is only pending (`pendingEmail`) until confirmed through the link mailed to it; the current address is told.",
   security: bearer,
-  middleware: [requireAuth] as const,
+  middleware: [requireAuthAllowUnverified] as const,
   request: { body: requestBody(patchMeBody) },
   responses: {
     200: success("Profile updated", z.object({ user: User })),
@@ -31,7 +31,7 @@ export const cancelPendingEmailRoute = createRoute({
   summary: "Cancel a pending email change",
   description: "Its confirmation link dies with it.",
   security: bearer,
-  middleware: [requireAuth] as const,
+  middleware: [requireAuthAllowUnverified] as const,
   responses: {
     200: success("Pending email change cancelled", z.object({ user: User })),
     ...failures(...SIGNED_IN, { code: "NOT_FOUND", status: 404, when: "No email change is pending." }),
@@ -45,7 +45,7 @@ export const deleteMeRoute = createRoute({
   summary: "Delete the account, its posts and comments",
   description: "Needs the password: a stolen access token is not enough.",
   security: bearer,
-  middleware: [requireAuth] as const,
+  middleware: [requireAuthAllowUnverified] as const,
   request: { body: requestBody(deleteMeBody) },
   responses: {
     200: success("Account deleted"),
@@ -59,7 +59,7 @@ export const listSessionsRoute = createRoute({
   tags,
   summary: "The caller's live sessions, most recently used first",
   security: bearer,
-  middleware: [requireAuth] as const,
+  middleware: [requireAuthAllowUnverified] as const,
   responses: { 200: success("Sessions", z.array(Session).max(100)), ...failures(...SIGNED_IN) },
 });
 
@@ -70,7 +70,7 @@ export const revokeSessionRoute = createRoute({
   summary: "Revoke one of the caller's sessions",
   description: "Anyone else's session id answers 404, like an unknown one.",
   security: bearer,
-  middleware: [requireAuth] as const,
+  middleware: [requireAuthAllowUnverified] as const,
   request: { params: idParam },
   responses: { 200: success("Session revoked"), ...failures(...SIGNED_IN, ...INPUT, "NOT_FOUND") },
 });

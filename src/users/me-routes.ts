@@ -24,7 +24,7 @@ export const meRoutes = createRouter()
   })
 
   .openapi(listSessionsRoute, async (c) =>
-    ok(c, "Sessions", await listOwnSessions(c.var.db, c.var.user.id, c.var.sessionId)),
+    ok(c, "Sessions", await listOwnSessions(c.var.db, c.var.config, c.var.user.id, c.var.sessionId)),
   )
 
   .openapi(revokeSessionRoute, async (c) => {

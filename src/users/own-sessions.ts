@@ -1,20 +1,26 @@
-import { and, desc, eq, gt, isNull, sql } from "drizzle-orm";
+import { and, desc, eq, sql } from "drizzle-orm";
 import type { Context } from "hono";
 import { auditInsertWhere } from "../audit/audit";
+import { liveSession } from "../auth/sessions";
 import { type Db, nowIso } from "../db/client";
 import { sessions } from "../db/schema";
-import type { AppEnv } from "../env";
+import type { AppEnv, Config } from "../env";
 import { clientIp } from "../http/client";
 import { notFound } from "../http/errors";
 
 /** Enough for any person's devices; a client that logs in in a loop sees its 100 most recent. */
 const MAX_LISTED_SESSIONS = 100;
 
-const liveSessionsOf = (userId: string, now: string) =>
-  and(eq(sessions.userId, userId), isNull(sessions.revokedAt), gt(sessions.expiresAt, now));
+const liveSessionsOf = (userId: string, config: Config) => and(eq(sessions.userId, userId), liveSession(config));
 
-/** The caller's live sessions (not revoked, not expired), most recently used first. */
-export async function listOwnSessions(db: Db, userId: string, currentSessionId: string) {
+/** The moment a session ends at the latest: its sliding expiry, or its absolute end if sooner. */
+const endOf = (s: { createdAt: string; expiresAt: string }, config: Config) => {
+  const absoluteEnd = Date.parse(s.createdAt) + config.SESSION_MAX_AGE * 1000;
+  return new Date(Math.min(Date.parse(s.expiresAt), absoluteEnd)).toISOString();
+};
+
+/** The caller's live sessions (not revoked, not expired, not past `SESSION_MAX_AGE`), most recently used first. */
+export async function listOwnSessions(db: Db, config: Config, userId: string, currentSessionId: string) {
   const rows = await db
     .select({
       id: sessions.id,
@@ -24,10 +30,10 @@ export async function listOwnSessions(db: Db, userId: string, currentSessionId: 
       userAgent: sessions.userAgent,
     })
     .from(sessions)
-    .where(liveSessionsOf(userId, nowIso()))
+    .where(liveSessionsOf(userId, config))
     .orderBy(desc(sessions.lastUsedAt), desc(sessions.id))
     .limit(MAX_LISTED_SESSIONS);
-  return rows.map((s) => ({ ...s, current: s.id === currentSessionId }));
+  return rows.map((s) => ({ ...s, expiresAt: endOf(s, config), current: s.id === currentSessionId }));
 }
 
 /**
@@ -37,7 +43,7 @@ export async function listOwnSessions(db: Db, userId: string, currentSessionId: 
  */
 export async function revokeOwnSession(c: Context<AppEnv>, sessionId: string) {
   const { db, user } = c.var;
-  const target = and(eq(sessions.id, sessionId), liveSessionsOf(user.id, nowIso()));
+  const target = and(eq(sessions.id, sessionId), liveSessionsOf(user.id, c.var.config));
   const [, revoked] = await db.batch([
     auditInsertWhere(
       db,

@@ -1,9 +1,10 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { type ApiResponse, api, registerAndLogin, type Session, unique } from "../support/api";
+import { type ApiResponse, api, login, registerAndLogin, type Session, unique } from "../support/api";
 import { createComment, createPost } from "../support/content";
 import { rows } from "../support/db";
 import { detailPaths, expectFailure } from "../support/expect-failure";
 import { signedInAs } from "../support/roles";
+import { sessionIdOf } from "../support/sessions";
 
 /*
  * Hostile input in every text field, query parameter and path id. Text that
@@ -422,6 +423,44 @@ describe("path ids", () => {
       expectFailure(res, 400, "VALIDATION_ERROR");
       expect(detailPaths(res), `${method} ${template} ${id.slice(0, 40)}`).toEqual(["id"]);
     }
+  });
+});
+
+describe("path ids in upper case", () => {
+  it("find the same resource as in lower case, on every :id route and the id filters", async () => {
+    const s = await registerAndLogin();
+    const other = await login(s.user);
+    const post = await createPost(s.accessToken);
+    const comment = await createComment(s.accessToken, post.id);
+    const call = (method: string, path: string, body?: object) => api(method, path, { token: s.accessToken, body });
+    const up = (id: string) => id.toUpperCase();
+
+    expect((await call("GET", `/user/${up(s.user.id)}`)).body.data.user.id).toBe(s.user.id);
+    expect((await call("PATCH", `/user/${up(s.user.id)}`, { username: unique("up_") })).status).toBe(200);
+    expect((await call("PUT", `/user/${up(s.user.id)}`, { username: unique("up_"), email: s.user.email })).status).toBe(
+      200,
+    );
+    expect((await call("GET", `/posts/${up(post.id)}`)).body.data.post.id).toBe(post.id);
+    expect((await call("PATCH", `/posts/${up(post.id)}`, { title: "Up" })).status).toBe(200);
+    expect((await call("PUT", `/posts/${up(post.id)}`, { title: "Up", content: "c" })).status).toBe(200);
+    expect((await call("GET", `/posts/${up(post.id)}/comments`)).body.data).toHaveLength(1);
+    expect((await call("POST", `/posts/${up(post.id)}/comments`, { content: "c" })).body.data.comment.postId).toBe(
+      post.id,
+    );
+    expect((await call("GET", `/posts?authorId=${up(s.user.id)}`)).body.data).toHaveLength(1);
+    expect((await call("PATCH", `/comments/${up(comment.id)}`, { content: "edited" })).status).toBe(200);
+    expect((await call("DELETE", `/comments/${up(comment.id)}`)).status).toBe(200);
+    expect((await call("DELETE", `/posts/${up(post.id)}`)).status).toBe(200);
+    expect((await call("DELETE", `/me/sessions/${up(sessionIdOf(other))}`)).status).toBe(200);
+    expect((await call("DELETE", `/user/${up(s.user.id)}`, { password: s.user.password })).status).toBe(200);
+  });
+
+  it("filter the audit trail like lower case ones", async () => {
+    const admin = await signedInAs("admin");
+    const lower = await api("GET", `/audit?userId=${admin.user.id}`, { token: admin.accessToken });
+    const upper = await api("GET", `/audit?userId=${admin.user.id.toUpperCase()}`, { token: admin.accessToken });
+    expect(lower.body.meta.total).toBeGreaterThan(0);
+    expect(upper.body.meta.total).toBe(lower.body.meta.total);
   });
 });
 

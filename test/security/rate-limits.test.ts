@@ -53,7 +53,7 @@ describe("POST /resend-verification", () => {
       const s = await registerAndLogin();
       return api("POST", "/resend-verification", { token: s.accessToken, ip });
     });
-  });
+  }, 20_000); // 31 sign-ups and logins: seconds on a loaded machine.
 
   it("is limited per account email, from any number of IPs", async () => {
     const s = await registerAndLogin();
@@ -92,4 +92,15 @@ describe("changing one's own email", () => {
       }),
     );
   });
+});
+
+describe("public endpoints under a flood of malformed bodies", () => {
+  const junk = Object.fromEntries(Array.from({ length: 6000 }, (_, i) => [`k${i}`, 1]));
+  it.each(["/register", "/login", "/refresh", "/forgot-password", "/reset-password", "/verify-email"])(
+    "POST %s counts the client IP before reading the body, so invalid bodies are throttled too",
+    async (path) => {
+      const ip = randomIp();
+      await expectRateLimitedAfter(IP_LIMIT, () => api("POST", path, { body: junk, ip }));
+    },
+  );
 });

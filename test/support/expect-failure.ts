@@ -33,7 +33,7 @@ export function expectFailure(res: ApiResponse, status: number, code: string) {
   expect(res.body).toMatchObject({ status: "failed", statusCode: status, error: { code } });
   expect(typeof res.body.message).toBe("string");
   expect(Object.keys(res.body).sort()).toEqual(["error", "message", "status", "statusCode"]);
-  for (const key of Object.keys(res.body.error)) expect(["code", "details"]).toContain(key);
+  for (const key of Object.keys(res.body.error)) expect(["code", "details", "detailsTotal"]).toContain(key);
   expectNoLeaks(res.body);
 }
 
