@@ -6,6 +6,7 @@ import type { Role, UserStatus } from "./db/schema";
 export type Bindings = Env & {
   JWT_SECRET?: string;
   MAIL_API_KEY?: string;
+  TURNSTILE_SECRET?: string;
 };
 
 /** The signed-in user, as loaded by the auth guard on every request. */
@@ -27,6 +28,8 @@ export type Variables = {
   db: Db;
   user: AuthUser;
   sessionId: string;
+  /** What the request's password check cost, for the request log (never the password or hash). */
+  passwordCheck?: { bcryptCost: number; delayMs: number };
 };
 
 export type AppEnv = { Bindings: Bindings; Variables: Variables };
@@ -56,6 +59,12 @@ const configSchema = z.object({
   REFRESH_TOKEN_TTL: seconds(30 * 24 * 3600),
   RESET_TOKEN_TTL: seconds(1800),
   VERIFY_TOKEN_TTL: seconds(86400),
+  /** Set, a login for an email past the failure threshold must carry a Turnstile token; unset, it is slowed down. */
+  TURNSTILE_SECRET: z.preprocess(emptyAsUndefined, z.string().optional()),
+  TURNSTILE_VERIFY_URL: z.preprocess(
+    emptyAsUndefined,
+    z.url().default("https://challenges.cloudflare.com/turnstile/v0/siteverify"),
+  ),
   REQUIRE_EMAIL_VERIFICATION: z
     .preprocess(emptyAsUndefined, z.enum(["true", "false"]).default("false"))
     .transform((v) => v === "true"),

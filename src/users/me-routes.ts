@@ -24,8 +24,8 @@ export const meRoutes = new Hono<AppEnv>()
    */
   .delete("/me", requireAuth, validate("json", deleteMeBody), async (c) => {
     const { user } = c.var;
-    await provePassword(c, user, c.req.valid("json").password, "delete-me");
-    await deleteUser(c, user);
+    const proof = await provePassword(c, user, c.req.valid("json").password, "delete-me");
+    await deleteUser(c, user, proof.stillHolds);
     return ok(c, "Account deleted");
   })
 

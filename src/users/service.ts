@@ -9,7 +9,7 @@ import { type Role, sessions, tableCounts, type UserRow, type UserStatus, users 
 import { startsWith } from "../db/search";
 import type { AppEnv, AuthUser } from "../env";
 import { clientIp } from "../http/client";
-import { notFound } from "../http/errors";
+import { AppError, notFound } from "../http/errors";
 import type { PageQuery } from "../http/pagination";
 import { enforceRateLimit } from "../http/rate-limit";
 import { isUniqueViolation, uniqueConflict } from "./conflicts";
@@ -140,9 +140,10 @@ export async function updateUser(c: Context<AppEnv>, target: Target, requested: 
  * sessions go with the row (ON DELETE CASCADE), so every token of theirs dies
  * with it. The audit event keeps who it was, since the row is gone.
  */
-export async function deleteUser(c: Context<AppEnv>, target: Target): Promise<void> {
+export async function deleteUser(c: Context<AppEnv>, target: Target, proven?: SQL): Promise<void> {
   const { db } = c.var;
-  const guard = leavesAnActiveAdmin(target.id);
+  // `proven`: the password proof behind a self-deletion still holds (no change or reset landed meanwhile).
+  const guard = and(leavesAnActiveAdmin(target.id), proven);
   const [, deleted] = await db.batch([
     auditInsertWhere(
       db,
@@ -160,5 +161,20 @@ export async function deleteUser(c: Context<AppEnv>, target: Target): Promise<vo
       .where(and(eq(users.id, target.id), guard))
       .returning({ id: users.id }),
   ]);
-  if (!deleted[0]) await explainNoMatch(db, target.id);
+  if (!deleted[0]) {
+    if (proven && !(await stillProven(db, target.id, proven))) throw staleProof();
+    await explainNoMatch(db, target.id);
+  }
 }
+
+const stillProven = async (db: Db, userId: string, proven: SQL) =>
+  (
+    await db
+      .select({ holds: sql<number>`${proven}` })
+      .from(users)
+      .where(eq(users.id, userId))
+      .get()
+  )?.holds === 1;
+
+/** The password was changed, or the account suspended or deleted, while the proof ran: the proof is void. */
+const staleProof = () => new AppError(401, "INVALID_CREDENTIALS", "Current password is incorrect");
