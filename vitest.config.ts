@@ -18,6 +18,9 @@ export default defineConfig(async () => {
             MAIL_API_URL: inject("mailApiUrl"),
             MAIL_API_KEY: `test-${randomBytes(8).toString("hex")}`,
             MAIL_FROM: "Tests <tests@example.com>",
+            // Off unless a test turns it on; a TURNSTILE_SECRET in .dev.vars must not change results.
+            TURNSTILE_SECRET: "",
+            TURNSTILE_VERIFY_URL: `${inject("turnstileUrl")}/siteverify`,
           },
         },
       })),

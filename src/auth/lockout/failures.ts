@@ -97,7 +97,8 @@ export async function reserveAttempt(
   const lockedUntil = byNetwork[0] ? undefined : networkRow[0]?.expiresAt;
   return {
     user: found[0],
-    lockedForSeconds: lockedUntil ? Math.max(1, Math.ceil((Date.parse(lockedUntil) - Date.now()) / 1000)) : 0,
+    // Whole minutes: precise enough for a client, and no per-request jitter to tell two answers apart.
+    lockedForSeconds: lockedUntil ? 60 * Math.max(1, Math.ceil((Date.parse(lockedUntil) - Date.now()) / 60_000)) : 0,
     earlierAccountFailures: (byAccount[0]?.failures ?? 1) - 1,
     sessionFailures: bySession[0]?.failures ?? 0,
     highestStoredCost: Number.parseInt(highest[0]?.cost ?? "", 10) || 0,
