@@ -31,7 +31,10 @@ export function startTurnstileServer(): Promise<{ server: Server; url: string }>
       const form = await new Response(await readBody(req), {
         headers: { "content-type": req.headers["content-type"] ?? "" },
       }).formData();
-      const fields = Object.fromEntries([...form].map(([k, v]) => [k, String(v)]));
+      const fields: Record<string, string> = {};
+      form.forEach((value, key) => {
+        fields[key] = String(value);
+      });
       received.push(fields);
       const token = fields.response ?? "";
       const success = fields.secret === TEST_TURNSTILE_SECRET && token.startsWith("valid-") && !spent.has(token);
