@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
+import { TEST_TURNSTILE_SECRET } from "./turnstile-secret";
 
 /**
  * A stand-in for Cloudflare Turnstile's siteverify endpoint, so tests never
@@ -6,8 +7,6 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
  * a token starting with "valid-" sent with the secret `TEST_TURNSTILE_SECRET`,
  * and each token only once. `GET /received` lists the form fields it got.
  */
-export const TEST_TURNSTILE_SECRET = "test-turnstile-secret";
-
 const readBody = (req: IncomingMessage) =>
   new Promise<string>((resolve, reject) => {
     let body = "";
