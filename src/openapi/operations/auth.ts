@@ -21,10 +21,19 @@ export const authOperations: Operation[] = [
     path: "/login",
     tag,
     summary: "Log in and get an access and a refresh token",
+    description:
+      "Failures are counted per email and client network: ten from one network lock that network out of the email for 15 minutes (`ACCOUNT_LOCKED`). Past ten on the email from all networks, attempts are slowed down, or, when Turnstile is configured, need `turnstileToken` (`CHALLENGE_REQUIRED` without a valid one).",
     auth: "none",
     body: loginBody,
     success: { status: 200, description: "Login successful", data: component("Tokens") },
-    errors: ["INVALID_CREDENTIALS", "ACCOUNT_SUSPENDED", "EMAIL_NOT_VERIFIED", "TOO_MANY_REQUESTS", "ACCOUNT_LOCKED"],
+    errors: [
+      "INVALID_CREDENTIALS",
+      "CHALLENGE_REQUIRED",
+      "ACCOUNT_SUSPENDED",
+      "EMAIL_NOT_VERIFIED",
+      "TOO_MANY_REQUESTS",
+      "ACCOUNT_LOCKED",
+    ],
   },
   {
     method: "post",

@@ -56,7 +56,7 @@ export const emailOperations: Operation[] = [
     auth: "bearer",
     body: changePasswordBody,
     success: { status: 200, description: "Password changed", data: empty },
-    errors: ["INVALID_CREDENTIALS", "TOO_MANY_REQUESTS"],
+    errors: ["INVALID_CREDENTIALS", "TOO_MANY_REQUESTS", "ACCOUNT_LOCKED"],
   },
   {
     method: "get",

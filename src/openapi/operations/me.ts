@@ -34,7 +34,7 @@ export const meOperations: Operation[] = [
     auth: "bearer",
     body: deleteMeBody,
     success: { status: 200, description: "Account deleted", data: empty },
-    errors: ["INVALID_CREDENTIALS", "TOO_MANY_REQUESTS", "LAST_ADMIN"],
+    errors: ["INVALID_CREDENTIALS", "TOO_MANY_REQUESTS", "ACCOUNT_LOCKED", "LAST_ADMIN"],
   },
   {
     method: "get",
