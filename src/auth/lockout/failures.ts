@@ -76,7 +76,7 @@ export async function reserveAttempt(
   const now = nowIso();
   const expiresAt = secondsFromNow(FAILURE_WINDOW_SECONDS);
   const network = failureScope.network(who.network);
-  const [byNetwork, networkRow, byAccount, found, highest, , bySession] = await db.batch([
+  const statements = [
     countFailure(db, who.email, network, now, expiresAt, NETWORK_FAILURE_LIMIT),
     db
       .select({ expiresAt: loginFailures.expiresAt })
@@ -90,10 +90,12 @@ export async function reserveAttempt(
       .where(
         sql`rowid in (select rowid from ${loginFailures} where ${loginFailures.expiresAt} <= ${now} limit ${PRUNE_PER_ATTEMPT})`,
       ),
-    who.sessionId
-      ? countFailure(db, who.email, failureScope.session(who.sessionId), now, expiresAt)
-      : db.select({ failures: sql<number>`0` }).from(loginFailures).limit(0),
-  ]);
+  ] as const;
+  const [[byNetwork, networkRow, byAccount, found, highest], bySession] = who.sessionId
+    ? await db
+        .batch([...statements, countFailure(db, who.email, failureScope.session(who.sessionId), now, expiresAt)])
+        .then((r) => [r, r[6]] as const)
+    : [await db.batch(statements), []];
   const lockedUntil = byNetwork[0] ? undefined : networkRow[0]?.expiresAt;
   return {
     user: found[0],
