@@ -9,7 +9,7 @@ import { type Role, sessions, tableCounts, type UserRow, type UserStatus, users 
 import { startsWith } from "../db/search";
 import type { AppEnv, AuthUser } from "../env";
 import { clientIp } from "../http/client";
-import { AppError, notFound } from "../http/errors";
+import { AppError, forbidden, notFound } from "../http/errors";
 import type { PageQuery } from "../http/pagination";
 import { enforceRateLimit } from "../http/rate-limit";
 import { isUniqueViolation, uniqueConflict } from "./conflicts";
@@ -69,9 +69,33 @@ function changedFields(target: Target, requested: UserChanges): UserChanges {
 const rowStillQualifies = (userId: string, guard: SQL | undefined) =>
   sql`exists (select 1 from "users" where "users"."id" = ${userId}${guard ? sql` and ${guard}` : sql``})`;
 
-/** A write that matched nothing: the user is gone (404) or the last-admin rule refused it (409). */
-async function explainNoMatch(db: Db, userId: string): Promise<never> {
+/**
+ * The actor still has the role and active status the permission check (made
+ * from the guard's read) saw, so a demotion or suspension of the actor that
+ * lands between that read and the write makes the write a no-op.
+ */
+const actorStillHolds = (actor: Pick<AuthUser, "id" | "role">): SQL => sql`exists (
+  select 1 from "users" as "actor"
+  where "actor"."id" = ${actor.id} and "actor"."role" = ${actor.role} and "actor"."status" = 'active')`;
+
+/** Whether `condition` (about `users` row `userId`) holds right now; false when the row is gone. */
+const holdsFor = async (db: Db, userId: string, condition: SQL) =>
+  (
+    await db
+      .select({ holds: sql<number>`${condition}` })
+      .from(users)
+      .where(eq(users.id, userId))
+      .get()
+  )?.holds === 1;
+
+/**
+ * A write that matched nothing: the user is gone (404), the last-admin rule
+ * refused it (409), or the actor lost the rights it was checked for (403).
+ */
+async function explainNoMatch(db: Db, userId: string, actor: Pick<AuthUser, "id" | "role">): Promise<never> {
   await findUser(db, userId);
+  if (!(await holdsFor(db, userId, leavesAnActiveAdmin(userId)))) throw lastAdmin();
+  if (!(await holdsFor(db, actor.id, actorStillHolds(actor)))) throw forbidden();
   throw lastAdmin();
 }
 
@@ -90,7 +114,7 @@ export async function updateUser(c: Context<AppEnv>, target: Target, requested: 
 
   const takesAdminPowerAway =
     (changes.role !== undefined && changes.role !== "admin") || changes.status === "suspended";
-  const guard = takesAdminPowerAway ? leavesAnActiveAdmin(target.id) : undefined;
+  const guard = and(takesAdminPowerAway ? leavesAnActiveAdmin(target.id) : undefined, actorStillHolds(c.var.user));
   const applies = rowStillQualifies(target.id, guard);
   const now = nowIso();
   const audit = (action: AuditEntry["action"], details: Record<string, unknown>) =>
@@ -130,7 +154,7 @@ export async function updateUser(c: Context<AppEnv>, target: Target, requested: 
     if (isUniqueViolation(err)) throw uniqueConflict(err);
     throw err;
   }
-  if (!updated) return explainNoMatch(db, target.id);
+  if (!updated) return explainNoMatch(db, target.id, c.var.user);
   if (changes.email !== undefined) await sendVerificationEmail(c, updated);
   return updated;
 }
@@ -143,7 +167,7 @@ export async function updateUser(c: Context<AppEnv>, target: Target, requested: 
 export async function deleteUser(c: Context<AppEnv>, target: Target, proven?: SQL): Promise<void> {
   const { db } = c.var;
   // `proven`: the password proof behind a self-deletion still holds (no change or reset landed meanwhile).
-  const guard = and(leavesAnActiveAdmin(target.id), proven);
+  const guard = and(leavesAnActiveAdmin(target.id), actorStillHolds(c.var.user), proven);
   const [, deleted] = await db.batch([
     auditInsertWhere(
       db,
@@ -162,19 +186,10 @@ export async function deleteUser(c: Context<AppEnv>, target: Target, proven?: SQ
       .returning({ id: users.id }),
   ]);
   if (!deleted[0]) {
-    if (proven && !(await stillProven(db, target.id, proven))) throw staleProof();
-    await explainNoMatch(db, target.id);
+    if (proven && !(await holdsFor(db, target.id, proven))) throw staleProof();
+    await explainNoMatch(db, target.id, c.var.user);
   }
 }
-
-const stillProven = async (db: Db, userId: string, proven: SQL) =>
-  (
-    await db
-      .select({ holds: sql<number>`${proven}` })
-      .from(users)
-      .where(eq(users.id, userId))
-      .get()
-  )?.holds === 1;
 
 /** The password was changed, or the account suspended or deleted, while the proof ran: the proof is void. */
 const staleProof = () => new AppError(401, "INVALID_CREDENTIALS", "Current password is incorrect");

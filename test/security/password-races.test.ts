@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { hash } from "bcrypt-ts";
 import { describe, expect, it } from "vitest";
-import { api, login, randomIp, registerUser, type TestUser } from "../support/api";
+import { api, login, randomIp, registerUser, setRole, type TestUser } from "../support/api";
 import { deleteUserRow, rows } from "../support/db";
 import { expectFailure } from "../support/expect-failure";
 import { emailsTo, tokenFrom } from "../support/mailbox";
@@ -130,5 +130,32 @@ describe("DELETE /me racing a password reset", { timeout: 30_000 }, () => {
     expect(res.status).toBe(401);
     expect((await rows("select id from users where id = ?", user.id)).length).toBe(1);
     expect((await loginAs(user.email, NEW_PASSWORD)).status).toBe(200);
+  });
+});
+
+describe("an admin's write racing that admin's suspension", () => {
+  it("never lands after the suspension it raced (checked in the audit trail's insertion order)", async () => {
+    for (let round = 0; round < 5; round++) {
+      const [actor, other, target] = await Promise.all([registerUser(), registerUser(), registerUser()]);
+      const [a, b] = await Promise.all([login(actor), login(other)]);
+      await Promise.all([setRole(actor.id, "admin"), setRole(other.id, "admin")]);
+      const [promote, suspend] = await Promise.all([
+        api("PATCH", `/user/${target.id}`, { token: a.accessToken, body: { role: "moderator" } }),
+        api("PATCH", `/user/${actor.id}`, { token: b.accessToken, body: { status: "suspended" } }),
+      ]);
+      expect(suspend.status).toBe(200);
+      expect([200, 401, 403]).toContain(promote.status);
+      const order = await rows(
+        "select rowid, action, target_id from audit_events where target_id in (?, ?) and action in ('role_change', 'status_change') order by rowid",
+        target.id,
+        actor.id,
+      );
+      const suspendedAt = order.findIndex((e) => e.action === "status_change");
+      const promotedAt = order.findIndex((e) => e.action === "role_change");
+      expect(promote.status === 200).toBe(promotedAt !== -1);
+      if (promotedAt !== -1) expect(promotedAt).toBeLessThan(suspendedAt);
+      const [row] = await rows("select role from users where id = ?", target.id);
+      expect(row?.role).toBe(promote.status === 200 ? "moderator" : "user");
+    }
   });
 });
