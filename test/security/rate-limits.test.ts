@@ -53,7 +53,7 @@ describe("POST /resend-verification", () => {
       const s = await registerAndLogin();
       return api("POST", "/resend-verification", { token: s.accessToken, ip });
     });
-  });
+  }, 20_000); // 31 to 61 registrations and logins in a row: slow on a loaded machine
 
   it("is limited per account email, from any number of IPs", async () => {
     const s = await registerAndLogin();
