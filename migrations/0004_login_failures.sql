@@ -7,6 +7,5 @@ CREATE TABLE `login_failures` (
 );
 --> statement-breakpoint
 CREATE INDEX `login_failures_expires_at_idx` ON `login_failures` (`expires_at`);--> statement-breakpoint
-CREATE INDEX `users_password_cost_idx` ON `users` (substr("password_hash", 5, 2));--> statement-breakpoint
 ALTER TABLE `users` DROP COLUMN `failed_login_count`;--> statement-breakpoint
 ALTER TABLE `users` DROP COLUMN `locked_until`;

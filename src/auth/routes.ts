@@ -73,9 +73,8 @@ export const authRoutes = new Hono<AppEnv>()
     if (attempt.lockedForSeconds > 0) throw tooManyRequests(attempt.lockedForSeconds, "ACCOUNT_LOCKED");
     const delayMs = await passChallenge(c, attempt, { allowed: true, token: turnstileToken });
     const { user } = attempt;
-    // An unknown email costs what the most expensive stored hash costs, whatever BCRYPT_COST is now.
-    const againstHash =
-      user?.passwordHash ?? (await dummyHash(Math.max(config.BCRYPT_COST, attempt.highestStoredCost)));
+    // An unknown email costs what a real account's hash costs, whatever BCRYPT_COST it was made at.
+    const againstHash = user?.passwordHash ?? (await dummyHash(attempt.unknownEmailCost || config.BCRYPT_COST));
     c.set("passwordCheck", { bcryptCost: hashCost(againstHash), delayMs });
     if (!user || !(await verifyPassword(password, againstHash))) {
       await auditInsert(db, { action: "login_failure", targetId: user?.id, ip, details: { email } });

@@ -37,8 +37,6 @@ export const users = sqliteTable(
     uniqueIndex("users_email_unique").on(t.email),
     index("users_created_at_idx").on(t.createdAt),
     index("users_role_status_idx").on(t.role, t.status),
-    // The bcrypt cost of a hash (`$2a$10$…`), so the highest one in use is read from the index (see lockout/failures.ts).
-    index("users_password_cost_idx").on(sql`substr("password_hash", 5, 2)`),
   ],
 );
 

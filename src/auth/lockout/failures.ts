@@ -1,7 +1,8 @@
-import { and, desc, eq, inArray, type SQL, sql } from "drizzle-orm";
+import { and, asc, eq, gte, inArray, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { nowIso } from "../../db/client";
 import { loginFailures, type UserRow, users } from "../../db/schema";
+import { sha256Hex } from "../tokens";
 
 /** Failures one network may make on one email before that network is refused for it. */
 export const NETWORK_FAILURE_LIMIT = 10;
@@ -41,8 +42,20 @@ function countFailure(db: Db, email: string, scope: string, now: string, expires
     .returning({ failures: loginFailures.failures });
 }
 
-/** `$2a$10$…`: characters 5-6 are the cost. Read from the `users_password_cost_idx` expression index. */
-const hashCostExpr = sql<string>`substr("password_hash", 5, 2)`;
+/** `$2a$10$…`: characters 5-6 are the cost. */
+const hashCostExpr = sql<string>`substr(${users.passwordHash}, 5, 2)`;
+
+/**
+ * The bcrypt cost an unknown email is compared at: that of the account whose
+ * id follows SHA-256(email) (wrapping around), so unknown emails get costs
+ * distributed exactly like real accounts' whatever BCRYPT_COST their hashes
+ * were made at, and one email always the same. Both statements are one step
+ * of the primary key index.
+ */
+async function mirroredAccountPivot(email: string) {
+  const h = await sha256Hex(`unknown-email-cost:${email}`);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
 
 export type Attempt = {
   /** The account with that email, if any. */
@@ -53,8 +66,8 @@ export type Attempt = {
   earlierAccountFailures: number;
   /** Failures on this session including this attempt (`provePassword` only). */
   sessionFailures: number;
-  /** The highest bcrypt cost of any stored hash: what an unknown email must cost. */
-  highestStoredCost: number;
+  /** The bcrypt cost an unknown email must be compared at (see `mirroredAccountPivot`); 0 with no accounts. */
+  unknownEmailCost: number;
 };
 
 /**
@@ -76,6 +89,7 @@ export async function reserveAttempt(
   const now = nowIso();
   const expiresAt = secondsFromNow(FAILURE_WINDOW_SECONDS);
   const network = failureScope.network(who.network);
+  const pivot = await mirroredAccountPivot(who.email);
   const statements = [
     countFailure(db, who.email, network, now, expiresAt, NETWORK_FAILURE_LIMIT),
     db
@@ -84,17 +98,18 @@ export async function reserveAttempt(
       .where(and(eq(loginFailures.email, who.email), eq(loginFailures.scope, network))),
     countFailure(db, who.email, failureScope.account, now, expiresAt),
     db.select().from(users).where(eq(users.email, who.email)),
-    db.select({ cost: hashCostExpr }).from(users).orderBy(desc(hashCostExpr)).limit(1),
+    db.select({ cost: hashCostExpr }).from(users).where(gte(users.id, pivot)).orderBy(asc(users.id)).limit(1),
+    db.select({ cost: hashCostExpr }).from(users).orderBy(asc(users.id)).limit(1),
     db
       .delete(loginFailures)
       .where(
         sql`rowid in (select rowid from ${loginFailures} where ${loginFailures.expiresAt} <= ${now} limit ${PRUNE_PER_ATTEMPT})`,
       ),
   ] as const;
-  const [[byNetwork, networkRow, byAccount, found, highest], bySession] = who.sessionId
+  const [[byNetwork, networkRow, byAccount, found, mirrored, first], bySession] = who.sessionId
     ? await db
         .batch([...statements, countFailure(db, who.email, failureScope.session(who.sessionId), now, expiresAt)])
-        .then((r) => [r, r[6]] as const)
+        .then((r) => [r, r[7]] as const)
     : [await db.batch(statements), []];
   const lockedUntil = byNetwork[0] ? undefined : networkRow[0]?.expiresAt;
   return {
@@ -103,7 +118,7 @@ export async function reserveAttempt(
     lockedForSeconds: lockedUntil ? 60 * Math.max(1, Math.ceil((Date.parse(lockedUntil) - Date.now()) / 60_000)) : 0,
     earlierAccountFailures: (byAccount[0]?.failures ?? 1) - 1,
     sessionFailures: bySession[0]?.failures ?? 0,
-    highestStoredCost: Number.parseInt(highest[0]?.cost ?? "", 10) || 0,
+    unknownEmailCost: Number.parseInt((mirrored[0] ?? first[0])?.cost ?? "", 10) || 0,
   };
 }
 
