@@ -60,7 +60,7 @@ async function mirroredAccountPivot(email: string) {
 export type Attempt = {
   /** The account with that email, if any. */
   user: UserRow | undefined;
-  /** > 0 when this network has used up its failures for this email (the attempt was not counted). */
+  /** > 0 when this network has used up its failures for this email (refused; it still counts toward the total). */
   lockedForSeconds: number;
   /** Failures on this email from every network before this attempt. */
   earlierAccountFailures: number;
