@@ -32,6 +32,8 @@ const pinned = {
   REFRESH_REUSE_GRACE: "10",
   SESSION_MAX_AGE: "7776000",
   REQUIRE_EMAIL_VERIFICATION: "false",
+  // Off unless a test turns it on; a TURNSTILE_SECRET in .dev.vars must not change results.
+  TURNSTILE_SECRET: "",
 };
 
 // Only .dev.vars is read when it exists; these stop the fallbacks (.env, the shell) when it does not.
@@ -52,6 +54,7 @@ export default defineConfig(async () => {
             TEST_MIGRATIONS: migrations,
             ...pinned,
             MAIL_API_URL: inject("mailApiUrl"),
+            TURNSTILE_VERIFY_URL: `${inject("turnstileUrl")}/siteverify`,
           },
         },
       })),
@@ -60,7 +63,7 @@ export default defineConfig(async () => {
       globalSetup: ["./test/global-setup.ts"],
       setupFiles: ["./test/apply-migrations.ts"],
       include: ["test/**/*.test.ts"],
-      provide: { pinnedVariables: [...Object.keys(pinned), "MAIL_API_URL"] },
+      provide: { pinnedVariables: [...Object.keys(pinned), "MAIL_API_URL", "TURNSTILE_VERIFY_URL"] },
       // The Worker logs one JSON line per request; keep only warnings and errors in test output.
       onConsoleLog: (log: string) => !log.includes('"level":"info"'),
     },

@@ -7,6 +7,7 @@ export type Bindings = Env & {
   JWT_SECRET?: string;
   MAIL_API_KEY?: string;
   ENCRYPTION_KEY?: string;
+  TURNSTILE_SECRET?: string;
 };
 
 /** The signed-in user, as loaded by the auth guard on every request. */
@@ -33,6 +34,8 @@ export type Variables = {
   sessionId: string;
   /** The endpoint whose per-IP rate limit was already counted before the body was read. */
   ipLimited?: string;
+  /** What the request's password check cost, for the request log (never the password or hash). */
+  passwordCheck?: { bcryptCost: number; delayMs: number };
 };
 
 export type AppEnv = { Bindings: Bindings; Variables: Variables };
@@ -69,6 +72,12 @@ const configSchema = z.object({
   REFRESH_REUSE_GRACE: z.coerce.number().int().min(0).max(300).default(10),
   /** Absolute lifetime of a session from its login, whatever its refreshes. */
   SESSION_MAX_AGE: seconds(90 * 24 * 3600),
+  /** Set, a login for an email past the failure threshold must carry a Turnstile token; unset, it is slowed down. */
+  TURNSTILE_SECRET: z.preprocess(emptyAsUndefined, z.string().optional()),
+  TURNSTILE_VERIFY_URL: z.preprocess(
+    emptyAsUndefined,
+    z.url().default("https://challenges.cloudflare.com/turnstile/v0/siteverify"),
+  ),
   REQUIRE_EMAIL_VERIFICATION: z
     .preprocess(emptyAsUndefined, z.enum(["true", "false"]).default("false"))
     .transform((v) => v === "true"),

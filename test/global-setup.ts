@@ -1,17 +1,24 @@
 import type { TestProject } from "vitest/node";
 import { startMailServer } from "./support/mail-server";
+import { startTurnstileServer } from "./support/turnstile-server";
 
 declare module "vitest" {
   export interface ProvidedContext {
     mailApiUrl: string;
     /** The variables vitest.config.ts pins for the Worker (test/hermetic.test.ts). */
     pinnedVariables: string[];
+    turnstileUrl: string;
   }
 }
 
-/** Starts the mail capture endpoint that the Worker under test sends real HTTP requests to. */
+/** Starts the mail capture and Turnstile siteverify stand-ins that the Worker under test sends real HTTP requests to. */
 export default async function setup(project: TestProject) {
-  const { server, url } = await startMailServer();
-  project.provide("mailApiUrl", url);
-  return () => new Promise<void>((resolve) => server.close(() => resolve()));
+  const mail = await startMailServer();
+  const turnstile = await startTurnstileServer();
+  project.provide("mailApiUrl", mail.url);
+  project.provide("turnstileUrl", turnstile.url);
+  const close = (server: typeof mail.server) => new Promise<void>((resolve) => server.close(() => resolve()));
+  return async () => {
+    await Promise.all([close(mail.server), close(turnstile.server)]);
+  };
 }

@@ -1,5 +1,6 @@
-import { getTableColumns, type SQL, sql } from "drizzle-orm";
+import type { SQL } from "drizzle-orm";
 import type { Db } from "../db/client";
+import { insertWhere } from "../db/insert-where";
 import { auditEvents } from "../db/schema";
 
 export type AuditAction =
@@ -49,11 +50,5 @@ export const auditInsert = (db: Db, entry: AuditEntry) => db.insert(auditEvents)
  * with the change's condition: both then see the same state inside the batch's
  * transaction, so the event is written exactly when the change happens.
  */
-export function auditInsertWhere(db: Db, entry: AuditEntry, condition: SQL) {
-  const row: Record<string, unknown> = auditRow(entry);
-  // In the table's column order, which is the order INSERT … SELECT fills them in.
-  const values = Object.entries(getTableColumns(auditEvents)).map(([key, column]) =>
-    row[key] == null ? sql`null` : sql.param(row[key], column),
-  );
-  return db.insert(auditEvents).select(sql`select ${sql.join(values, sql`, `)} where ${condition}`);
-}
+export const auditInsertWhere = (db: Db, entry: AuditEntry, condition: SQL) =>
+  insertWhere(db, auditEvents, auditRow(entry), condition);

@@ -75,7 +75,7 @@ export const changePasswordRoute = createRoute({
   request: { body: requestBody(changePasswordBody) },
   responses: {
     200: success("Password changed"),
-    ...failures(...SIGNED_IN, ...JSON_BODY, "INVALID_CREDENTIALS", "TOO_MANY_REQUESTS"),
+    ...failures(...SIGNED_IN, ...JSON_BODY, "INVALID_CREDENTIALS", "TOO_MANY_REQUESTS", "ACCOUNT_LOCKED"),
   },
 });
 

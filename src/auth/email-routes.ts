@@ -74,9 +74,10 @@ export const emailRoutes = createRouter()
     // Checked before anything is consumed, so a too-weak password leaves the link usable.
     assertAcceptablePassword(password, config.PASSWORD_MIN_LENGTH, user);
 
-    const [, , updated] = await db.batch(
+    const [, , , updated] = await db.batch(
       replacePassword(db, {
         userId: user.id,
+        email: user.email,
         expectedHash: user.passwordHash,
         newHash: await hashPassword(password, config.BCRYPT_COST),
         audit: { action: "password_reset", actorId: user.id, ip },
@@ -141,9 +142,10 @@ export const emailRoutes = createRouter()
     await provePassword(c, user, currentPassword, "password");
     assertAcceptablePassword(newPassword, config.PASSWORD_MIN_LENGTH, user, "newPassword");
 
-    const [, , updated] = await db.batch(
+    const [, , , updated] = await db.batch(
       replacePassword(db, {
         userId: user.id,
+        email: user.email,
         expectedHash: user.passwordHash,
         newHash: await hashPassword(newPassword, config.BCRYPT_COST),
         keepSessionId: sessionId,

@@ -4,9 +4,12 @@ import { auditInsertWhere } from "../audit/audit";
 import type { Db } from "../db/client";
 import { nowIso } from "../db/client";
 import { sessions, users } from "../db/schema";
+import { clearAllFailures } from "./lockout/failures";
 
 type PasswordReplacement = {
   userId: string;
+  /** The account's email, whose failure counters a new password clears. */
+  email: string;
   /** The hash the caller checked (current password or reset token binding). */
   expectedHash: string;
   newHash: string;
@@ -22,7 +25,8 @@ type PasswordReplacement = {
  * twice at once, two tabs) exactly one applies and the loser's batch writes
  * nothing, not even an audit row. The update runs last so the guards before
  * it still see the old hash; its RETURNING row says whether the batch applied.
- * The lockout is cleared: whoever proved control of the account is not locked out of it.
+ * Every failure counter of the email is cleared (locks and slow-down): whoever
+ * proved control of the account, by its password or its mailbox, always has a way in.
  */
 export function replacePassword(db: Db, change: PasswordReplacement) {
   const now = nowIso();
@@ -46,9 +50,10 @@ export function replacePassword(db: Db, change: PasswordReplacement) {
         ),
       ),
     auditInsertWhere(db, { ...change.audit, targetId: change.userId }, guard),
+    clearAllFailures(db, change.email, guard),
     db
       .update(users)
-      .set({ passwordHash: change.newHash, failedLoginCount: 0, lockedUntil: null, updatedAt: now })
+      .set({ passwordHash: change.newHash, updatedAt: now })
       .where(stillUnchanged)
       .returning({ id: users.id }),
   ] as const;

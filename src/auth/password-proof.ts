@@ -1,23 +1,74 @@
+import { type SQL, sql } from "drizzle-orm";
 import type { Context } from "hono";
+import { auditInsert } from "../audit/audit";
+import { users } from "../db/schema";
 import type { AppEnv, AuthUser } from "../env";
-import { AppError } from "../http/errors";
+import { clientIp, clientNetwork } from "../http/client";
+import { AppError, tooManyRequests } from "../http/errors";
 import { enforceRateLimit } from "../http/rate-limit";
-import { verifyPassword } from "./passwords";
+import { passChallenge } from "./lockout/challenge";
+import { clearFailures, failureScope, reserveAttempt, SESSION_FAILURE_LIMIT } from "./lockout/failures";
+import { hashCost, verifyPassword } from "./passwords";
+import { revokeSession } from "./sessions";
+
+/**
+ * True while the user still exists, is active and has the password hash a
+ * check saw. Every write that follows a bcrypt compare carries it (in its
+ * WHERE, or in the batch's other statements), so a password change, reset,
+ * suspension or deletion that lands while bcrypt runs makes the write a no-op.
+ */
+export const passwordStillHolds = (userId: string, passwordHash: string): SQL =>
+  sql`exists (select 1 from ${users} where ${users.id} = ${userId} and ${users.passwordHash} = ${passwordHash} and ${users.status} = 'active')`;
+
+export type PasswordProof = {
+  /** Put this in the write the proof authorises (see `passwordStillHolds`); no match means answer 401. */
+  stillHolds: SQL;
+};
+
+const wrongPassword = () => new AppError(401, "INVALID_CREDENTIALS", "Current password is incorrect");
 
 /**
  * Proof of presence by password for a signed-in user: the one place every
  * "type your current password" check goes through (change password, change
- * email, delete the account), so they all share one failure budget.
- * Throws `401 INVALID_CREDENTIALS` when the password is wrong.
+ * email, delete the account). Each check draws on the same failure budget as
+ * login (per email, per network, slowed down past the account threshold), is
+ * rate-limited per account and endpoint, and a failure is audited as
+ * `login_failure` with `via: endpoint`. `SESSION_FAILURE_LIMIT` failures on one
+ * session revoke it: whoever holds a stolen token cannot keep guessing.
+ *
+ * Throws `401 INVALID_CREDENTIALS` when the password is wrong and `429
+ * ACCOUNT_LOCKED` when this network has no failures left for the account.
+ * Returns the condition the caller's write must carry.
  */
 export async function provePassword(
   c: Context<AppEnv>,
-  user: Pick<AuthUser, "id" | "passwordHash">,
+  user: Pick<AuthUser, "id" | "email" | "passwordHash">,
   password: string,
   endpoint: string,
-): Promise<void> {
+): Promise<PasswordProof> {
+  const { db, sessionId } = c.var;
+  const network = clientNetwork(c);
   await enforceRateLimit(c, endpoint, { userId: user.id });
+  const attempt = await reserveAttempt(db, { email: user.email, network, sessionId });
+  if (attempt.lockedForSeconds > 0) throw tooManyRequests(attempt.lockedForSeconds, "ACCOUNT_LOCKED");
+  const delayMs = await passChallenge(c, attempt, { allowed: false });
+  c.set("passwordCheck", { bcryptCost: hashCost(user.passwordHash), delayMs });
+
+  const stillHolds = passwordStillHolds(user.id, user.passwordHash);
   if (!(await verifyPassword(password, user.passwordHash))) {
-    throw new AppError(401, "INVALID_CREDENTIALS", "Current password is incorrect");
+    const revoke = attempt.sessionFailures >= SESSION_FAILURE_LIMIT;
+    const audit = auditInsert(db, {
+      action: "login_failure",
+      actorId: user.id,
+      targetId: user.id,
+      ip: clientIp(c),
+      details: { via: endpoint, sessionId, ...(revoke && { sessionRevoked: true }) },
+    });
+    if (revoke) await db.batch([audit, revokeSession(db, user.id, sessionId)]);
+    else await audit;
+    throw wrongPassword();
   }
+  const scopes = [failureScope.account, failureScope.network(network), failureScope.session(sessionId)];
+  await clearFailures(db, user.email, scopes, stillHolds);
+  return { stillHolds };
 }

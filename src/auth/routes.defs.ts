@@ -27,12 +27,15 @@ export const loginRoute = createRoute({
   path: "/login",
   tags,
   summary: "Log in and get an access and a refresh token",
+  description:
+    "Failures are counted per email and client network: ten from one network lock that network out of the email for 15 minutes (`ACCOUNT_LOCKED`). Past ten on the email from all networks, attempts are slowed down, or, when Turnstile is configured, need `turnstileToken` (`CHALLENGE_REQUIRED` without a valid one).",
   request: { body: requestBody(loginBody) },
   responses: {
     200: success("Login successful", Tokens),
     ...failures(
       ...JSON_BODY,
       "INVALID_CREDENTIALS",
+      "CHALLENGE_REQUIRED",
       "ACCOUNT_SUSPENDED",
       "EMAIL_NOT_VERIFIED",
       "TOO_MANY_REQUESTS",

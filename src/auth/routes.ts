@@ -1,15 +1,19 @@
-import { auditInsert } from "../audit/audit";
+import { and, eq } from "drizzle-orm";
+import { auditInsert, auditInsertWhere } from "../audit/audit";
 import { nowIso } from "../db/client";
-import { type UserRow, users } from "../db/schema";
+import { insertWhere } from "../db/insert-where";
+import { sessions, type UserRow, users } from "../db/schema";
 import type { Config } from "../env";
-import { clientIp, userAgent } from "../http/client";
+import { clientIp, clientNetwork, userAgent } from "../http/client";
 import { ok } from "../http/envelope";
 import { AppError, tooManyRequests } from "../http/errors";
 import { enforceRateLimit } from "../http/rate-limit";
 import { createRouter } from "../openapi/router";
 import { isUniqueViolation, uniqueConflict } from "../users/conflicts";
 import { toPublicUser } from "../users/present";
-import { clearFailedLogins, lockOf, reserveLoginAttempt, secondsUntil } from "./lockout";
+import { passChallenge } from "./lockout/challenge";
+import { clearFailures, failureScope, reserveAttempt } from "./lockout/failures";
+import { passwordStillHolds } from "./password-proof";
 import { assertAcceptablePassword, dummyHash, hashCost, hashPassword, verifyPassword } from "./passwords";
 import { loginRoute, logoutRoute, meRoute, refreshRoute, registerRoute } from "./routes.defs";
 import {
@@ -56,22 +60,30 @@ export const authRoutes = createRouter()
     return ok(c, "Registration successful", { user: toPublicUser(user) }, { status: 201 });
   })
 
+  /**
+   * Every write after the bcrypt compare (session, audit, clearing failures,
+   * rehash) is conditional on what the compare saw: the same password hash,
+   * the user still there and active. A login racing a reset, a password
+   * change or a deletion therefore writes nothing and answers 401.
+   */
   .openapi(loginRoute, async (c) => {
-    const { email, password } = c.req.valid("json");
+    const { email, password, turnstileToken } = c.req.valid("json");
     const { config, db } = c.var;
     const ip = clientIp(c);
-    await enforceRateLimit(c, "login", { email });
+    const network = clientNetwork(c);
+    // Per email *and* network: strangers hammering an address cannot use up its owner's budget.
+    await enforceRateLimit(c, "login", { email, network });
 
-    const user = await reserveLoginAttempt(db, email);
-    const passwordOk = await verifyPassword(password, user?.passwordHash ?? (await dummyHash(config.BCRYPT_COST)));
-    if (!user || !passwordOk) {
-      // The lock is asked for known and unknown emails alike, so both failures make the same D1 queries.
-      const [, [lock]] = await db.batch([
-        auditInsert(db, { action: "login_failure", targetId: user?.id, ip, details: { email } }),
-        lockOf(db, email),
-      ]);
-      const lockedFor = secondsUntil(lock?.lockedUntil);
-      if (!user && lockedFor > 0) throw tooManyRequests(lockedFor, "ACCOUNT_LOCKED");
+    const attempt = await reserveAttempt(db, { email, network });
+    // Counted per email whether or not the account exists, so this says nothing about who has one.
+    if (attempt.lockedForSeconds > 0) throw tooManyRequests(attempt.lockedForSeconds, "ACCOUNT_LOCKED");
+    const delayMs = await passChallenge(c, attempt, { allowed: true, token: turnstileToken });
+    const { user } = attempt;
+    // An unknown email costs what a real account's hash costs, whatever BCRYPT_COST it was made at.
+    const againstHash = user?.passwordHash ?? (await dummyHash(attempt.unknownEmailCost || config.BCRYPT_COST));
+    c.set("passwordCheck", { bcryptCost: hashCost(againstHash), delayMs });
+    if (!user || !(await verifyPassword(password, againstHash))) {
+      await auditInsert(db, { action: "login_failure", targetId: user?.id, ip, details: { email } });
       throw invalidCredentials();
     }
     // Only after the password is proven do we say anything about the account's state.
@@ -86,14 +98,22 @@ export const authRoutes = createRouter()
       ip,
       ttlSeconds: config.REFRESH_TOKEN_TTL,
     });
+    const stillHolds = passwordStillHolds(user.id, user.passwordHash);
     // A hash made at an older BCRYPT_COST is upgraded while the password is at hand.
     const upgradedHash =
       hashCost(user.passwordHash) === config.BCRYPT_COST ? undefined : await hashPassword(password, config.BCRYPT_COST);
-    await db.batch([
-      clearFailedLogins(db, user.id, upgradedHash),
-      session.insert,
-      auditInsert(db, { action: "login_success", actorId: user.id, targetId: user.id, ip }),
+    const [, , created] = await db.batch([
+      clearFailures(db, email, [failureScope.account, failureScope.network(network)], stillHolds),
+      auditInsertWhere(db, { action: "login_success", actorId: user.id, targetId: user.id, ip }, stillHolds),
+      insertWhere(db, sessions, session.row, stillHolds).returning({ id: sessions.id }),
+      // Last: it changes the hash the statements above are conditional on.
+      db
+        .update(users)
+        .set({ passwordHash: upgradedHash ?? user.passwordHash })
+        .where(and(eq(users.id, user.id), eq(users.passwordHash, user.passwordHash), eq(users.status, "active"))),
     ]);
+    // The password changed, or the account was deleted or suspended, while bcrypt ran.
+    if (!created[0]) throw invalidCredentials();
     return ok(c, "Login successful", await tokenResponse(c.var.config, user, session.id, session.refreshToken));
   })
 

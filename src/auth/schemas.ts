@@ -13,7 +13,12 @@ export const registerBody = z.strictObject({
   }),
 });
 
-export const loginBody = z.strictObject({ email: emailField, password: passwordField });
+export const loginBody = z.strictObject({
+  email: emailField,
+  password: passwordField,
+  /** The Cloudflare Turnstile widget's token; needed only when the answer was `CHALLENGE_REQUIRED`. */
+  turnstileToken: z.string().min(1).max(2048).optional(),
+});
 
 export const refreshBody = z.strictObject({ refreshToken: z.string().min(1).max(256) });
 

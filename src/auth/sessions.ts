@@ -51,7 +51,7 @@ export async function newSession(
 ) {
   const id = crypto.randomUUID();
   const refreshToken = makeRefreshToken(id);
-  const insert = db.insert(sessions).values({
+  const row = {
     id,
     userId: init.userId,
     refreshTokenHash: await sha256Hex(refreshToken),
@@ -60,8 +60,9 @@ export async function newSession(
     createdAt: nowIso(),
     lastUsedAt: nowIso(),
     expiresAt: addSeconds(init.ttlSeconds),
-  });
-  return { id, refreshToken, insert };
+  };
+  // `row` lets a caller insert it conditionally (see db/insert-where.ts).
+  return { id, refreshToken, row, insert: db.insert(sessions).values(row) };
 }
 
 type RotationConfig = Pick<

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { customType, index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { customType, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 /**
  * Text compared case-insensitively. A unique index on such a column makes
@@ -29,8 +29,6 @@ export const users = sqliteTable(
     role: text("role", { enum: ROLES }).notNull().default("user"),
     status: text("status", { enum: USER_STATUSES }).notNull().default("active"),
     emailVerifiedAt: timestamp("email_verified_at"),
-    failedLoginCount: integer("failed_login_count").notNull().default(0),
-    lockedUntil: timestamp("locked_until"),
     /** Set when TOTP is confirmed, cleared when it is turned off: the guard reads MFA status without a join. */
     mfaEnabledAt: timestamp("mfa_enabled_at"),
     createdAt: timestamp("created_at").notNull().default(now),
@@ -185,6 +183,24 @@ export const mfaChallenges = sqliteTable(
     createdAt: timestamp("created_at").notNull().default(now),
   },
   (t) => [index("mfa_challenges_user_id_idx").on(t.userId), index("mfa_challenges_expires_at_idx").on(t.expiresAt)],
+);
+
+/**
+ * Failed password checks, keyed by the normalised email whether or not an
+ * account has it, so a locked real account and an unknown email look alike.
+ * `scope` is `account` (every failure for the email), `net:<network>` (one
+ * IPv4 address or IPv6 /64) or `session:<id>` (proofs on one session). A row
+ * counts until `expires_at`, after which the next failure starts it afresh.
+ */
+export const loginFailures = sqliteTable(
+  "login_failures",
+  {
+    email: text("email").notNull(),
+    scope: text("scope").notNull(),
+    failures: integer("failures").notNull().default(0),
+    expiresAt: timestamp("expires_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.email, t.scope] }), index("login_failures_expires_at_idx").on(t.expiresAt)],
 );
 
 /**

@@ -14,13 +14,14 @@ import { takenConflict } from "../users/conflicts";
  * wrong: 401 INVALID_CREDENTIALS through `provePassword` (one failure budget
  * with the other current-password checks). An address another account uses
  * is refused now (409) rather than only at confirmation.
- * The caller's write must still be conditional on the password hash checked here.
+ * Returns the proof: the caller's write must carry `proof.stillHolds`.
  */
 export async function proveOwnEmailChange(c: Context<AppEnv>, newEmail: string, currentPassword: string | undefined) {
   if (currentPassword === undefined) {
     throw validationError([{ path: "currentPassword", message: "currentPassword is required to change your email" }]);
   }
-  await provePassword(c, c.var.user, currentPassword, "email-change");
+  const proof = await provePassword(c, c.var.user, currentPassword, "email-change");
   const taken = await c.var.db.select({ id: users.id }).from(users).where(eq(users.email, newEmail)).get();
   if (taken) throw takenConflict("email");
+  return proof;
 }

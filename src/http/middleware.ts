@@ -108,5 +108,6 @@ export const requestLog: MiddlewareHandler<AppEnv> = async (c, next) => {
     status: c.res.status,
     durationMs: Date.now() - started,
     userId: c.get("user")?.id,
+    ...c.get("passwordCheck"),
   });
 };

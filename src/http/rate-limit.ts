@@ -1,6 +1,6 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../env";
-import { clientIp } from "./client";
+import { clientNetwork } from "./client";
 import { tooManyRequests } from "./errors";
 
 /** Rate-limit windows are 60 s (see wrangler.toml), so that is the longest a caller must wait. */
@@ -20,7 +20,7 @@ const PUBLIC_ENDPOINTS: Record<string, string> = {
 };
 
 const ipCheck = (c: Context<AppEnv>, endpoint: string) =>
-  c.env.RATE_LIMIT_IP.limit({ key: `${endpoint}:ip:${clientIp(c)}` });
+  c.env.RATE_LIMIT_IP.limit({ key: `${endpoint}:ip:${clientNetwork(c)}` });
 
 /**
  * Counts a POST to a public endpoint against the caller's IP before the body
@@ -45,16 +45,22 @@ export const limitPublicEndpointsByIp: MiddlewareHandler<AppEnv> = async (c, nex
  * (`RATE_LIMIT_EMAIL`), both at once; refuses with 429 when either is over.
  * Keys are namespaced by endpoint (`login:ip:…`, `login:email:…`) so one
  * endpoint's traffic does not use up another's. An IP already counted by
- * `limitPublicEndpointsByIp` for this endpoint is not counted again.
+ * `limitPublicEndpointsByIp` for this endpoint is not counted again. "IP" means the client's
+ * network (an IPv6 /64, see `clientNetwork`). A `network` on the email
+ * subject counts that email per network, so strangers hammering an address
+ * cannot use up its owner's budget (login).
  */
 export async function enforceRateLimit(
   c: Context<AppEnv>,
   endpoint: string,
-  subject?: { email: string } | { userId: string },
+  subject?: { email: string; network?: string } | { userId: string },
 ) {
   const checks = c.get("ipLimited") === endpoint ? [] : [ipCheck(c, endpoint)];
   if (subject) {
-    const key = "email" in subject ? `email:${subject.email}` : `user:${subject.userId}`;
+    const key =
+      "email" in subject
+        ? `email:${subject.email}${subject.network ? `:net:${subject.network}` : ""}`
+        : `user:${subject.userId}`;
     checks.push(c.env.RATE_LIMIT_EMAIL.limit({ key: `${endpoint}:${key}` }));
   }
   const results = await Promise.all(checks);

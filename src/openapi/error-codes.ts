@@ -15,6 +15,10 @@ export const ERROR_CODES = {
     when: "The access token is missing, malformed, tampered, expired or revoked (`WWW-Authenticate: Bearer`).",
   },
   INVALID_CREDENTIALS: { status: 401, when: "Wrong email or password (the same answer for both)." },
+  CHALLENGE_REQUIRED: {
+    status: 401,
+    when: "Login for an email with many recent failures needs a valid `turnstileToken` (only when `TURNSTILE_SECRET` is set).",
+  },
   INVALID_REFRESH_TOKEN: { status: 401, when: "The refresh token is unknown, expired, revoked or reused." },
   FORBIDDEN: { status: 403, when: "Authenticated, but the role or ownership does not allow it." },
   ACCOUNT_SUSPENDED: { status: 403, when: "The account is suspended." },
@@ -28,7 +32,10 @@ export const ERROR_CODES = {
   PAYLOAD_TOO_LARGE: { status: 413, when: "The body is over 64 KiB." },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, when: "The body is not `application/json`." },
   TOO_MANY_REQUESTS: { status: 429, when: "A rate limit was hit; `Retry-After` says when to try again." },
-  ACCOUNT_LOCKED: { status: 429, when: "Too many failed logins on this account; `Retry-After` says for how long." },
+  ACCOUNT_LOCKED: {
+    status: 429,
+    when: "Too many failed password checks for this email from this network; `Retry-After` says for how long.",
+  },
   INTERNAL_ERROR: { status: 500, when: "Anything unexpected; the `X-Request-Id` lets an operator find it in logs." },
   MISCONFIGURED: {
     status: 503,

@@ -20,7 +20,7 @@ export const patchMeRoute = createRoute({
   request: { body: requestBody(patchMeBody) },
   responses: {
     200: success("Profile updated", z.object({ user: User })),
-    ...failures(...SIGNED_IN, ...JSON_BODY, "INVALID_CREDENTIALS", "CONFLICT", "TOO_MANY_REQUESTS"),
+    ...failures(...SIGNED_IN, ...JSON_BODY, "INVALID_CREDENTIALS", "CONFLICT", "TOO_MANY_REQUESTS", "ACCOUNT_LOCKED"),
   },
 });
 
@@ -49,7 +49,7 @@ export const deleteMeRoute = createRoute({
   request: { body: requestBody(deleteMeBody) },
   responses: {
     200: success("Account deleted"),
-    ...failures(...SIGNED_IN, ...JSON_BODY, "INVALID_CREDENTIALS", "TOO_MANY_REQUESTS", "LAST_ADMIN"),
+    ...failures(...SIGNED_IN, ...JSON_BODY, "INVALID_CREDENTIALS", "TOO_MANY_REQUESTS", "ACCOUNT_LOCKED", "LAST_ADMIN"),
   },
 });
 

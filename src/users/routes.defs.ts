@@ -49,7 +49,15 @@ export const putUserRoute = createRoute({
   request: { params: idParam, body: requestBody(putUserBody) },
   responses: {
     200: success("User updated", one),
-    ...failures(...PERMITTED, ...JSON_BODY, "NOT_FOUND", "INVALID_CREDENTIALS", "CONFLICT", "TOO_MANY_REQUESTS"),
+    ...failures(
+      ...PERMITTED,
+      ...JSON_BODY,
+      "NOT_FOUND",
+      "INVALID_CREDENTIALS",
+      "CONFLICT",
+      "TOO_MANY_REQUESTS",
+      "ACCOUNT_LOCKED",
+    ),
   },
 });
 
@@ -72,6 +80,7 @@ export const patchUserRoute = createRoute({
       "CONFLICT",
       "LAST_ADMIN",
       "TOO_MANY_REQUESTS",
+      "ACCOUNT_LOCKED",
     ),
   },
 });
@@ -87,6 +96,14 @@ export const deleteUserRoute = createRoute({
   request: { params: idParam, body: requestBody(deleteUserBody, "Only `password`, and only when deleting oneself.") },
   responses: {
     200: success("User deleted"),
-    ...failures(...PERMITTED, ...JSON_BODY, "NOT_FOUND", "INVALID_CREDENTIALS", "LAST_ADMIN", "TOO_MANY_REQUESTS"),
+    ...failures(
+      ...PERMITTED,
+      ...JSON_BODY,
+      "NOT_FOUND",
+      "INVALID_CREDENTIALS",
+      "LAST_ADMIN",
+      "TOO_MANY_REQUESTS",
+      "ACCOUNT_LOCKED",
+    ),
   },
 });

@@ -13,7 +13,7 @@ import { sendEmailChangeNotice, sendEmailChangeVerification } from "../email-cha
 import { proveOwnEmailChange } from "../email-change/request";
 import type { AppEnv, AuthUser } from "../env";
 import { clientIp } from "../http/client";
-import { AppError, notFound, validationError } from "../http/errors";
+import { AppError, forbidden, notFound, validationError } from "../http/errors";
 import type { PageQuery } from "../http/pagination";
 import { enforceRateLimit } from "../http/rate-limit";
 import { isUniqueViolation, uniqueConflict } from "./conflicts";
@@ -76,14 +76,39 @@ const rowStillQualifies = (userId: string, guard: SQL | undefined) =>
   sql`exists (select 1 from "users" where "users"."id" = ${userId}${guard ? sql` and ${guard}` : sql``})`;
 
 /**
- * A write that matched nothing: the user is gone (404), the password checked
- * for it changed meanwhile (401), or the last-admin rule refused it (409).
+ * The actor still has the role and active status the permission check (made
+ * from the guard's read) saw, so a demotion or suspension of the actor that
+ * lands between that read and the write makes the write a no-op.
  */
-async function explainNoMatch(db: Db, userId: string, checkedHash?: string): Promise<never> {
-  const row = await findUser(db, userId);
-  if (checkedHash !== undefined && row.passwordHash !== checkedHash) {
-    throw new AppError(401, "INVALID_CREDENTIALS", "Current password is incorrect");
-  }
+const actorStillHolds = (actor: Pick<AuthUser, "id" | "role">): SQL => sql`exists (
+  select 1 from "users" as "actor"
+  where "actor"."id" = ${actor.id} and "actor"."role" = ${actor.role} and "actor"."status" = 'active')`;
+
+/** Whether `condition` (about `users` row `userId`) holds right now; false when the row is gone. */
+const holdsFor = async (db: Db, userId: string, condition: SQL) =>
+  (
+    await db
+      .select({ holds: sql<number>`${condition}` })
+      .from(users)
+      .where(eq(users.id, userId))
+      .get()
+  )?.holds === 1;
+
+/**
+ * A write that matched nothing: the user is gone (404), the password proof
+ * behind it went stale (401), the last-admin rule refused it (409), or the
+ * actor lost the rights it was checked for (403).
+ */
+async function explainNoMatch(
+  db: Db,
+  userId: string,
+  actor: Pick<AuthUser, "id" | "role">,
+  proven?: SQL,
+): Promise<never> {
+  await findUser(db, userId);
+  if (proven && !(await holdsFor(db, userId, proven))) throw staleProof();
+  if (!(await holdsFor(db, userId, leavesAnActiveAdmin(userId)))) throw lastAdmin();
+  if (!(await holdsFor(db, actor.id, actorStillHolds(actor)))) throw forbidden();
   throw lastAdmin();
 }
 
@@ -110,20 +135,21 @@ export async function updateUser(c: Context<AppEnv>, target: Target, requested: 
   const changes = changedFields(target, fields);
   if (Object.keys(changes).length === 0) return findUser(db, target.id);
   const ownNewEmail = target.id === c.var.user.id ? changes.email : undefined;
+  let proven: SQL | undefined;
   if (ownNewEmail !== undefined) {
-    await proveOwnEmailChange(c, ownNewEmail, currentPassword);
+    proven = (await proveOwnEmailChange(c, ownNewEmail, currentPassword)).stillHolds;
     delete changes.email;
   } else if (changes.email !== undefined) {
     // Every new email sends a verification email: limited per account so this is no way to mail-bomb an address.
     await enforceRateLimit(c, "email-change", { userId: target.id });
   }
-  const checkedHash = ownNewEmail !== undefined ? c.var.user.passwordHash : undefined;
 
   const takesAdminPowerAway =
     (changes.role !== undefined && changes.role !== "admin") || changes.status === "suspended";
   const guard = and(
     takesAdminPowerAway ? leavesAnActiveAdmin(target.id) : undefined,
-    checkedHash !== undefined ? eq(users.passwordHash, checkedHash) : undefined,
+    actorStillHolds(c.var.user),
+    proven,
   );
   const applies = rowStillQualifies(target.id, guard);
   const now = nowIso();
@@ -169,7 +195,7 @@ export async function updateUser(c: Context<AppEnv>, target: Target, requested: 
     if (isUniqueViolation(err)) throw uniqueConflict(err);
     throw err;
   }
-  if (!updated) return explainNoMatch(db, target.id, checkedHash);
+  if (!updated) return explainNoMatch(db, target.id, c.var.user, proven);
   if (changes.email !== undefined) {
     await sendVerificationEmail(c, updated);
     await sendEmailChangeNotice(c, target.id, target.email, "done");
@@ -185,15 +211,13 @@ export async function updateUser(c: Context<AppEnv>, target: Target, requested: 
  * Deletes a user unless they are the last active admin. Posts, comments and
  * sessions go with the row (ON DELETE CASCADE), so every token of theirs dies
  * with it. The audit event keeps who it was, since the row is gone.
- * `checkedHash`: the password hash the caller verified; the delete then only
- * happens if it is still the account's.
+ * `proven`: the condition of the password proof behind a self-deletion; the
+ * delete then only happens if it still holds.
  */
-export async function deleteUser(c: Context<AppEnv>, target: Target, checkedHash?: string): Promise<void> {
+export async function deleteUser(c: Context<AppEnv>, target: Target, proven?: SQL): Promise<void> {
   const { db } = c.var;
-  const guard = and(
-    leavesAnActiveAdmin(target.id),
-    checkedHash !== undefined ? eq(users.passwordHash, checkedHash) : undefined,
-  );
+  // `proven`: the password proof behind a self-deletion still holds (no change or reset landed meanwhile).
+  const guard = and(leavesAnActiveAdmin(target.id), actorStillHolds(c.var.user), proven);
   const [, deleted] = await db.batch([
     auditInsertWhere(
       db,
@@ -211,18 +235,21 @@ export async function deleteUser(c: Context<AppEnv>, target: Target, checkedHash
       .where(and(eq(users.id, target.id), guard))
       .returning({ id: users.id }),
   ]);
-  if (!deleted[0]) await explainNoMatch(db, target.id, checkedHash);
+  if (!deleted[0]) await explainNoMatch(db, target.id, c.var.user, proven);
 }
 
 /**
  * Deleting one's own account, by whichever route (`DELETE /me`,
  * `DELETE /user/:ownId`): the password is required and goes through
  * `provePassword` with the `delete-me` limit, so an alias is never a way
- * around the proof or its rate limit.
+ * around the proof or its rate limit; the delete carries the proof's condition.
  */
 export async function deleteOwnAccount(c: Context<AppEnv>, password: string | undefined): Promise<void> {
   const { user } = c.var;
   if (password === undefined) throw validationError([{ path: "password", message: "Password is required" }]);
-  await provePassword(c, user, password, "delete-me");
-  await deleteUser(c, user, user.passwordHash);
+  const proof = await provePassword(c, user, password, "delete-me");
+  await deleteUser(c, user, proof.stillHolds);
 }
+
+/** The password was changed, or the account suspended or deleted, while the proof ran: the proof is void. */
+const staleProof = () => new AppError(401, "INVALID_CREDENTIALS", "Current password is incorrect");

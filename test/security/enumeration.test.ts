@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { app } from "../../src/app";
 import { type ApiResponse, api, randomIp, registerAndLogin, registerUser, type TestUser, unique } from "../support/api";
 import { d1Usage } from "../support/d1-usage";
-import { setLoginFailures, suspendUser } from "../support/db";
+import { setFailures, suspendUser } from "../support/db";
 import { expectFailure } from "../support/expect-failure";
 
 /*
@@ -32,6 +32,8 @@ const observable = (res: ApiResponse) => ({
 const unknownEmail = () => `${unique("ghost_")}@example.com`;
 const forgot = (email: string) => api("POST", "/forgot-password", { body: { email } });
 const wrongLogin = (email: string) => api("POST", "/login", { body: { email, password: "not-the-password-1" } });
+const wrongLoginFrom = (email: string, ip: string) =>
+  api("POST", "/login", { body: { email, password: "not-the-password-1" }, ip });
 
 describe("POST /forgot-password", () => {
   it("answers an existing and an unknown email identically, with the same D1 work", async () => {
@@ -67,13 +69,20 @@ describe("POST /login, beyond an unknown email against a wrong password", () => 
     expect(observable(await wrongLogin(unknownEmail()))).toEqual(observable(await wrongLogin(user.email)));
   });
 
-  it("the failure that locks an account looks like an unknown email; only the next one says locked", async () => {
+  it("a locked-out real account and a locked-out unknown email answer alike, from the same network", async () => {
     const user = await registerUser();
-    await setLoginFailures(user.id, 9);
-    const locking = await wrongLogin(user.email);
-    expectFailure(locking, 401, "INVALID_CREDENTIALS");
-    expect(observable(await wrongLogin(unknownEmail()))).toEqual(observable(locking));
-    expectFailure(await wrongLogin(user.email), 429, "ACCOUNT_LOCKED");
+    const ghost = unknownEmail();
+    const ip = randomIp();
+    for (const email of [user.email, ghost]) await setFailures(email, `net:${ip}`, 9);
+    const lockingKnown = await wrongLoginFrom(user.email, ip);
+    const lockingUnknown = await wrongLoginFrom(ghost, ip);
+    expectFailure(lockingKnown, 401, "INVALID_CREDENTIALS");
+    expect(observable(lockingUnknown)).toEqual(observable(lockingKnown));
+    // The right password of the real account is refused like any guess for the unknown one.
+    const known = await api("POST", "/login", { body: { email: user.email, password: user.password }, ip });
+    const unknown = await wrongLoginFrom(ghost, ip);
+    expectFailure(known, 429, "ACCOUNT_LOCKED");
+    expect(observable(unknown)).toEqual(observable(known));
   });
 
   it("a password over bcrypt's 72 bytes is compared like any other, for known and unknown emails", async () => {

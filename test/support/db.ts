@@ -9,8 +9,6 @@ export type UserDbRow = {
   password_hash: string;
   role: string;
   status: string;
-  failed_login_count: number;
-  locked_until: string | null;
 };
 
 export const userRowByEmail = (email: string) =>
@@ -24,11 +22,26 @@ export const suspendUser = (id: string) =>
 
 export const deleteUserRow = (id: string) => env.DB.prepare("delete from users where id = ?").bind(id).run();
 
-/** Puts an account's lockout counters where a test needs them. */
-export const setLoginFailures = (id: string, count: number, lockedUntil: string | null = null) =>
-  env.DB.prepare("update users set failed_login_count = ?, locked_until = ? where id = ?")
-    .bind(count, lockedUntil, id)
+const in15Minutes = () => new Date(Date.now() + 15 * 60_000).toISOString();
+
+/**
+ * Puts a failure counter of an email where a test needs it. `scope` is
+ * `account`, `net:<IPv4 or IPv6 /64>` or `session:<id>` (see src/auth/lockout/failures.ts).
+ */
+export const setFailures = (email: string, scope: string, failures: number, expiresAt = in15Minutes()) =>
+  env.DB.prepare("insert or replace into login_failures (email, scope, failures, expires_at) values (?, ?, ?, ?)")
+    .bind(email, scope, failures, expiresAt)
     .run();
+
+/** The live failure counters of an email, by scope. */
+export async function failuresOf(email: string): Promise<Record<string, number>> {
+  const { results } = await env.DB.prepare(
+    "select scope, failures from login_failures where email = ? and expires_at > ?",
+  )
+    .bind(email, new Date().toISOString())
+    .all<{ scope: string; failures: number }>();
+  return Object.fromEntries(results.map((r) => [r.scope, r.failures]));
+}
 
 /** Every row a query returns, for comparing what D1 holds before and after an attack. */
 export const rows = async (sql: string, ...values: unknown[]) =>
