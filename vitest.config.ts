@@ -18,6 +18,8 @@ export default defineConfig(async () => {
             MAIL_API_URL: inject("mailApiUrl"),
             MAIL_API_KEY: `test-${randomBytes(8).toString("hex")}`,
             MAIL_FROM: "Tests <tests@example.com>",
+            // Required with MAIL_PROVIDER=resend; the same origin the test requests use.
+            APP_URL: "https://api.test",
           },
         },
       })),

@@ -39,5 +39,17 @@ export function deliverAfterResponse(
   }
 }
 
-/** Where emailed links point: APP_URL (the SPA) when set, else this API's own origin, which serves the pages. */
-export const linkBase = (c: Context<AppEnv>) => (c.var.config.APP_URL ?? new URL(c.req.url).origin).replace(/\/+$/, "");
+/**
+ * Where emailed links point: APP_URL (the SPA). The request's own origin comes
+ * from its Host header, which the sender chooses (`Host: evil.example` would
+ * mail the victim a link to the attacker's site carrying their reset token),
+ * so it is used only in local console mode, where links are printed to the
+ * developer's terminal and mailed to nobody. Config parsing refuses
+ * MAIL_PROVIDER=resend without APP_URL (503 MISCONFIGURED).
+ */
+export function linkBase(c: Context<AppEnv>): string {
+  const { APP_URL, MAIL_PROVIDER } = c.var.config;
+  if (APP_URL) return APP_URL.replace(/\/+$/, "");
+  if (MAIL_PROVIDER === "console") return new URL(c.req.url).origin;
+  throw new Error("APP_URL is required to build an emailed link");
+}

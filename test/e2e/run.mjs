@@ -95,7 +95,7 @@ async function startApi({ mailUrl, spaOrigin }) {
     MAIL_API_URL: mailUrl,
     MAIL_API_KEY: `e2e-${randomBytes(8).toString("hex")}`,
     CORS_ORIGINS: spaOrigin,
-    APP_URL: "",
+    APP_URL: `http://127.0.0.1:${port}`,
     BCRYPT_COST: "4",
     REQUIRE_EMAIL_VERIFICATION: "false",
   };
