@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { requireAuth } from "../auth/guard";
 import { requirePermission } from "../auth/permissions";
 import type { AppEnv } from "../env";
+import { clientIp } from "../http/client";
 import { ok, pageMeta } from "../http/envelope";
 import { pageQuery } from "../http/pagination";
 import { validate } from "../http/validate";
@@ -41,11 +42,12 @@ export const commentsRoutes = new Hono<AppEnv>()
   )
 
   .patch("/comments/:id", requireAuth, validate("param", idParam), validate("json", commentBody), async (c) => {
-    const comment = await updateComment(c.var.db, c.var.user, c.req.valid("param").id, c.req.valid("json").content);
+    const { id } = c.req.valid("param");
+    const comment = await updateComment(c.var.db, c.var.user, id, c.req.valid("json").content, clientIp(c));
     return ok(c, "Comment updated", { comment });
   })
 
   .delete("/comments/:id", requireAuth, validate("param", idParam), async (c) => {
-    await deleteComment(c.var.db, c.var.user, c.req.valid("param").id);
+    await deleteComment(c.var.db, c.var.user, c.req.valid("param").id, clientIp(c));
     return ok(c, "Comment deleted");
   });

@@ -24,6 +24,12 @@ const user = z.object({
 });
 resources.add(user, { id: "User", description: "A user as its owner, a moderator or an admin sees it." });
 
+/** Set by an edit from someone other than the author (a moderator or admin); the author's own edits leave them. */
+const moderation = {
+  editedBy: id.nullable().meta({ description: "Who last edited it, when that was not its author; null otherwise." }),
+  editedAt: timestamp.nullable().meta({ description: "When that edit happened; null if never." }),
+};
+
 const post = z.object({
   id,
   authorId: id,
@@ -33,6 +39,7 @@ const post = z.object({
   commentCount: z.int().min(0),
   createdAt: timestamp,
   updatedAt: timestamp,
+  ...moderation,
 });
 resources.add(post, { id: "Post" });
 
@@ -44,6 +51,7 @@ const comment = z.object({
   content: z.string(),
   createdAt: timestamp,
   updatedAt: timestamp,
+  ...moderation,
 });
 resources.add(comment, { id: "Comment" });
 

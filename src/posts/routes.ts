@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { requireAuth } from "../auth/guard";
 import { requirePermission } from "../auth/permissions";
 import type { AppEnv } from "../env";
+import { clientIp } from "../http/client";
 import { ok, pageMeta } from "../http/envelope";
 import { validate } from "../http/validate";
 import { idParam } from "../users/fields";
@@ -26,16 +27,16 @@ export const postsRoutes = new Hono<AppEnv>()
   })
 
   .put("/posts/:id", requireAuth, validate("param", idParam), validate("json", putPostBody), async (c) => {
-    const post = await updatePost(c.var.db, c.var.user, c.req.valid("param").id, c.req.valid("json"));
+    const post = await updatePost(c.var.db, c.var.user, c.req.valid("param").id, c.req.valid("json"), clientIp(c));
     return ok(c, "Post updated", { post });
   })
 
   .patch("/posts/:id", requireAuth, validate("param", idParam), validate("json", patchPostBody), async (c) => {
-    const post = await updatePost(c.var.db, c.var.user, c.req.valid("param").id, c.req.valid("json"));
+    const post = await updatePost(c.var.db, c.var.user, c.req.valid("param").id, c.req.valid("json"), clientIp(c));
     return ok(c, "Post updated", { post });
   })
 
   .delete("/posts/:id", requireAuth, validate("param", idParam), async (c) => {
-    await deletePost(c.var.db, c.var.user, c.req.valid("param").id);
+    await deletePost(c.var.db, c.var.user, c.req.valid("param").id, clientIp(c));
     return ok(c, "Post deleted");
   });
