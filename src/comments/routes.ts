@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { requireAuth } from "../auth/guard";
 import { requirePermission } from "../auth/permissions";
+import { limitContentWrites } from "../content-limits/limits";
 import type { AppEnv } from "../env";
 import { clientIp } from "../http/client";
 import { ok, pageMeta } from "../http/envelope";
@@ -28,6 +29,7 @@ export const commentsRoutes = new Hono<AppEnv>()
     "/posts/:id/comments",
     requireAuth,
     requirePermission("content:create"),
+    limitContentWrites("comment"),
     validate("param", idParam),
     validate("json", commentBody),
     async (c) => {
@@ -36,16 +38,24 @@ export const commentsRoutes = new Hono<AppEnv>()
         c.var.user.id,
         c.req.valid("param").id,
         c.req.valid("json").content,
+        c.var.config.MAX_COMMENTS_PER_USER,
       );
       return ok(c, "Comment created", { comment }, { status: 201 });
     },
   )
 
-  .patch("/comments/:id", requireAuth, validate("param", idParam), validate("json", commentBody), async (c) => {
-    const { id } = c.req.valid("param");
-    const comment = await updateComment(c.var.db, c.var.user, id, c.req.valid("json").content, clientIp(c));
-    return ok(c, "Comment updated", { comment });
-  })
+  .patch(
+    "/comments/:id",
+    requireAuth,
+    limitContentWrites("comment"),
+    validate("param", idParam),
+    validate("json", commentBody),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      const comment = await updateComment(c.var.db, c.var.user, id, c.req.valid("json").content, clientIp(c));
+      return ok(c, "Comment updated", { comment });
+    },
+  )
 
   .delete("/comments/:id", requireAuth, validate("param", idParam), async (c) => {
     await deleteComment(c.var.db, c.var.user, c.req.valid("param").id, clientIp(c));

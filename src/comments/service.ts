@@ -1,5 +1,6 @@
 import { and, asc, eq, inArray, sql } from "drizzle-orm";
 import { type Actor, assertOwnerOr, modifiableBy } from "../auth/permissions";
+import { belowCap, contentLimitReached } from "../content-limits/limits";
 import { type Db, nowIso } from "../db/client";
 import { comments, posts, users } from "../db/schema";
 import { notFound } from "../http/errors";
@@ -74,10 +75,12 @@ export async function listComments(db: Db, postId: string, { page, limit }: Page
 
 /**
  * Inserts the comment only if its post exists (INSERT … SELECT from the post's
- * row) and reads it back in the same batch: no read-back means no post, a
- * clean 404 with no check-then-insert window and no driver error to parse.
+ * row) and its author has fewer than `cap` comments (counted in the same
+ * WHERE), and reads it back in the same batch: no read-back means no post (a
+ * clean 404) or the cap (409), with no check-then-insert window and no
+ * driver error to parse.
  */
-export async function createComment(db: Db, authorId: string, postId: string, content: string) {
+export async function createComment(db: Db, authorId: string, postId: string, content: string, cap: number) {
   const id = crypto.randomUUID();
   const now = nowIso();
   const [, [comment]] = await db.batch([
@@ -94,11 +97,15 @@ export async function createComment(db: Db, authorId: string, postId: string, co
           editedAt: sql`null`.as("edited_at"),
         })
         .from(posts)
-        .where(eq(posts.id, postId)),
+        .where(and(eq(posts.id, postId), belowCap(db, comments, comments.authorId, authorId, cap))),
     ),
     selectComments(db).where(eq(comments.id, id)),
   ]);
-  if (!comment) throw notFound("Post");
+  if (!comment) {
+    // Only on refusal: which condition failed? (A post deleted meanwhile is a 404 either way.)
+    const post = await db.select({ id: posts.id }).from(posts).where(eq(posts.id, postId)).get();
+    throw post ? contentLimitReached("comment", cap) : notFound("Post");
+  }
   return toComment(comment);
 }
 

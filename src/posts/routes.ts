@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { requireAuth } from "../auth/guard";
 import { requirePermission } from "../auth/permissions";
+import { limitContentWrites } from "../content-limits/limits";
 import type { AppEnv } from "../env";
 import { clientIp } from "../http/client";
 import { ok, pageMeta } from "../http/envelope";
@@ -16,25 +17,46 @@ export const postsRoutes = new Hono<AppEnv>()
     return ok(c, "Posts", items, { meta: pageMeta(page, limit, total) });
   })
 
-  .post("/posts", requireAuth, requirePermission("content:create"), validate("json", putPostBody), async (c) => {
-    const post = await createPost(c.var.db, c.var.user.id, c.req.valid("json"));
-    return ok(c, "Post created", { post }, { status: 201 });
-  })
+  .post(
+    "/posts",
+    requireAuth,
+    requirePermission("content:create"),
+    limitContentWrites("post"),
+    validate("json", putPostBody),
+    async (c) => {
+      const post = await createPost(c.var.db, c.var.user.id, c.req.valid("json"), c.var.config.MAX_POSTS_PER_USER);
+      return ok(c, "Post created", { post }, { status: 201 });
+    },
+  )
 
   .get("/posts/:id", requireAuth, requirePermission("content:read"), validate("param", idParam), async (c) => {
     const post = await findPost(c.var.db, c.req.valid("param").id);
     return ok(c, "Post", { post });
   })
 
-  .put("/posts/:id", requireAuth, validate("param", idParam), validate("json", putPostBody), async (c) => {
-    const post = await updatePost(c.var.db, c.var.user, c.req.valid("param").id, c.req.valid("json"), clientIp(c));
-    return ok(c, "Post updated", { post });
-  })
+  .put(
+    "/posts/:id",
+    requireAuth,
+    limitContentWrites("post"),
+    validate("param", idParam),
+    validate("json", putPostBody),
+    async (c) => {
+      const post = await updatePost(c.var.db, c.var.user, c.req.valid("param").id, c.req.valid("json"), clientIp(c));
+      return ok(c, "Post updated", { post });
+    },
+  )
 
-  .patch("/posts/:id", requireAuth, validate("param", idParam), validate("json", patchPostBody), async (c) => {
-    const post = await updatePost(c.var.db, c.var.user, c.req.valid("param").id, c.req.valid("json"), clientIp(c));
-    return ok(c, "Post updated", { post });
-  })
+  .patch(
+    "/posts/:id",
+    requireAuth,
+    limitContentWrites("post"),
+    validate("param", idParam),
+    validate("json", patchPostBody),
+    async (c) => {
+      const post = await updatePost(c.var.db, c.var.user, c.req.valid("param").id, c.req.valid("json"), clientIp(c));
+      return ok(c, "Post updated", { post });
+    },
+  )
 
   .delete("/posts/:id", requireAuth, validate("param", idParam), async (c) => {
     await deletePost(c.var.db, c.var.user, c.req.valid("param").id, clientIp(c));

@@ -1,5 +1,6 @@
-import { and, count, desc, eq, inArray, type SQL } from "drizzle-orm";
+import { and, count, desc, eq, inArray, type SQL, sql } from "drizzle-orm";
 import { type Actor, assertOwnerOr, modifiableBy } from "../auth/permissions";
+import { belowCap, contentLimitReached } from "../content-limits/limits";
 import { type Db, nowIso } from "../db/client";
 import { comments, posts, tableCounts, users } from "../db/schema";
 import { startsWith } from "../db/search";
@@ -84,14 +85,34 @@ export async function listPosts(db: Db, { page, limit }: PageQuery, filter: Post
   return { items: items.map(toPost), total: totals[0]?.total ?? 0 };
 }
 
-export async function createPost(db: Db, authorId: string, input: { title: string; content: string }) {
+/**
+ * Inserts the post only while its author has fewer than `cap` posts: an
+ * `INSERT … SELECT` from the author's row whose WHERE counts them, so the
+ * check and the insert are one statement and parallel creates cannot overrun
+ * the cap. No read-back means the cap was reached (409).
+ */
+export async function createPost(db: Db, authorId: string, input: { title: string; content: string }, cap: number) {
   const id = crypto.randomUUID();
   const now = nowIso();
   const [, [post]] = await db.batch([
-    db.insert(posts).values({ id, authorId, ...input, createdAt: now, updatedAt: now }),
+    db.insert(posts).select(
+      db
+        .select({
+          id: sql`${id}`.as("id"),
+          authorId: users.id,
+          title: sql`${input.title}`.as("title"),
+          content: sql`${input.content}`.as("content"),
+          createdAt: sql`${now}`.as("created_at"),
+          updatedAt: sql`${now}`.as("updated_at"),
+          editedBy: sql`null`.as("edited_by"),
+          editedAt: sql`null`.as("edited_at"),
+        })
+        .from(users)
+        .where(and(eq(users.id, authorId), belowCap(db, posts, posts.authorId, authorId, cap))),
+    ),
     selectPosts(db).where(eq(posts.id, id)),
   ]);
-  if (!post) throw new Error("created post was not read back");
+  if (!post) throw contentLimitReached("post", cap);
   return toPost(post);
 }
 

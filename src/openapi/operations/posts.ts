@@ -33,6 +33,7 @@ export const postOperations: Operation[] = [
     body: putPostBody,
     bodyRefinements: postFields,
     success: { status: 201, description: "Post created", data: single("post", "Post") },
+    errors: ["CONTENT_LIMIT_REACHED", "TOO_MANY_REQUESTS"],
   },
   {
     method: "get",
@@ -54,7 +55,7 @@ export const postOperations: Operation[] = [
     body: putPostBody,
     bodyRefinements: postFields,
     success: { status: 200, description: "Post updated", data: single("post", "Post") },
-    errors: ["NOT_FOUND"],
+    errors: ["NOT_FOUND", "TOO_MANY_REQUESTS"],
   },
   {
     method: "patch",
@@ -66,7 +67,7 @@ export const postOperations: Operation[] = [
     body: patchPostBody,
     bodyRefinements: { ...postFields, minProperties: 1 },
     success: { status: 200, description: "Post updated", data: single("post", "Post") },
-    errors: ["NOT_FOUND"],
+    errors: ["NOT_FOUND", "TOO_MANY_REQUESTS"],
   },
   {
     method: "delete",
@@ -99,7 +100,7 @@ export const postOperations: Operation[] = [
     body: commentBody,
     bodyRefinements: commentFields,
     success: { status: 201, description: "Comment created", data: single("comment", "Comment") },
-    errors: ["NOT_FOUND"],
+    errors: ["NOT_FOUND", "CONTENT_LIMIT_REACHED", "TOO_MANY_REQUESTS"],
   },
   {
     method: "patch",
@@ -111,7 +112,7 @@ export const postOperations: Operation[] = [
     body: commentBody,
     bodyRefinements: commentFields,
     success: { status: 200, description: "Comment updated", data: single("comment", "Comment") },
-    errors: ["NOT_FOUND"],
+    errors: ["NOT_FOUND", "TOO_MANY_REQUESTS"],
   },
   {
     method: "delete",
