@@ -17,9 +17,10 @@ export async function sendVerificationEmail(
   c: Context<AppEnv>,
   user: { id: string; email: string; username: string },
 ): Promise<void> {
-  if (!(await takeMailQuota(c, "verify", user.email))) return;
   const ttl = c.var.config.VERIFY_TOKEN_TTL;
   deliverAfterResponse(c, { kind: "verify_email", userId: user.id }, async () => {
+    // After the response like the rest: a verified and an unverified account cost the same D1 work before it.
+    if (!(await takeMailQuota(c, "verify", user.email))) return null;
     const token = await issueEmailToken(c.env.KV, "verify", { userId: user.id, boundTo: user.email }, ttl);
     return verificationEmail(user, `${linkBase(c)}/verify-email?token=${token}`, ttl);
   });

@@ -29,9 +29,9 @@ export const commentsRoutes = new Hono<AppEnv>()
     "/posts/:id/comments",
     requireAuth,
     requirePermission("content:create"),
-    limitContentWrites("comment"),
     validate("param", idParam),
     validate("json", commentBody),
+    limitContentWrites("comment"),
     async (c) => {
       const comment = await createComment(
         c.var.db,
@@ -47,9 +47,9 @@ export const commentsRoutes = new Hono<AppEnv>()
   .patch(
     "/comments/:id",
     requireAuth,
-    limitContentWrites("comment"),
     validate("param", idParam),
     validate("json", commentBody),
+    limitContentWrites("comment"),
     async (c) => {
       const { id } = c.req.valid("param");
       const comment = await updateComment(c.var.db, c.var.user, id, c.req.valid("json").content, clientIp(c));

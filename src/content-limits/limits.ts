@@ -11,7 +11,8 @@ const WINDOW_SECONDS = 60;
 export type ContentKind = "post" | "comment";
 
 /**
- * Route middleware (after `requireAuth`): counts a post or comment write
+ * Route middleware (after `requireAuth` and the validators, so a malformed
+ * request spends nothing): counts a post or comment write
  * (create or edit) against the signed-in user's budget in RATE_LIMIT_CONTENT
  * and refuses with 429 and `Retry-After` past it. Keyed by user, not IP: one
  * token must not be able to fill D1 (and a full D1 fails every write, logins

@@ -21,8 +21,8 @@ export const postsRoutes = new Hono<AppEnv>()
     "/posts",
     requireAuth,
     requirePermission("content:create"),
-    limitContentWrites("post"),
     validate("json", putPostBody),
+    limitContentWrites("post"),
     async (c) => {
       const post = await createPost(c.var.db, c.var.user.id, c.req.valid("json"), c.var.config.MAX_POSTS_PER_USER);
       return ok(c, "Post created", { post }, { status: 201 });
@@ -37,9 +37,9 @@ export const postsRoutes = new Hono<AppEnv>()
   .put(
     "/posts/:id",
     requireAuth,
-    limitContentWrites("post"),
     validate("param", idParam),
     validate("json", putPostBody),
+    limitContentWrites("post"),
     async (c) => {
       const post = await updatePost(c.var.db, c.var.user, c.req.valid("param").id, c.req.valid("json"), clientIp(c));
       return ok(c, "Post updated", { post });
@@ -49,9 +49,9 @@ export const postsRoutes = new Hono<AppEnv>()
   .patch(
     "/posts/:id",
     requireAuth,
-    limitContentWrites("post"),
     validate("param", idParam),
     validate("json", patchPostBody),
+    limitContentWrites("post"),
     async (c) => {
       const post = await updatePost(c.var.db, c.var.user, c.req.valid("param").id, c.req.valid("json"), clientIp(c));
       return ok(c, "Post updated", { post });
