@@ -69,7 +69,7 @@ export function moderationAudit(
     })
     .from(table)
     .where(and(eq(id, event.id), ne(authorId, actor.id)));
-  return [db.insert(auditEvents).select(row as never)];
+  return [db.insert(auditEvents).select(row)];
 }
 
 type SQLiteInsertSelect = ReturnType<ReturnType<Db["insert"]>["select"]>;
