@@ -15,7 +15,8 @@ import { copyDocsAssets } from "./scripts/lib/docs-assets.mjs";
  */
 const pinned = {
   APP_NAME: "Edge Users",
-  APP_URL: "",
+  // Required with MAIL_PROVIDER=resend; the same origin the test requests use.
+  APP_URL: "https://api.test",
   CORS_ORIGINS: "",
   // A fresh secret every run: nothing in the repo can sign a token.
   JWT_SECRET: randomBytes(32).toString("hex"),
@@ -34,6 +35,8 @@ const pinned = {
   REQUIRE_EMAIL_VERIFICATION: "false",
   // Off unless a test turns it on; a TURNSTILE_SECRET in .dev.vars must not change results.
   TURNSTILE_SECRET: "",
+  MAX_POSTS_PER_USER: "1000",
+  MAX_COMMENTS_PER_USER: "5000",
 };
 
 // Only .dev.vars is read when it exists; these stop the fallbacks (.env, the shell) when it does not.

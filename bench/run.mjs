@@ -26,7 +26,12 @@ const appOptions = () => ({
   ratelimits: Object.fromEntries(
     config.ratelimits.map((r) => [r.name, { namespace_id: r.namespace_id, simple: { limit: 1e9, period: 60 } }]),
   ),
-  bindings: { ...config.vars, JWT_SECRET: randomBytes(32).toString("hex"), BCRYPT_COST: String(BCRYPT_COST) },
+  bindings: {
+    ...config.vars,
+    JWT_SECRET: randomBytes(32).toString("hex"),
+    BCRYPT_COST: String(BCRYPT_COST),
+    MAIL_PROVIDER: "console", // production's "resend" needs a key; the bench sends no mail
+  },
 });
 
 const step = (what) => console.log(`\n${what}`);

@@ -16,8 +16,9 @@ const worker = await unstable_dev("src/index.ts", {
   config: "wrangler.toml",
   ip: "127.0.0.1",
   persistTo,
-  // Only /openapi.json is requested; a throwaway secret satisfies the config check.
-  vars: { JWT_SECRET: randomBytes(32).toString("hex") },
+  // Only /openapi.json is requested; a throwaway secret and the console mail provider
+  // (production's resend needs a key and APP_URL) satisfy the config check.
+  vars: { JWT_SECRET: randomBytes(32).toString("hex"), MAIL_PROVIDER: "console" },
   logLevel: "error",
   experimental: { disableExperimentalWarning: true },
 });

@@ -37,7 +37,7 @@ const workerOptions = () => ({
     config.ratelimits.map((r) => [r.name, { namespace_id: r.namespace_id, simple: r.simple }]),
   ),
   // Mail goes to the console provider: printed to the (discarded) Worker log, never sent.
-  bindings: { ...config.vars, JWT_SECRET: randomBytes(32).toString("hex") },
+  bindings: { ...config.vars, JWT_SECRET: randomBytes(32).toString("hex"), MAIL_PROVIDER: "console" },
 });
 
 let ipCounter = 0;

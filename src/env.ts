@@ -43,45 +43,62 @@ export type AppEnv = { Bindings: Bindings; Variables: Variables };
 const seconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 const emptyAsUndefined = (v: unknown) => (v === "" ? undefined : v);
 
-const configSchema = z.object({
-  APP_NAME: z.preprocess(emptyAsUndefined, z.string().max(80).default("Edge Users")),
-  JWT_SECRET: z.string({ error: "JWT_SECRET is not set" }).min(32, "JWT_SECRET must be at least 32 characters"),
-  APP_URL: z.preprocess(emptyAsUndefined, z.url().optional()),
-  CORS_ORIGINS: z
-    .string()
-    .default("")
-    .transform((s) =>
-      s
-        .split(",")
-        .map((o) => o.trim())
-        .filter(Boolean),
+const configSchema = z
+  .object({
+    APP_NAME: z.preprocess(emptyAsUndefined, z.string().max(80).default("Edge Users")),
+    JWT_SECRET: z.string({ error: "JWT_SECRET is not set" }).min(32, "JWT_SECRET must be at least 32 characters"),
+    APP_URL: z.preprocess(emptyAsUndefined, z.url().optional()),
+    CORS_ORIGINS: z
+      .string()
+      .default("")
+      .transform((s) =>
+        s
+          .split(",")
+          .map((o) => o.trim())
+          .filter(Boolean),
+      ),
+    // Fails closed: a deploy that forgets MAIL_PROVIDER sends real mail (or answers 503), never prints links to logs.
+    MAIL_PROVIDER: z.preprocess(emptyAsUndefined, z.enum(["console", "resend"]).default("resend")),
+    MAIL_API_URL: z.preprocess(emptyAsUndefined, z.url().default("https://api.resend.com")),
+    MAIL_API_KEY: z.preprocess(emptyAsUndefined, z.string().optional()),
+    // Optional until a feature needs it (TOTP secrets): requireEncryptionKey() answers 503 then.
+    ENCRYPTION_KEY: z.preprocess(emptyAsUndefined, z.string().optional()),
+    MAIL_FROM: z.preprocess(emptyAsUndefined, z.string().default("Edge Users <no-reply@example.com>")),
+    BCRYPT_COST: z.coerce.number().int().min(4).max(14).default(10),
+    PASSWORD_MIN_LENGTH: z.coerce.number().int().min(8).max(64).default(12),
+    ACCESS_TOKEN_TTL: seconds(900),
+    REFRESH_TOKEN_TTL: seconds(30 * 24 * 3600),
+    RESET_TOKEN_TTL: seconds(1800),
+    VERIFY_TOKEN_TTL: seconds(86400),
+    /** Seconds during which the refresh token just rotated away may be presented again (two tabs); 0 disables. */
+    REFRESH_REUSE_GRACE: z.coerce.number().int().min(0).max(300).default(10),
+    /** Absolute lifetime of a session from its login, whatever its refreshes. */
+    SESSION_MAX_AGE: seconds(90 * 24 * 3600),
+    /** Set, a login for an email past the failure threshold must carry a Turnstile token; unset, it is slowed down. */
+    TURNSTILE_SECRET: z.preprocess(emptyAsUndefined, z.string().optional()),
+    TURNSTILE_VERIFY_URL: z.preprocess(
+      emptyAsUndefined,
+      z.url().default("https://challenges.cloudflare.com/turnstile/v0/siteverify"),
     ),
-  MAIL_PROVIDER: z.preprocess(emptyAsUndefined, z.enum(["console", "resend"]).default("console")),
-  MAIL_API_URL: z.preprocess(emptyAsUndefined, z.url().default("https://api.resend.com")),
-  MAIL_API_KEY: z.string().optional(),
-  // Optional until a feature needs it (TOTP secrets): requireEncryptionKey() answers 503 then.
-  ENCRYPTION_KEY: z.preprocess(emptyAsUndefined, z.string().optional()),
-  MAIL_FROM: z.preprocess(emptyAsUndefined, z.string().default("Edge Users <no-reply@example.com>")),
-  BCRYPT_COST: z.coerce.number().int().min(4).max(14).default(10),
-  PASSWORD_MIN_LENGTH: z.coerce.number().int().min(8).max(64).default(12),
-  ACCESS_TOKEN_TTL: seconds(900),
-  REFRESH_TOKEN_TTL: seconds(30 * 24 * 3600),
-  RESET_TOKEN_TTL: seconds(1800),
-  VERIFY_TOKEN_TTL: seconds(86400),
-  /** Seconds during which the refresh token just rotated away may be presented again (two tabs); 0 disables. */
-  REFRESH_REUSE_GRACE: z.coerce.number().int().min(0).max(300).default(10),
-  /** Absolute lifetime of a session from its login, whatever its refreshes. */
-  SESSION_MAX_AGE: seconds(90 * 24 * 3600),
-  /** Set, a login for an email past the failure threshold must carry a Turnstile token; unset, it is slowed down. */
-  TURNSTILE_SECRET: z.preprocess(emptyAsUndefined, z.string().optional()),
-  TURNSTILE_VERIFY_URL: z.preprocess(
-    emptyAsUndefined,
-    z.url().default("https://challenges.cloudflare.com/turnstile/v0/siteverify"),
-  ),
-  REQUIRE_EMAIL_VERIFICATION: z
-    .preprocess(emptyAsUndefined, z.enum(["true", "false"]).default("false"))
-    .transform((v) => v === "true"),
-});
+    REQUIRE_EMAIL_VERIFICATION: z
+      .preprocess(emptyAsUndefined, z.enum(["true", "false"]).default("false"))
+      .transform((v) => v === "true"),
+    MAX_POSTS_PER_USER: z.coerce.number().int().min(1).default(1000),
+    MAX_COMMENTS_PER_USER: z.coerce.number().int().min(1).default(5000),
+  })
+  // A real mail provider needs its key, and APP_URL: emailed links must never be built from
+  // the request's Host header, which whoever sends the request chooses.
+  .superRefine((config, ctx) => {
+    if (config.MAIL_PROVIDER !== "resend") return;
+    for (const name of ["MAIL_API_KEY", "APP_URL"] as const) {
+      if (!config[name])
+        ctx.addIssue({
+          code: "custom",
+          path: [name],
+          message: `${name} is not set (required when MAIL_PROVIDER is resend)`,
+        });
+    }
+  });
 
 export type Config = z.infer<typeof configSchema>;
 

@@ -52,6 +52,8 @@ describe("POST /posts/:id/comments", () => {
       content: "Nice post",
       createdAt: expect.stringMatching(ISO_TIMESTAMP),
       updatedAt: comment.createdAt,
+      editedBy: null,
+      editedAt: null,
     });
     expect(await commentRow(comment.id)).toMatchObject({ post_id: post.id, author_id: commenter.user.id });
     const read = await api("GET", `/posts/${post.id}`, { token: author.accessToken });

@@ -16,7 +16,7 @@ describe("test configuration", () => {
     if (!result.ok) return;
     expect(result.config).toMatchObject({
       APP_NAME: "Edge Users",
-      APP_URL: undefined,
+      APP_URL: "https://api.test",
       CORS_ORIGINS: [],
       MAIL_PROVIDER: "resend",
       BCRYPT_COST: 4,

@@ -366,10 +366,17 @@ describe("configuration", () => {
   });
 
   it("loadConfig accepts a 32-character secret and applies the documented defaults", () => {
-    const result = loadConfig({ JWT_SECRET: "x".repeat(32) } as never);
+    const mail = { MAIL_API_KEY: "k", APP_URL: "https://app.example" }; // the default provider (resend) needs both
+    const result = loadConfig({ JWT_SECRET: "x".repeat(32), ...mail } as never);
     expect(result).toMatchObject({
       ok: true,
-      config: { BCRYPT_COST: 10, PASSWORD_MIN_LENGTH: 12, ACCESS_TOKEN_TTL: 900, CORS_ORIGINS: [] },
+      config: {
+        BCRYPT_COST: 10,
+        PASSWORD_MIN_LENGTH: 12,
+        ACCESS_TOKEN_TTL: 900,
+        CORS_ORIGINS: [],
+        MAIL_PROVIDER: "resend",
+      },
     });
   });
 

@@ -52,6 +52,8 @@ describe("POST /posts", () => {
       commentCount: 0,
       createdAt: expect.stringMatching(ISO_TIMESTAMP),
       updatedAt: post.createdAt,
+      editedBy: null,
+      editedAt: null,
     });
     expect(await postRow(post.id)).toMatchObject({ author_id: s.user.id, title: "Hello", content: "World" });
   });

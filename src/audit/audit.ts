@@ -17,7 +17,11 @@ export type AuditAction =
   | "status_change"
   | "user_update"
   | "user_delete"
-  | "session_revoke";
+  | "session_revoke"
+  | "post_update"
+  | "post_delete"
+  | "comment_update"
+  | "comment_delete";
 
 export type AuditEntry = {
   action: AuditAction;

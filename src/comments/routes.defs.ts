@@ -31,7 +31,10 @@ export const createCommentRoute = createRoute({
   security: bearer,
   middleware: [requireAuth, requirePermission("content:create")] as const,
   request: { params: idParam, body: requestBody(commentBody) },
-  responses: { 201: created("Comment created", one), ...failures(...PERMITTED, ...JSON_BODY, "NOT_FOUND") },
+  responses: {
+    201: created("Comment created", one),
+    ...failures(...PERMITTED, ...JSON_BODY, "NOT_FOUND", "CONTENT_LIMIT_REACHED", "TOO_MANY_REQUESTS"),
+  },
 });
 
 export const patchCommentRoute = createRoute({
@@ -43,7 +46,10 @@ export const patchCommentRoute = createRoute({
   security: bearer,
   middleware: [requireAuth] as const,
   request: { params: idParam, body: requestBody(commentBody) },
-  responses: { 200: success("Comment updated", one), ...failures(...PERMITTED, ...JSON_BODY, "NOT_FOUND") },
+  responses: {
+    200: success("Comment updated", one),
+    ...failures(...PERMITTED, ...JSON_BODY, "NOT_FOUND", "TOO_MANY_REQUESTS"),
+  },
 });
 
 export const deleteCommentRoute = createRoute({

@@ -1,3 +1,5 @@
+import { limitContentWrites } from "../content-limits/limits";
+import { clientIp } from "../http/client";
 import { ok, pageMeta } from "../http/envelope";
 import { createRouter } from "../openapi/router";
 import { createCommentRoute, deleteCommentRoute, listCommentsRoute, patchCommentRoute } from "./routes.defs";
@@ -11,16 +13,21 @@ export const commentsRoutes = createRouter()
   })
 
   .openapi(createCommentRoute, async (c) => {
-    const comment = await createComment(c.var.db, c.var.user.id, c.req.valid("param").id, c.req.valid("json").content);
+    await limitContentWrites(c, "comment");
+    const { id } = c.req.valid("param");
+    const cap = c.var.config.MAX_COMMENTS_PER_USER;
+    const comment = await createComment(c.var.db, c.var.user.id, id, c.req.valid("json").content, cap);
     return ok(c, "Comment created", { comment }, { status: 201 });
   })
 
   .openapi(patchCommentRoute, async (c) => {
-    const comment = await updateComment(c.var.db, c.var.user, c.req.valid("param").id, c.req.valid("json").content);
+    await limitContentWrites(c, "comment");
+    const { id } = c.req.valid("param");
+    const comment = await updateComment(c.var.db, c.var.user, id, c.req.valid("json").content, clientIp(c));
     return ok(c, "Comment updated", { comment });
   })
 
   .openapi(deleteCommentRoute, async (c) => {
-    await deleteComment(c.var.db, c.var.user, c.req.valid("param").id);
+    await deleteComment(c.var.db, c.var.user, c.req.valid("param").id, clientIp(c));
     return ok(c, "Comment deleted");
   });

@@ -1,9 +1,12 @@
 import { and, asc, eq, inArray, sql } from "drizzle-orm";
 import { type Actor, assertOwnerOr, modifiableBy } from "../auth/permissions";
+import { belowCap, contentLimitReached } from "../content-limits/limits";
 import { type Db, nowIso } from "../db/client";
 import { comments, posts, users } from "../db/schema";
 import { notFound } from "../http/errors";
 import type { PageQuery } from "../http/pagination";
+import { batchOf, moderationAudit } from "../moderation/audit";
+import { editedBy } from "../moderation/edited";
 
 /**
  * A comment row, the author's username joined in the same SELECT. Column
@@ -19,6 +22,8 @@ export const selectComments = (db: Db) =>
       content: comments.content,
       createdAt: comments.createdAt,
       updatedAt: comments.updatedAt,
+      editedBy: comments.editedBy,
+      editedAt: comments.editedAt,
     })
     .from(comments)
     .innerJoin(users, eq(users.id, comments.authorId));
@@ -34,6 +39,8 @@ export const toComment = (row: CommentRow) => ({
   content: row.content,
   createdAt: row.createdAt,
   updatedAt: row.updatedAt,
+  editedBy: row.editedBy,
+  editedAt: row.editedAt,
 });
 
 export type Comment = ReturnType<typeof toComment>;
@@ -68,10 +75,12 @@ export async function listComments(db: Db, postId: string, { page, limit }: Page
 
 /**
  * Inserts the comment only if its post exists (INSERT … SELECT from the post's
- * row) and reads it back in the same batch: no read-back means no post, a
- * clean 404 with no check-then-insert window and no driver error to parse.
+ * row) and its author has fewer than `cap` comments (counted in the same
+ * WHERE), and reads it back in the same batch: no read-back means no post (a
+ * clean 404) or the cap (409), with no check-then-insert window and no
+ * driver error to parse.
  */
-export async function createComment(db: Db, authorId: string, postId: string, content: string) {
+export async function createComment(db: Db, authorId: string, postId: string, content: string, cap: number) {
   const id = crypto.randomUUID();
   const now = nowIso();
   const [, [comment]] = await db.batch([
@@ -84,33 +93,51 @@ export async function createComment(db: Db, authorId: string, postId: string, co
           content: sql`${content}`.as("content"),
           createdAt: sql`${now}`.as("created_at"),
           updatedAt: sql`${now}`.as("updated_at"),
+          editedBy: sql`null`.as("edited_by"),
+          editedAt: sql`null`.as("edited_at"),
         })
         .from(posts)
-        .where(eq(posts.id, postId)),
+        .where(and(eq(posts.id, postId), belowCap(db, comments, comments.authorId, authorId, cap))),
     ),
     selectComments(db).where(eq(comments.id, id)),
   ]);
-  if (!comment) throw notFound("Post");
+  if (!comment) {
+    // Only on refusal: which condition failed? (A post deleted meanwhile is a 404 either way.)
+    const post = await db.select({ id: posts.id }).from(posts).where(eq(posts.id, postId)).get();
+    throw post ? contentLimitReached("comment", cap) : notFound("Post");
+  }
   return toComment(comment);
 }
 
-/** Changes the content only if the actor may; a missing comment is 404, someone else's 403. */
-export async function updateComment(db: Db, actor: Actor, id: string, content: string) {
-  const [, [comment]] = await db.batch([
-    db
-      .update(comments)
-      .set({ content, updatedAt: nowIso() })
-      .where(and(eq(comments.id, id), modifiableBy(actor, comments.authorId))),
-    selectComments(db).where(eq(comments.id, id)),
-  ]);
+/**
+ * Changes the content only if the actor may; a missing comment is 404,
+ * someone else's 403. An edit by someone other than the author is audited
+ * (text before and after) in the same batch and marks `editedBy`/`editedAt`.
+ */
+export async function updateComment(db: Db, actor: Actor, id: string, content: string, ip: string | null = null) {
+  const now = nowIso();
+  const results = await db.batch(
+    batchOf(
+      // First: the audit row reads the text before the write changes it.
+      ...moderationAudit(db, actor, ip, { subject: "comment", id, action: "comment_update", after: { content } }),
+      db
+        .update(comments)
+        .set({ content, updatedAt: now, ...editedBy(actor, now, comments) })
+        .where(and(eq(comments.id, id), modifiableBy(actor, comments.authorId))),
+      selectComments(db).where(eq(comments.id, id)),
+    ),
+  );
+  const [comment] = results.at(-1) as CommentRow[];
   if (!comment) throw notFound("Comment");
   assertOwnerOr(actor, comment.authorId, "content:modify-any");
   return toComment(comment);
 }
 
-export async function deleteComment(db: Db, actor: Actor, id: string) {
+/** Deletes the comment if the actor may; a delete by someone other than the author is audited with the text. */
+export async function deleteComment(db: Db, actor: Actor, id: string, ip: string | null = null) {
   const [[comment]] = await db.batch([
     db.select({ authorId: comments.authorId }).from(comments).where(eq(comments.id, id)),
+    ...moderationAudit(db, actor, ip, { subject: "comment", id, action: "comment_delete" }),
     db.delete(comments).where(and(eq(comments.id, id), modifiableBy(actor, comments.authorId))),
   ]);
   if (!comment) throw notFound("Comment");

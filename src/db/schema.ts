@@ -83,6 +83,10 @@ export const posts = sqliteTable(
     content: text("content").notNull(),
     createdAt: timestamp("created_at").notNull().default(now),
     updatedAt: timestamp("updated_at").notNull().default(now),
+    // Who last edited it and when (null until edited). No foreign key, like the audit trail:
+    // a moderator's trace outlives the moderator's account.
+    editedBy: text("edited_by"),
+    editedAt: timestamp("edited_at"),
   },
   (t) => [
     index("posts_created_at_idx").on(t.createdAt, t.id),
@@ -104,6 +108,8 @@ export const comments = sqliteTable(
     content: text("content").notNull(),
     createdAt: timestamp("created_at").notNull().default(now),
     updatedAt: timestamp("updated_at").notNull().default(now),
+    editedBy: text("edited_by"),
+    editedAt: timestamp("edited_at"),
   },
   (t) => [
     index("comments_post_created_at_idx").on(t.postId, t.createdAt, t.id),
@@ -212,6 +218,24 @@ export const tableCounts = sqliteTable("table_counts", {
   tableName: text("table_name").primaryKey(),
   total: integer("total").notNull(),
 });
+
+/**
+ * Mails sent per kind and recipient in the current hourly window
+ * (src/mail/quota.ts). The address is stored only as its SHA-256. One
+ * conditional upsert counts a send and refuses it past the cap, so parallel
+ * requests cannot overrun it.
+ */
+export const mailQuota = sqliteTable(
+  "mail_quota",
+  {
+    kind: text("kind").notNull(),
+    addressHash: text("address_hash").notNull(),
+    /** Unix seconds when the current window began. */
+    windowStart: integer("window_start").notNull(),
+    sent: integer("sent").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.kind, t.addressHash] })],
+);
 
 export type UserRow = typeof users.$inferSelect;
 export type SessionRow = typeof sessions.$inferSelect;

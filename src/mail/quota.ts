@@ -1,5 +1,8 @@
+import { sql } from "drizzle-orm";
 import type { Context } from "hono";
 import { sha256Hex } from "../auth/tokens";
+import type { Db } from "../db/client";
+import { mailQuota } from "../db/schema";
 import type { AppEnv } from "../env";
 
 /** Mail kinds that each have their own per-address hourly budget. */
@@ -8,28 +11,41 @@ export type MailKind = "reset" | "verify" | "email_change" | "login_code";
 /** At most this many mails of one kind per address per hour, whatever the rate limits allow. */
 export const MAX_MAILS_PER_HOUR = 3;
 
-/** Takes one send of `kind` to `address` from its hourly budget; false when it is spent (answer 200 all the same). */
-export const takeMailQuota = (c: Context<AppEnv>, kind: MailKind, address: string) =>
-  takeHourlyMailQuota(c.env.KV, kind, address, MAX_MAILS_PER_HOUR);
-
 const HOUR_SECONDS = 3600;
 
+/** Takes one send of `kind` to `address` from its hourly budget; false when it is spent (answer 200 all the same). */
+export const takeMailQuota = (c: Context<AppEnv>, kind: MailKind, address: string) =>
+  takeMailQuotaIn(c.var.db, kind, address);
+
 /**
- * Counts one send against a per-address hourly budget in KV and says whether
- * it is still within `max`. Approximate by design: KV is eventually
- * consistent and read-modify-write is not atomic, so parallel requests or
- * another location may count a few extra. The rate-limit bindings bound
- * bursts; this bounds the hourly total a script can mail to someone.
- * The window is fixed from the first send; the address is stored hashed.
+ * Counts one send against the address's hourly budget for `kind` and says
+ * whether it is within `max`. One conditional upsert does the check and the
+ * count: a row that is at the cap within its window matches the DO UPDATE's
+ * WHERE nowhere, so nothing changes and nothing is RETURNed. However many
+ * requests run in parallel, D1 applies them one after another and exactly
+ * `max` get a row back. A window older than an hour starts over at 1.
+ * The window is fixed from its first send. The address is lower-cased (emails
+ * are case-insensitive here) and stored only as its SHA-256.
  */
-export async function takeHourlyMailQuota(kv: KVNamespace, scope: string, address: string, max: number) {
-  const key = `mail-quota:${scope}:${await sha256Hex(address)}`;
-  const now = Math.floor(Date.now() / 1000);
-  const stored = await kv.get<{ count: number; resetAt: number }>(key, "json");
-  const window = stored && stored.resetAt > now ? stored : { count: 0, resetAt: now + HOUR_SECONDS };
-  if (window.count >= max) return false;
-  await kv.put(key, JSON.stringify({ count: window.count + 1, resetAt: window.resetAt }), {
-    expirationTtl: Math.max(60, window.resetAt - now),
-  });
-  return true;
+export async function takeMailQuotaIn(
+  db: Db,
+  kind: MailKind,
+  address: string,
+  { max = MAX_MAILS_PER_HOUR, now = Math.floor(Date.now() / 1000) } = {},
+): Promise<boolean> {
+  const addressHash = await sha256Hex(address.toLowerCase());
+  const expired = sql`${mailQuota.windowStart} <= ${now - HOUR_SECONDS}`;
+  const taken = await db
+    .insert(mailQuota)
+    .values({ kind, addressHash, windowStart: now, sent: 1 })
+    .onConflictDoUpdate({
+      target: [mailQuota.kind, mailQuota.addressHash],
+      set: {
+        sent: sql`case when ${expired} then 1 else ${mailQuota.sent} + 1 end`,
+        windowStart: sql`case when ${expired} then ${now} else ${mailQuota.windowStart} end`,
+      },
+      setWhere: sql`${expired} or ${mailQuota.sent} < ${max}`,
+    })
+    .returning({ sent: mailQuota.sent });
+  return taken.length > 0;
 }

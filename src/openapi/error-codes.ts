@@ -29,6 +29,10 @@ export const ERROR_CODES = {
   NOT_FOUND: { status: 404, when: "No such route or resource." },
   CONFLICT: { status: 409, when: "The email or username is already taken." },
   LAST_ADMIN: { status: 409, when: "The change would leave no active admin." },
+  CONTENT_LIMIT_REACHED: {
+    status: 409,
+    when: "The account already stores `MAX_POSTS_PER_USER` posts (or `MAX_COMMENTS_PER_USER` comments).",
+  },
   PAYLOAD_TOO_LARGE: { status: 413, when: "The body is over 64 KiB." },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, when: "The body is not `application/json`." },
   TOO_MANY_REQUESTS: { status: 429, when: "A rate limit was hit; `Retry-After` says when to try again." },

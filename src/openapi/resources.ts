@@ -27,6 +27,12 @@ export const User = z
   })
   .meta({ id: "User", description: "A user as its owner, a moderator or an admin sees it." });
 
+/** Set by an edit from someone other than the author (a moderator or admin); the author's own edits leave them. */
+const moderation = {
+  editedBy: id.nullable().meta({ description: "Who last edited it, when that was not its author; null otherwise." }),
+  editedAt: timestamp.nullable().meta({ description: "When that edit happened; null if never." }),
+};
+
 export const Post = z
   .object({
     id,
@@ -37,11 +43,21 @@ export const Post = z
     commentCount: z.int().min(0),
     createdAt: timestamp,
     updatedAt: timestamp,
+    ...moderation,
   })
   .meta({ id: "Post" });
 
 export const Comment = z
-  .object({ id, postId: id, authorId: id, author, content: z.string(), createdAt: timestamp, updatedAt: timestamp })
+  .object({
+    id,
+    postId: id,
+    authorId: id,
+    author,
+    content: z.string(),
+    createdAt: timestamp,
+    updatedAt: timestamp,
+    ...moderation,
+  })
   .meta({ id: "Comment" });
 
 export const Session = z

@@ -31,7 +31,10 @@ export const createPostRoute = createRoute({
   security: bearer,
   middleware: [requireAuth, requirePermission("content:create")] as const,
   request: { body: requestBody(putPostBody) },
-  responses: { 201: created("Post created", one), ...failures(...PERMITTED, ...JSON_BODY) },
+  responses: {
+    201: created("Post created", one),
+    ...failures(...PERMITTED, ...JSON_BODY, "CONTENT_LIMIT_REACHED", "TOO_MANY_REQUESTS"),
+  },
 });
 
 export const getPostRoute = createRoute({
@@ -54,7 +57,10 @@ export const putPostRoute = createRoute({
   security: bearer,
   middleware: [requireAuth] as const,
   request: { params: idParam, body: requestBody(putPostBody) },
-  responses: { 200: success("Post updated", one), ...failures(...PERMITTED, ...JSON_BODY, "NOT_FOUND") },
+  responses: {
+    200: success("Post updated", one),
+    ...failures(...PERMITTED, ...JSON_BODY, "NOT_FOUND", "TOO_MANY_REQUESTS"),
+  },
 });
 
 export const patchPostRoute = createRoute({
@@ -66,7 +72,10 @@ export const patchPostRoute = createRoute({
   security: bearer,
   middleware: [requireAuth] as const,
   request: { params: idParam, body: requestBody(patchPostBody) },
-  responses: { 200: success("Post updated", one), ...failures(...PERMITTED, ...JSON_BODY, "NOT_FOUND") },
+  responses: {
+    200: success("Post updated", one),
+    ...failures(...PERMITTED, ...JSON_BODY, "NOT_FOUND", "TOO_MANY_REQUESTS"),
+  },
 });
 
 export const deletePostRoute = createRoute({

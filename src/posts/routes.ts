@@ -1,3 +1,5 @@
+import { limitContentWrites } from "../content-limits/limits";
+import { clientIp } from "../http/client";
 import { ok, pageMeta } from "../http/envelope";
 import { createRouter } from "../openapi/router";
 import {
@@ -18,7 +20,8 @@ export const postsRoutes = createRouter()
   })
 
   .openapi(createPostRoute, async (c) => {
-    const post = await createPost(c.var.db, c.var.user.id, c.req.valid("json"));
+    await limitContentWrites(c, "post");
+    const post = await createPost(c.var.db, c.var.user.id, c.req.valid("json"), c.var.config.MAX_POSTS_PER_USER);
     return ok(c, "Post created", { post }, { status: 201 });
   })
 
@@ -28,16 +31,18 @@ export const postsRoutes = createRouter()
   })
 
   .openapi(putPostRoute, async (c) => {
-    const post = await updatePost(c.var.db, c.var.user, c.req.valid("param").id, c.req.valid("json"));
+    await limitContentWrites(c, "post");
+    const post = await updatePost(c.var.db, c.var.user, c.req.valid("param").id, c.req.valid("json"), clientIp(c));
     return ok(c, "Post updated", { post });
   })
 
   .openapi(patchPostRoute, async (c) => {
-    const post = await updatePost(c.var.db, c.var.user, c.req.valid("param").id, c.req.valid("json"));
+    await limitContentWrites(c, "post");
+    const post = await updatePost(c.var.db, c.var.user, c.req.valid("param").id, c.req.valid("json"), clientIp(c));
     return ok(c, "Post updated", { post });
   })
 
   .openapi(deletePostRoute, async (c) => {
-    await deletePost(c.var.db, c.var.user, c.req.valid("param").id);
+    await deletePost(c.var.db, c.var.user, c.req.valid("param").id, clientIp(c));
     return ok(c, "Post deleted");
   });

@@ -1,10 +1,13 @@
-import { and, count, desc, eq, inArray, type SQL } from "drizzle-orm";
+import { and, count, desc, eq, inArray, type SQL, sql } from "drizzle-orm";
 import { type Actor, assertOwnerOr, modifiableBy } from "../auth/permissions";
+import { belowCap, contentLimitReached } from "../content-limits/limits";
 import { type Db, nowIso } from "../db/client";
 import { comments, posts, tableCounts, users } from "../db/schema";
 import { startsWith } from "../db/search";
 import { notFound } from "../http/errors";
 import type { PageQuery } from "../http/pagination";
+import { batchOf, moderationAudit } from "../moderation/audit";
+import { editedBy } from "../moderation/edited";
 
 /**
  * A post row from one SELECT: the author's username through a join and
@@ -24,6 +27,8 @@ export const selectPosts = (db: Db) =>
       commentCount: db.$count(comments, eq(comments.postId, posts.id)),
       createdAt: posts.createdAt,
       updatedAt: posts.updatedAt,
+      editedBy: posts.editedBy,
+      editedAt: posts.editedAt,
     })
     .from(posts)
     .innerJoin(users, eq(users.id, posts.authorId));
@@ -40,6 +45,8 @@ export const toPost = (row: PostRow) => ({
   commentCount: row.commentCount,
   createdAt: row.createdAt,
   updatedAt: row.updatedAt,
+  editedBy: row.editedBy,
+  editedAt: row.editedAt,
 });
 
 export type Post = ReturnType<typeof toPost>;
@@ -78,14 +85,34 @@ export async function listPosts(db: Db, { page, limit }: PageQuery, filter: Post
   return { items: items.map(toPost), total: totals[0]?.total ?? 0 };
 }
 
-export async function createPost(db: Db, authorId: string, input: { title: string; content: string }) {
+/**
+ * Inserts the post only while its author has fewer than `cap` posts: an
+ * `INSERT … SELECT` from the author's row whose WHERE counts them, so the
+ * check and the insert are one statement and parallel creates cannot overrun
+ * the cap. No read-back means the cap was reached (409).
+ */
+export async function createPost(db: Db, authorId: string, input: { title: string; content: string }, cap: number) {
   const id = crypto.randomUUID();
   const now = nowIso();
   const [, [post]] = await db.batch([
-    db.insert(posts).values({ id, authorId, ...input, createdAt: now, updatedAt: now }),
+    db.insert(posts).select(
+      db
+        .select({
+          id: sql`${id}`.as("id"),
+          authorId: users.id,
+          title: sql`${input.title}`.as("title"),
+          content: sql`${input.content}`.as("content"),
+          createdAt: sql`${now}`.as("created_at"),
+          updatedAt: sql`${now}`.as("updated_at"),
+          editedBy: sql`null`.as("edited_by"),
+          editedAt: sql`null`.as("edited_at"),
+        })
+        .from(users)
+        .where(and(eq(users.id, authorId), belowCap(db, posts, posts.authorId, authorId, cap))),
+    ),
     selectPosts(db).where(eq(posts.id, id)),
   ]);
-  if (!post) throw new Error("created post was not read back");
+  if (!post) throw contentLimitReached("post", cap);
   return toPost(post);
 }
 
@@ -98,24 +125,40 @@ export async function findPost(db: Db, id: string) {
 /**
  * Applies the changes only if the actor may modify the post, and reads the
  * post back in the same batch: a missing post is 404, someone else's is 403.
+ * An edit by someone other than the author (a moderator or admin) is audited
+ * with the text before and after, in the same batch, and marks the post
+ * `editedBy`/`editedAt`.
  */
-export async function updatePost(db: Db, actor: Actor, id: string, changes: { title?: string; content?: string }) {
-  const [, [post]] = await db.batch([
-    db
-      .update(posts)
-      .set({ ...changes, updatedAt: nowIso() })
-      .where(and(eq(posts.id, id), modifiableBy(actor, posts.authorId))),
-    selectPosts(db).where(eq(posts.id, id)),
-  ]);
+export async function updatePost(
+  db: Db,
+  actor: Actor,
+  id: string,
+  changes: { title?: string; content?: string },
+  ip: string | null = null,
+) {
+  const now = nowIso();
+  const audit = moderationAudit(db, actor, ip, { subject: "post", id, action: "post_update", after: changes });
+  const write = db
+    .update(posts)
+    .set({ ...changes, updatedAt: now, ...editedBy(actor, now, posts) })
+    .where(and(eq(posts.id, id), modifiableBy(actor, posts.authorId)));
+  // The audit row (if any) goes first: it reads the text before the write changes it.
+  const results = await db.batch(batchOf(...audit, write, selectPosts(db).where(eq(posts.id, id))));
+  const [post] = results.at(-1) as PostRow[];
   if (!post) throw notFound("Post");
   assertOwnerOr(actor, post.authorId, "content:modify-any");
   return toPost(post);
 }
 
-/** Deletes the post if the actor may; its comments go with it (ON DELETE CASCADE). */
-export async function deletePost(db: Db, actor: Actor, id: string) {
+/**
+ * Deletes the post if the actor may; its comments go with it (ON DELETE
+ * CASCADE). A delete by someone other than the author is audited, with the
+ * text that was deleted, in the same batch.
+ */
+export async function deletePost(db: Db, actor: Actor, id: string, ip: string | null = null) {
   const [[post]] = await db.batch([
     db.select({ authorId: posts.authorId }).from(posts).where(eq(posts.id, id)),
+    ...moderationAudit(db, actor, ip, { subject: "post", id, action: "post_delete" }),
     db.delete(posts).where(and(eq(posts.id, id), modifiableBy(actor, posts.authorId))),
   ]);
   if (!post) throw notFound("Post");

@@ -94,7 +94,7 @@ async function startApi({ inboxPort, spaOrigin }) {
   const vars = {
     APP_NAME: "Edge Users",
     CORS_ORIGINS: spaOrigin,
-    APP_URL: "",
+    APP_URL: `http://127.0.0.1:${port}`,
     BCRYPT_COST: "4",
     REQUIRE_EMAIL_VERIFICATION: "false",
   };

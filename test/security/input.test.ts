@@ -1,4 +1,4 @@
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type ApiResponse, api, login, registerAndLogin, type Session, unique } from "../support/api";
 import { createComment, createPost } from "../support/content";
 import { rows } from "../support/db";
@@ -122,7 +122,8 @@ const TEXT_WRITES: [string, TextWrite][] = [
 
 describe("free text (post titles and content, comments)", () => {
   let writer: Session;
-  beforeAll(async () => {
+  // A fresh writer per test: each test's writes stay under the per-user content write limit (20 a minute).
+  beforeEach(async () => {
     writer = await registerAndLogin();
   });
 

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it, type MockInstance, vi } from "vitest";
 import { type ApiResponse, type CallOptions, unique } from "../support/api";
-import { tokenFrom, waitForEmail } from "../support/mailbox";
+import { tokenFrom, waitForEmail, waitForToken } from "../support/mailbox";
 import { settled } from "../support/settled";
 
 /*
@@ -62,7 +62,7 @@ beforeAll(async () => {
   keep("refresh token 2", refreshed.refreshToken);
 
   expect((await send("POST", "/forgot-password", { body: { email } })).status).toBe(200);
-  const resetToken = keep("reset token", tokenFrom(await waitForEmail(email, 2)));
+  const resetToken = keep("reset token", await waitForToken(email, "/reset-password"));
   expect((await send("GET", `/reset-password?token=${resetToken}`)).status).toBe(200);
   expect((await send("POST", "/reset-password", { body: { token: resetToken, password: second } })).status).toBe(200);
 

@@ -3,7 +3,7 @@ import { type ApiResponse, registerAndLogin, type Session, unique } from "../sup
 import { createComment, createPost } from "../support/content";
 import { rows } from "../support/db";
 import { expectFailure } from "../support/expect-failure";
-import { emailsTo, tokenFrom, waitForEmail } from "../support/mailbox";
+import { emailsTo, tokenFrom, waitForEmail, waitForToken } from "../support/mailbox";
 import { settled } from "../support/settled";
 
 /*
@@ -124,7 +124,7 @@ const cases: Case[] = [
     route: "POST /reset-password",
     prepare: async (s) => {
       expect((await settled("POST", "/forgot-password", { body: { email: s.user.email } })).status).toBe(200);
-      const token = tokenFrom(await waitForEmail(s.user.email, 2));
+      const token = await waitForToken(s.user.email, "/reset-password");
       const body = { token, password: NEW_PASSWORD };
       return {
         body,

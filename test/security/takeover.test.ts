@@ -4,7 +4,7 @@ import { emailTokenKey } from "../../src/auth/email-tokens";
 import { api, registerAndLogin, registerUser, type Session, unique } from "../support/api";
 import { suspendUser } from "../support/db";
 import { detailPaths, expectFailure } from "../support/expect-failure";
-import { emailsTo, tokenFrom, waitForEmail } from "../support/mailbox";
+import { emailsTo, tokenFrom, waitForEmail, waitForToken } from "../support/mailbox";
 import { signedInAs } from "../support/roles";
 
 /** Issue #11: what a stolen access token (and nothing else) must not be able to do to an account. */
@@ -110,7 +110,7 @@ describe("changing one's own email with a stolen access token", () => {
   it("swaps the address on confirmation, tells the old one, and kills a reset link mailed to it before", async () => {
     const s = await registerAndLogin();
     expect((await forgot(s.user.email)).status).toBe(200);
-    const resetToken = tokenFrom(await waitForEmail(s.user.email, 2));
+    const resetToken = await waitForToken(s.user.email, "/reset-password");
     const next = freshEmail();
     await requestChange(s, next);
 
@@ -131,7 +131,7 @@ describe("changing one's own email with a stolen access token", () => {
   it("kills a reset link when an admin changes the email too", async () => {
     const [admin, s] = await Promise.all([signedInAs("admin"), registerAndLogin()]);
     await forgot(s.user.email);
-    const resetToken = tokenFrom(await waitForEmail(s.user.email, 2));
+    const resetToken = await waitForToken(s.user.email, "/reset-password");
     const res = await api("PATCH", `/user/${s.user.id}`, { token: admin.accessToken, body: { email: freshEmail() } });
     expect(res.status).toBe(200);
     expectFailure(await reset(resetToken), 400, "INVALID_TOKEN");
@@ -247,7 +247,7 @@ describe("password reset of a suspended account", () => {
   it("refuses a reset link with 403 ACCOUNT_SUSPENDED and leaves the account unchanged", async () => {
     const user = await registerUser();
     await forgot(user.email);
-    const token = tokenFrom(await waitForEmail(user.email, 2));
+    const token = await waitForToken(user.email, "/reset-password");
     const before = await userRow(user.id);
     await suspendUser(user.id);
     expectFailure(await reset(token), 403, "ACCOUNT_SUSPENDED");
@@ -260,7 +260,7 @@ describe("reset tokens are single use in storage", () => {
   it("deletes the token from KV once the password is reset", async () => {
     const user = await registerUser();
     await forgot(user.email);
-    const token = tokenFrom(await waitForEmail(user.email, 2));
+    const token = await waitForToken(user.email, "/reset-password");
     const key = await emailTokenKey("reset", token);
     expect(await env.KV.get(key)).not.toBeNull();
     expect((await reset(token)).status).toBe(200);

@@ -19,6 +19,21 @@ export async function waitForEmail(address: string, count = 1, timeoutMs = 5000)
   }
 }
 
+/**
+ * Waits for the newest email to an address with a `<path>?token=` link and
+ * returns that token. Mail goes out after each response, so two mails asked
+ * for one after the other (registration, then a reset) may arrive either way round.
+ */
+export async function waitForToken(address: string, path: "/reset-password" | "/verify-email", timeoutMs = 5000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const email = (await emailsTo(address)).findLast((m) => m.text.includes(`${path}?token=`));
+    if (email) return tokenFrom(email);
+    if (Date.now() > deadline) throw new Error(`no ${path} link to ${address} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
 /** The token of the first `…?token=` link in an email's text. */
 export function tokenFrom(email: CapturedEmail): string {
   const match = /[?&]token=([A-Za-z0-9_-]+)/.exec(email.text);

@@ -20,3 +20,16 @@ export async function expectRateLimitedAfter(limit: number, send: (attempt: numb
   }
   expect.fail(`no 429 after ${2 * limit + 1} requests`);
 }
+
+const unlimited: RateLimit = { limit: async () => ({ success: true }) };
+
+/**
+ * Bindings (for `settled(…, { bindings })`) that let every request through the
+ * Workers rate limiters, so a test can show what holds beyond them (the hourly
+ * mail caps, the stored-content caps) with more requests than they allow.
+ */
+export const LIFTED_RATE_LIMITS = {
+  RATE_LIMIT_IP: unlimited,
+  RATE_LIMIT_EMAIL: unlimited,
+  RATE_LIMIT_CONTENT: unlimited,
+};

@@ -14,7 +14,7 @@ import { type ApiResponse, buildRequest, type CallOptions, readResponse } from "
 export async function settled<T = any>(
   method: string,
   path: string,
-  options: CallOptions & { bindings?: Record<string, string> } = {},
+  options: CallOptions & { bindings?: Record<string, unknown> } = {},
 ): Promise<ApiResponse<T>> {
   const ctx = createExecutionContext();
   const response = await app.fetch(buildRequest(method, path, options), { ...env, ...options.bindings }, ctx);
