@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import type { Db } from "./db/client";
 import type { Role, UserStatus } from "./db/schema";
 
@@ -59,6 +59,8 @@ const configSchema = z.object({
   REQUIRE_EMAIL_VERIFICATION: z
     .preprocess(emptyAsUndefined, z.enum(["true", "false"]).default("false"))
     .transform((v) => v === "true"),
+  // Who sees D1 rows read/written in Server-Timing; "all" also shows them before sign-in (bench, private deployments).
+  SERVER_TIMING_ROWS: z.preprocess(emptyAsUndefined, z.enum(["signed-in", "all"]).default("signed-in")),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -1,6 +1,6 @@
 import { and, count, desc, eq, or } from "drizzle-orm";
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import { requireAuth } from "../auth/guard";
 import { requirePermission } from "../auth/permissions";
 import { auditEvents } from "../db/schema";

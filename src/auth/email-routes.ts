@@ -1,6 +1,6 @@
 import { and, eq, isNull, sql } from "drizzle-orm";
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import { auditInsertWhere } from "../audit/audit";
 import { type Db, nowIso } from "../db/client";
 import { users } from "../db/schema";

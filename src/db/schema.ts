@@ -76,6 +76,8 @@ export const posts = sqliteTable(
     content: text("content").notNull(),
     createdAt: timestamp("created_at").notNull().default(now),
     updatedAt: timestamp("updated_at").notNull().default(now),
+    /** Kept exact by triggers on comments (migrations/0007_comment_counts.sql); never written by the app. */
+    commentCount: integer("comment_count").notNull().default(0),
   },
   (t) => [
     index("posts_created_at_idx").on(t.createdAt, t.id),

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { ERROR_CODE_NAMES, ERROR_CODES } from "./error-codes";
 import { component, type JsonSchema } from "./operation";
 import { resources } from "./resources";

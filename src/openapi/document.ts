@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import type * as z from "zod";
 import type { ErrorCode } from "../http/errors";
 import { buildComponents, failureHeaders, failureSchema, inputSchema } from "./components";
 import { ERROR_CODES } from "./error-codes";
