@@ -37,6 +37,7 @@ const pinned = {
   TURNSTILE_SECRET: "",
   MAX_POSTS_PER_USER: "1000",
   MAX_COMMENTS_PER_USER: "5000",
+  SERVER_TIMING_ROWS: "signed-in",
 };
 
 // Only .dev.vars is read when it exists; these stop the fallbacks (.env, the shell) when it does not.

@@ -20,7 +20,18 @@ function derived({ references, scenarios, login }) {
   const first = find(scenarios, "GET /posts?limit=20 (page 1)");
   const far = find(scenarios, "GET /posts?limit=20 (page 500");
   const me = find(scenarios, "GET /me");
+  const ofD1 = (prefix) => {
+    const s = find(scenarios, prefix);
+    return s && s.requestsPerSecond / withD1.requestsPerSecond;
+  };
   return {
+    targets: {
+      "GET /me (>= 80% of hello+D1)": ofD1("GET /me"),
+      "GET /posts/:id (>= 80%)": ofD1("GET /posts/:id"),
+      "GET /posts page 1 (>= 60%)": ofD1("GET /posts?limit=20 (page 1)"),
+      "GET /posts/:id/comments (>= 60%)": ofD1("GET /posts/:id/comments"),
+      "GET /users?q= (>= 60%)": ofD1("GET /users?q="),
+    },
     meOfCeiling: me && me.requestsPerSecond / ceiling.requestsPerSecond,
     meOfCeilingWithD1: me && me.requestsPerSecond / withD1.requestsPerSecond,
     loginOverheadMs: login.overheadMs,
@@ -40,9 +51,23 @@ export function printReport(report) {
     fmt(s.p99Ms, 1),
     pct(s.requestsPerSecond / ceiling.requestsPerSecond),
     pct(s.requestsPerSecond / withD1.requestsPerSecond),
+    s.d1 ? fmt(s.d1.trips, 1) : "-",
+    s.d1 ? fmt(s.d1.rowsRead, 1) : "-",
+    s.d1 ? fmt(s.d1.rowsWritten, 1) : "-",
     s.unexpected ? `${s.unexpected} unexpected` : "",
   ]);
-  const header = ["scenario", "req/s", "p50 ms", "p99 ms", "of ceiling", "of hello+D1", ""];
+  const header = [
+    "scenario",
+    "req/s",
+    "p50 ms",
+    "p99 ms",
+    "of ceiling",
+    "of hello+D1",
+    "D1 trips",
+    "rows read",
+    "rows written",
+    "",
+  ];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const text = (i) => i === 0 || i === header.length - 1;
   const line = (cells) =>
@@ -64,7 +89,10 @@ Startup: ${fmt(app.cpuMs)} ms CPU evaluating the script (reference: ${fmt(refere
 GET /me: ${pct(d.meOfCeiling)} of the hello-world ceiling, ${pct(d.meOfCeilingWithD1)} of hello-world + 1 D1 query
 bcrypt-ts compare, cost ${report.bcrypt.cost}: ${fmt(node.msPerCompare, 1)} ms in Node, ${fmt(login.compareP50Ms, 1)} ms in workerd (p50, one at a time)
 Login: ${fmt(login.loginP50Ms, 1)} ms (p50, one at a time), ${fmt(d.loginOverheadMs, 1)} ms beside the bcrypt compare (median of ${login.pairs} paired differences)
-Page 500 vs page 1 of GET /posts: ${fmt(d.page500TimeVsPage1, 2)}x the time per request`);
+Page 500 vs page 1 of GET /posts: ${fmt(d.page500TimeVsPage1, 2)}x the time per request
+Targets (issue 15), of hello-world + 1 D1 query: ${Object.entries(d.targets)
+    .map(([name, ratio]) => `${name} ${pct(ratio)}`)
+    .join("; ")}; login overhead (< 5 ms) ${fmt(d.loginOverheadMs, 1)} ms`);
 }
 
 export function writeReport(report) {

@@ -81,6 +81,7 @@ export async function appScenarios(url, { hotPostId, connections }) {
   return [
     ["GET /health", get("/health")],
     ["GET /me", get("/me", user.accessToken)],
+    ["GET /posts/:id", get(`/posts/${hotPostId}`, user.accessToken)],
     ["GET /posts?limit=20 (page 1)", get("/posts?limit=20", user.accessToken)],
     [`GET /posts?limit=20 (page 500 of ${lastPage})`, get("/posts?limit=20&page=500", user.accessToken)],
     ["GET /posts/:id/comments?limit=20", get(`/posts/${hotPostId}/comments?limit=20`, user.accessToken)],

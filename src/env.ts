@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import type { Db } from "./db/client";
 import type { Role, UserStatus } from "./db/schema";
 
@@ -85,6 +85,8 @@ const configSchema = z
       .transform((v) => v === "true"),
     MAX_POSTS_PER_USER: z.coerce.number().int().min(1).default(1000),
     MAX_COMMENTS_PER_USER: z.coerce.number().int().min(1).default(5000),
+    // Who sees D1 rows read/written in Server-Timing; "all" also shows them before sign-in (bench, private deployments).
+    SERVER_TIMING_ROWS: z.preprocess(emptyAsUndefined, z.enum(["signed-in", "all"]).default("signed-in")),
   })
   // A real mail provider needs its key, and APP_URL: emailed links must never be built from
   // the request's Host header, which whoever sends the request chooses.

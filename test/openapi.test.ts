@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { z } from "zod";
+import type * as z from "zod";
 import { app } from "../src/app";
 import { loginRoute, meRoute } from "../src/auth/routes.defs";
 import type { ErrorCode } from "../src/http/errors";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { emailField, passwordField, usernameField } from "../users/fields";
 
 export const registerBody = z.strictObject({

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { userText } from "../posts/schemas";
 
 export const COMMENT_CONTENT_MAX = 5_000;

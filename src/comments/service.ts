@@ -47,7 +47,8 @@ export type Comment = ReturnType<typeof toComment>;
 
 /**
  * One page of a post's comments, oldest first, in one round trip: the page,
- * and a row that exists only if the post does and carries the total. As for
+ * and a row that exists only if the post does and carries the total (its
+ * trigger-kept counter, not a count of the comments). As for
  * posts, the page's ids come from the (post_id, created_at, id) index alone,
  * so a deep page does not read and join every comment before it.
  */
@@ -64,10 +65,7 @@ export async function listComments(db: Db, postId: string, { page, limit }: Page
     selectComments(db)
       .where(inArray(comments.id, pageIds))
       .orderBy(...oldestFirst),
-    db
-      .select({ total: db.$count(comments, eq(comments.postId, posts.id)) })
-      .from(posts)
-      .where(eq(posts.id, postId)),
+    db.select({ total: posts.commentCount }).from(posts).where(eq(posts.id, postId)),
   ]);
   if (!post) throw notFound("Post");
   return { items: items.map(toComment), total: post.total };

@@ -40,6 +40,12 @@ function bookmarkFrom(header: string | undefined): string | undefined {
  * at least what that response saw, so a client that sends back the bookmark
  * of its write reads its own write. The response carries the session's latest
  * bookmark and a `Server-Timing` entry with the D1 time and query count.
+ *
+ * Rows read and written join that entry only for a signed-in caller (the
+ * guard set `user`), unless `SERVER_TIMING_ROWS` is `all`: before sign-in
+ * they would tell apart what the answers keep identical on purpose (login,
+ * forgot-password and resend-verification for a known vs an unknown email
+ * read different rows).
  */
 export const dbProvider: MiddlewareHandler<AppEnv> = async (c, next) => {
   const incoming = bookmarkFrom(c.req.header(BOOKMARK_HEADER));
@@ -49,7 +55,8 @@ export const dbProvider: MiddlewareHandler<AppEnv> = async (c, next) => {
   await next();
   const bookmark = session.getBookmark() ?? incoming;
   if (bookmark && !sharedCacheable(c.res.headers)) c.header(BOOKMARK_HEADER, bookmark);
-  c.header("Server-Timing", serverTiming(metered.usage), { append: true });
+  const rows = c.var.config.SERVER_TIMING_ROWS === "all" || c.var.user !== undefined;
+  c.header("Server-Timing", serverTiming(metered.usage, { rows }), { append: true });
 };
 
 /**

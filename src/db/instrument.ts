@@ -5,16 +5,26 @@
  * - `roundTrips`: calls that go to D1 and wait for its answer. One
  *   `first()`/`all()`/`raw()`/`run()` is one; a whole `batch([...])` is one.
  * - `statements`: SQL statements executed (a batch of two counts two).
+ * - `rowsRead`, `rowsWritten`: what D1 bills, summed from each result's `meta`
+ *   (index entries a statement walks count as rows read, as D1 counts them).
  * - `durationMs`: wall-clock time during which at least one D1 call was in
  *   flight, so concurrent calls are not counted twice.
  */
-export type D1Usage = { roundTrips: number; statements: number; durationMs: number };
+export type D1Usage = {
+  roundTrips: number;
+  statements: number;
+  rowsRead: number;
+  rowsWritten: number;
+  durationMs: number;
+};
 
 /** The part of a D1 database or session that Drizzle's D1 driver uses. */
 export type D1Queryable = Pick<D1DatabaseSession, "prepare" | "batch">;
 
+type Billed = { meta?: { rows_read?: number; rows_written?: number } };
+
 class UsageMeter {
-  readonly usage: D1Usage = { roundTrips: 0, statements: 0, durationMs: 0 };
+  readonly usage: D1Usage = { roundTrips: 0, statements: 0, rowsRead: 0, rowsWritten: 0, durationMs: 0 };
   #inFlight = 0;
   #since = 0;
 
@@ -28,11 +38,25 @@ class UsageMeter {
       if (--this.#inFlight === 0) this.usage.durationMs += performance.now() - this.#since;
     }
   }
+
+  bill(results: Billed[]) {
+    for (const { meta } of results) {
+      this.usage.rowsRead += meta?.rows_read ?? 0;
+      this.usage.rowsWritten += meta?.rows_written ?? 0;
+    }
+  }
 }
 
 /**
  * A prepared statement that reports to the meter when it runs. It keeps the
  * real statement so `batch()` can hand D1 the objects D1 made.
+ *
+ * D1's `first()` and `raw()` drop the result's `meta`, so both are answered
+ * from `all()`, which keeps it: one round trip either way. `raw()` rebuilds
+ * each row from the row object's values, exactly as Drizzle reads `batch()`
+ * rows, so the rule that already holds for batches holds here too: the
+ * columns of one SELECT need distinct names (a second "id" would overwrite
+ * the first).
  */
 class MeteredStatement {
   constructor(
@@ -43,18 +67,33 @@ class MeteredStatement {
   bind(...values: unknown[]) {
     return new MeteredStatement(this.inner.bind(...values), this.meter);
   }
-  first(column?: string) {
-    return this.meter.measure(1, () => (column === undefined ? this.inner.first() : this.inner.first(column)));
+  async first(column?: string) {
+    const row = (await this.all()).results[0] as Record<string, unknown> | undefined;
+    if (row === undefined) return null;
+    if (column === undefined) return row;
+    // D1's own first(column) refuses a column the row does not have.
+    if (!(column in row)) throw new Error(`D1_COLUMN_NOTFOUND: Column not found (${column})`);
+    return row[column];
   }
   all() {
-    return this.meter.measure(1, () => this.inner.all());
+    return this.meter.measure(1, async () => {
+      const result = await this.inner.all();
+      this.meter.bill([result]);
+      return result;
+    });
   }
   run() {
-    return this.meter.measure(1, () => this.inner.run());
+    return this.meter.measure(1, async () => {
+      const result = await this.inner.run();
+      this.meter.bill([result]);
+      return result;
+    });
   }
-  raw(options?: { columnNames?: boolean }) {
-    // The overloads of raw() differ only in their result type.
-    return this.meter.measure(1, () => this.inner.raw(options as { columnNames: true }));
+  async raw(options?: { columnNames?: boolean }) {
+    const rows = (await this.all()).results as Record<string, unknown>[];
+    const values = rows.map((row) => Object.values(row));
+    const [first] = rows;
+    return options?.columnNames && first ? [Object.keys(first), ...values] : values;
   }
 }
 
@@ -70,14 +109,23 @@ export function meterD1(target: D1Queryable): { db: D1Queryable; usage: D1Usage 
   const db = {
     prepare: (query: string) => new MeteredStatement(target.prepare(query), meter) as unknown as D1PreparedStatement,
     batch: <T>(statements: D1PreparedStatement[]) =>
-      meter.measure(statements.length, () => target.batch<T>(statements.map(unwrap))),
+      meter.measure(statements.length, async () => {
+        const results = await target.batch<T>(statements.map(unwrap));
+        meter.bill(results);
+        return results;
+      }),
   };
   return { db, usage: meter.usage };
 }
 
-/** `d1;dur=1.8;desc="1 query, 2 statements"` (queries are round trips). */
-export function serverTiming({ roundTrips, statements, durationMs }: D1Usage): string {
+/**
+ * `d1;dur=1.8;desc="1 query, 2 statements, 21 rows read, 0 rows written"`
+ * (queries are round trips). `rows: false` leaves the row counts out; see
+ * `dbProvider` for when.
+ */
+export function serverTiming(usage: D1Usage, { rows }: { rows: boolean }): string {
   const count = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
-  const desc = `${count(roundTrips, "query", "queries")}, ${count(statements, "statement", "statements")}`;
-  return `d1;dur=${durationMs.toFixed(1)};desc="${desc}"`;
+  const parts = [count(usage.roundTrips, "query", "queries"), count(usage.statements, "statement", "statements")];
+  if (rows) parts.push(`${usage.rowsRead} rows read`, `${usage.rowsWritten} rows written`);
+  return `d1;dur=${usage.durationMs.toFixed(1)};desc="${parts.join(", ")}"`;
 }

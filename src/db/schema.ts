@@ -87,6 +87,8 @@ export const posts = sqliteTable(
     // a moderator's trace outlives the moderator's account.
     editedBy: text("edited_by"),
     editedAt: timestamp("edited_at"),
+    /** Kept exact by triggers on comments (migrations/0007_comment_counts.sql); never written by the app. */
+    commentCount: integer("comment_count").notNull().default(0),
   },
   (t) => [
     index("posts_created_at_idx").on(t.createdAt, t.id),

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /** A whole number in a query string: digits only, so "1e2", "0x10" or " 2" are errors rather than surprises. */
 const queryInt = (label: string, min: number, max: number) =>

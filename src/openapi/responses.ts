@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import type { ErrorCode } from "../http/errors";
 import { ERROR_CODE_NAMES, ERROR_CODES } from "./error-codes";
 import { Empty, PageMeta } from "./resources";

@@ -1,5 +1,5 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
-import type { z } from "zod";
+import type * as z from "zod";
 import type { AppEnv } from "../env";
 import { validationIssues } from "../http/validate";
 

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { pageQuery } from "../http/pagination";
 
 /** Counts Unicode code points, so an emoji is one character, as the contract's "chars" reads to a person. */

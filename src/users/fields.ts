@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /** Stored trimmed and lower-cased, so uniqueness and login ignore case and stray spaces. */
 export const emailField = z

@@ -1,0 +1,48 @@
+// The Worker's "zod" (wrangler.toml [alias]): zod's own classic entry
+// (node_modules/zod/v4/classic/external.js) minus its one line
+// `export * as locales from "../locales/index.js"`. Libraries that take the
+// whole `z` namespace (@hono/zod-openapi calls extendZodWithOpenApi(z)) would
+// otherwise bundle all 60+ translations of zod's messages, about 60 KiB
+// gzipped. Messages stay English: zod registers `en` itself (classic/schemas.js).
+// `npm run size` fails if a locale other than English is bundled again.
+import * as z from "./zod-without-locales.js";
+
+export * from "../node_modules/zod/v4/classic/checks.js";
+export * as coerce from "../node_modules/zod/v4/classic/coerce.js";
+export * from "../node_modules/zod/v4/classic/compat.js";
+export { deepPartial } from "../node_modules/zod/v4/classic/deep-partial.js";
+export * from "../node_modules/zod/v4/classic/errors.js";
+export { fromJSONSchema } from "../node_modules/zod/v4/classic/from-json-schema.js";
+export { input, output } from "../node_modules/zod/v4/classic/in-out.js";
+export * as iso from "../node_modules/zod/v4/classic/iso.js";
+export { ZodISODate, ZodISODateTime, ZodISODuration, ZodISOTime } from "../node_modules/zod/v4/classic/iso.js";
+export * from "../node_modules/zod/v4/classic/parse.js";
+export * from "../node_modules/zod/v4/classic/schemas.js";
+export {
+  $brand,
+  $input,
+  $output,
+  clone,
+  compile,
+  config,
+  flattenError,
+  formatError,
+  getDiscriminatedOption,
+  globalRegistry,
+  INVALID,
+  memoizer,
+  NEVER,
+  prettifyError,
+  regexes,
+  registry,
+  TimePrecision,
+  toZod,
+  treeifyError,
+  util,
+  withParser,
+  ZodCompileAsyncError,
+  ZodCompileUnsupportedError,
+} from "../node_modules/zod/v4/core/index.js";
+export { toJSONSchema } from "../node_modules/zod/v4/core/json-schema-processors.js";
+export * as core from "./zod-core-without-locales.js";
+export { z, z as default };

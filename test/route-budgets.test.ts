@@ -1,0 +1,442 @@
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import { app } from "../src/app";
+import {
+  type ApiResponse,
+  api,
+  type CallOptions,
+  login,
+  registerAndLogin,
+  registerUser,
+  type Session,
+  unique,
+} from "./support/api";
+import { d1Rows, d1Timing } from "./support/d1-usage";
+import { emailsTo, tokenFrom, waitForEmail } from "./support/mailbox";
+import { signedInAs } from "./support/roles";
+import { settled } from "./support/settled";
+
+/**
+ * The D1 cost of every route, in one table: round trips (exact) and D1 rows
+ * read and written (upper bounds), as the Worker reports them in
+ * `Server-Timing`. A route the app serves that is missing here fails the
+ * first test, so a new route cannot ship without its budget.
+ *
+ * Requests go through the real app with `SERVER_TIMING_ROWS=all`, so routes
+ * used before sign-in report their rows too (by default they do not; see the
+ * last describe block).
+ */
+const ROWS_EVERYWHERE = { SERVER_TIMING_ROWS: "all" };
+const call = (method: string, path: string, options: CallOptions = {}) =>
+  settled(method, path, { ...options, bindings: ROWS_EVERYWHERE });
+
+type Fixtures = {
+  user: Session;
+  admin: Session;
+  postId: string;
+  commentId: string;
+};
+
+type Budget = {
+  status: number;
+  /** D1 round trips, exact (a batch is one). */
+  queries: number;
+  /** Upper bounds on D1 rows read and written (read may depend on the data, for what is not yet counted). */
+  read: number | (() => Promise<number>);
+  written: number;
+  send: (f: Fixtures) => Promise<ApiResponse>;
+};
+
+/** Lists are measured at this page size: a page costs about `LIMIT` rows plus a constant. */
+const LIMIT = 20;
+/**
+ * Rows D1 counts per listed item: the id's index entry, the row, the author's
+ * row, and the seeks between them. A constant: never a count of what is not
+ * on the page.
+ */
+const PER_ITEM = 5;
+
+/** The audit list's total is still a count(*) of the whole trail (no counter yet), so its rows grow with it. */
+const auditEvents = async () =>
+  (await env.DB.prepare("select count(*) as n from audit_events").first<{ n: number }>())?.n ?? 0;
+
+const fresh = () => registerAndLogin();
+const json = (token: string, body?: unknown): CallOptions => ({ token, body });
+
+/** The route table: `METHOD /path` as the app declares it → its budget and one request that exercises it. */
+const BUDGETS: Record<string, Budget> = {
+  "GET /health": { status: 200, queries: 1, read: 0, written: 0, send: () => call("GET", "/health") },
+
+  // Before sign-in.
+  "POST /register": {
+    status: 201,
+    queries: 1,
+    read: 2,
+    written: 7,
+    send: () => {
+      const username = unique("user_");
+      return call("POST", "/register", {
+        body: { username, email: `${username}@example.com`, password: "correct-horse-battery-9" },
+      });
+    },
+  },
+  "POST /login": {
+    status: 200,
+    queries: 2,
+    read: 3,
+    written: 13,
+    send: async () => {
+      const { email, password } = await registerUser();
+      return call("POST", "/login", { body: { email, password } });
+    },
+  },
+  "POST /refresh": {
+    status: 200,
+    queries: 1,
+    read: 4,
+    written: 3,
+    send: async () => call("POST", "/refresh", { body: { refreshToken: (await fresh()).refreshToken } }),
+  },
+  "POST /forgot-password": {
+    status: 200,
+    queries: 1,
+    read: 1,
+    written: 0,
+    send: async () => call("POST", "/forgot-password", { body: { email: (await registerUser()).email } }),
+  },
+  "GET /reset-password": {
+    status: 200,
+    queries: 0,
+    read: 0,
+    written: 0,
+    send: () => call("GET", "/reset-password?token=abc"),
+  },
+  "POST /reset-password": {
+    status: 200,
+    queries: 2,
+    read: 5,
+    written: 7,
+    send: async () => {
+      const { email } = await registerUser();
+      await api("POST", "/forgot-password", { body: { email } });
+      // The verification email of the registration and the reset email, in either order.
+      await waitForEmail(email, 2);
+      const reset = (await emailsTo(email)).find((m) => m.subject === "Reset your password");
+      if (!reset) throw new Error("no reset email");
+      return call("POST", "/reset-password", {
+        body: { token: tokenFrom(reset), password: "another-horse-battery-7" },
+      });
+    },
+  },
+  "GET /verify-email": {
+    status: 200,
+    queries: 0,
+    read: 0,
+    written: 0,
+    send: () => call("GET", "/verify-email?token=abc"),
+  },
+  "POST /verify-email": {
+    status: 200,
+    queries: 2,
+    read: 4,
+    written: 7,
+    send: async () => {
+      const { email } = await registerUser();
+      return call("POST", "/verify-email", { body: { token: tokenFrom(await waitForEmail(email)) } });
+    },
+  },
+  "POST /resend-verification": {
+    status: 200,
+    queries: 1,
+    read: 2,
+    written: 0,
+    send: async () => call("POST", "/resend-verification", json((await fresh()).accessToken)),
+  },
+
+  // Signed in: the guard's query, then the route's.
+  "GET /me": {
+    status: 200,
+    queries: 1,
+    read: 2,
+    written: 0,
+    send: (f) => call("GET", "/me", json(f.user.accessToken)),
+  },
+  "PATCH /me": {
+    status: 200,
+    queries: 2,
+    read: 5,
+    written: 8,
+    send: async () => call("PATCH", "/me", json((await fresh()).accessToken, { username: unique("renamed_") })),
+  },
+  "DELETE /me": {
+    status: 200,
+    queries: 2,
+    read: 11,
+    written: 9,
+    send: async () => {
+      const s = await fresh();
+      return call("DELETE", "/me", json(s.accessToken, { password: s.user.password }));
+    },
+  },
+  "POST /logout": {
+    status: 200,
+    queries: 2,
+    read: 4,
+    written: 7,
+    send: async () => call("POST", "/logout", json((await fresh()).accessToken)),
+  },
+  "POST /me/password": {
+    status: 200,
+    queries: 2,
+    read: 9,
+    written: 7,
+    send: async () => {
+      const s = await fresh();
+      return call(
+        "POST",
+        "/me/password",
+        json(s.accessToken, { currentPassword: s.user.password, newPassword: "another-horse-battery-7" }),
+      );
+    },
+  },
+  "GET /me/sessions": {
+    status: 200,
+    queries: 2,
+    read: 5,
+    written: 0,
+    send: (f) => call("GET", "/me/sessions", json(f.user.accessToken)),
+  },
+  "DELETE /me/sessions/:id": {
+    status: 200,
+    queries: 2,
+    read: 5,
+    written: 7,
+    send: async () => {
+      const s = await fresh();
+      await login(s.user);
+      const list = await api("GET", "/me/sessions", { token: s.accessToken });
+      const id = list.body.data.find((other: { current: boolean }) => !other.current).id;
+      return call("DELETE", `/me/sessions/${id}`, json(s.accessToken));
+    },
+  },
+
+  "GET /posts": {
+    status: 200,
+    queries: 2,
+    read: PER_ITEM * LIMIT + 5,
+    written: 0,
+    send: (f) => call("GET", `/posts?limit=${LIMIT}`, json(f.user.accessToken)),
+  },
+  "POST /posts": {
+    status: 201,
+    queries: 2,
+    read: 5,
+    written: 6,
+    send: (f) => call("POST", "/posts", json(f.user.accessToken, { title: "Budgeted", content: "Counted" })),
+  },
+  "GET /posts/:id": {
+    status: 200,
+    queries: 2,
+    read: 4,
+    written: 0,
+    send: (f) => call("GET", `/posts/${f.postId}`, json(f.user.accessToken)),
+  },
+  "PUT /posts/:id": {
+    status: 200,
+    queries: 2,
+    read: 5,
+    written: 2,
+    send: (f) => call("PUT", `/posts/${f.postId}`, json(f.user.accessToken, { title: "Put", content: "Whole" })),
+  },
+  "PATCH /posts/:id": {
+    status: 200,
+    queries: 2,
+    read: 5,
+    written: 2,
+    send: (f) => call("PATCH", `/posts/${f.postId}`, json(f.user.accessToken, { title: "Patched" })),
+  },
+  "DELETE /posts/:id": {
+    status: 200,
+    queries: 2,
+    read: 5,
+    written: 2,
+    send: async (f) => {
+      const post = await api("POST", "/posts", json(f.user.accessToken, { title: "Doomed", content: "x" }));
+      return call("DELETE", `/posts/${post.body.data.post.id}`, json(f.user.accessToken));
+    },
+  },
+  "GET /posts/:id/comments": {
+    status: 200,
+    queries: 2,
+    read: PER_ITEM * LIMIT + 5,
+    written: 0,
+    send: (f) => call("GET", `/posts/${f.postId}/comments?limit=${LIMIT}`, json(f.user.accessToken)),
+  },
+  "POST /posts/:id/comments": {
+    status: 201,
+    queries: 2,
+    read: 7,
+    written: 5,
+    send: (f) => call("POST", `/posts/${f.postId}/comments`, json(f.user.accessToken, { content: "Counted" })),
+  },
+  "PATCH /comments/:id": {
+    status: 200,
+    queries: 2,
+    read: 5,
+    written: 1,
+    send: (f) => call("PATCH", `/comments/${f.commentId}`, json(f.user.accessToken, { content: "Edited" })),
+  },
+  "DELETE /comments/:id": {
+    status: 200,
+    queries: 2,
+    read: 5,
+    written: 2,
+    send: async (f) => {
+      const c = await api("POST", `/posts/${f.postId}/comments`, json(f.user.accessToken, { content: "Doomed" }));
+      return call("DELETE", `/comments/${c.body.data.comment.id}`, json(f.user.accessToken));
+    },
+  },
+
+  "GET /users": {
+    status: 200,
+    queries: 2,
+    read: PER_ITEM * LIMIT + 5,
+    written: 0,
+    send: (f) => call("GET", `/users?limit=${LIMIT}`, json(f.admin.accessToken)),
+  },
+  "GET /user/:id": {
+    status: 200,
+    queries: 2,
+    read: 3,
+    written: 0,
+    send: (f) => call("GET", `/user/${f.user.user.id}`, json(f.admin.accessToken)),
+  },
+  "PUT /user/:id": {
+    status: 200,
+    queries: 3,
+    read: 6,
+    written: 9,
+    send: async (f) => {
+      const target = await registerUser();
+      const body = { username: unique("put_"), email: `${unique("put_")}@example.com` };
+      return call("PUT", `/user/${target.id}`, json(f.admin.accessToken, body));
+    },
+  },
+  "PATCH /user/:id": {
+    status: 200,
+    queries: 3,
+    read: 6,
+    written: 8,
+    send: async (f) =>
+      call("PATCH", `/user/${(await registerUser()).id}`, json(f.admin.accessToken, { role: "moderator" })),
+  },
+  "DELETE /user/:id": {
+    status: 200,
+    queries: 3,
+    read: 7,
+    written: 8,
+    send: async (f) => call("DELETE", `/user/${(await registerUser()).id}`, json(f.admin.accessToken)),
+  },
+  "GET /audit": {
+    status: 200,
+    queries: 2,
+    read: async () => LIMIT + (await auditEvents()) + 5,
+    written: 0,
+    send: (f) => call("GET", `/audit?limit=${LIMIT}`, json(f.admin.accessToken)),
+  },
+
+  "GET /openapi.json": { status: 200, queries: 0, read: 0, written: 0, send: () => call("GET", "/openapi.json") },
+  "GET /docs": { status: 200, queries: 0, read: 0, written: 0, send: () => call("GET", "/docs") },
+};
+
+/** Every `METHOD /path` the app serves (middleware is registered as ALL). */
+const servedRoutes = () => [
+  ...new Set(app.routes.filter((r) => r.method !== "ALL").map((r) => `${r.method} ${r.path}`)),
+];
+
+const BULK_POSTS = 1_200;
+
+let f: Fixtures;
+beforeAll(async () => {
+  const user = await registerAndLogin();
+  const admin = await signedInAs("admin");
+  const post = await api("POST", "/posts", json(user.accessToken, { title: "Budget", content: "Rows" }));
+  const postId = post.body.data.post.id;
+  const comment = await api("POST", `/posts/${postId}/comments`, json(user.accessToken, { content: "One" }));
+  // Enough posts for page 500 at limit 2, and a long comment list, written inside SQLite in one statement each.
+  await env.DB.prepare(
+    `with recursive seq(n) as (select 1 union all select n + 1 from seq where n < ?2)
+     insert into posts (id, author_id, title, content) select lower(hex(randomblob(16))), ?1, 'Bulk ' || n, 'x' from seq`,
+  )
+    .bind(user.user.id, BULK_POSTS)
+    .run();
+  await env.DB.prepare(
+    `with recursive seq(n) as (select 1 union all select n + 1 from seq where n < 200)
+     insert into comments (id, post_id, author_id, content) select lower(hex(randomblob(16))), ?1, ?2, 'c' || n from seq`,
+  )
+    .bind(postId, user.user.id)
+    .run();
+  f = { user, admin, postId, commentId: comment.body.data.comment.id };
+});
+
+describe("route budgets: D1 round trips and rows of every route", () => {
+  it("the table lists every route the app serves, and nothing else", () => {
+    expect(Object.keys(BUDGETS).sort()).toEqual(servedRoutes().sort());
+  });
+
+  it.each(Object.entries(BUDGETS))("%s", async (route, budget) => {
+    const res = await budget.send(f);
+    expect(res.status, `${route}: ${JSON.stringify(res.body)}`).toBe(budget.status);
+    const timing = d1Timing(res);
+    const rows = d1Rows(res);
+    expect(timing.queries, `${route} round trips`).toBe(budget.queries);
+    const read = typeof budget.read === "number" ? budget.read : await budget.read();
+    expect(rows.read, `${route} rows read`).toBeLessThanOrEqual(read);
+    expect(rows.written, `${route} rows written`).toBeLessThanOrEqual(budget.written);
+  });
+});
+
+/**
+ * Pages are numbered (`page`, `limit`), so a deep page must skip the rows
+ * before it: SQLite walks them in the list's index, and D1 counts each
+ * skipped index entry as a row read. No table row is read or joined for them
+ * (the page's ids come from the index alone), so the extra cost is exactly
+ * one row per skipped entry. Reading page 500 for no more than page 1 needs
+ * keyset pagination (a cursor), a change of the list contract.
+ */
+describe("deep pages: one index entry per skipped row, nothing more", () => {
+  const LIMIT_SMALL = 2;
+  it.each([
+    ["GET /posts", () => "/posts"],
+    ["GET /posts/:id/comments", () => `/posts/${f.postId}/comments`],
+  ])("%s: page 500 costs page 1 plus the skipped index entries", async (_, path) => {
+    const token = f.user.accessToken;
+    const rowsOf = async (page: number) =>
+      d1Rows(await call("GET", `${path()}?limit=${LIMIT_SMALL}&page=${page}`, { token })).read;
+    const [first, far] = [await rowsOf(1), await rowsOf(500)];
+    const skipped = 499 * LIMIT_SMALL;
+    expect(far).toBeLessThanOrEqual(first + skipped);
+  });
+});
+
+describe("row counts are shown only to a signed-in caller by default", () => {
+  it("login, forgot-password and register answer without row counts: they would tell a known email from an unknown one", async () => {
+    const { email, password } = await registerUser();
+    const unknown = `nobody-${unique()}@example.com`;
+    const answers = [
+      await settled("POST", "/login", { body: { email, password: `${password}-wrong` } }),
+      await settled("POST", "/login", { body: { email: unknown, password } }),
+      await settled("POST", "/forgot-password", { body: { email } }),
+      await settled("POST", "/forgot-password", { body: { email: unknown } }),
+      await settled("POST", "/register", { body: { username: unique("user_"), email, password } }),
+      await settled("POST", "/refresh", { body: { refreshToken: "forged" } }),
+    ];
+    for (const res of answers) expect(d1Timing(res).rows, res.headers.get("Server-Timing") ?? "").toBeUndefined();
+  });
+
+  it("a signed-in request carries them, and a forged token does not", async () => {
+    expect(d1Rows(await settled("GET", "/me", { token: f.user.accessToken }))).toEqual({ read: 2, written: 0 });
+    const forged = `${f.user.accessToken.slice(0, -4)}AAAA`;
+    expect(d1Timing(await settled("GET", "/me", { token: forged })).rows).toBeUndefined();
+  });
+});
