@@ -102,7 +102,8 @@ if (inbox) {
   // `--var` wins over wrangler.toml and .dev.vars; the key only has to be non-empty.
   vars.push(["MAIL_PROVIDER", "resend"], ["MAIL_API_URL", url], ["MAIL_API_KEY", "local-inbox"]);
   // The resend provider needs APP_URL for its links; without one in .dev.vars they point at this API's own pages.
-  if (!devVar("APP_URL")) vars.push(["APP_URL", `http://localhost:${port}`]);
+  const appUrlGiven = wranglerArgs.some((arg) => arg.startsWith("APP_URL:"));
+  if (!devVar("APP_URL") && !appUrlGiven) vars.push(["APP_URL", `http://localhost:${port}`]);
   inboxUrl = `${url}/`;
 }
 
