@@ -112,7 +112,7 @@ try {
   const now = new Date().toISOString();
 
   if (existing) {
-    const [, , [user]] = executeSql(promoteSql(email.data, passwordHash, now), target);
+    const [user] = executeSql(promoteSql(email.data, passwordHash, now), target).at(-1);
     if (!user) fail(`the account with the email ${email.data} disappeared before it could be promoted`);
     console.log(
       `Promoted ${user.username} <${user.email}> (id ${user.id}) to active admin in ${where}: ` +

@@ -50,14 +50,17 @@ select details from audit_events where action = 'role_change' and target_id = ${
   return { user, liveSessions: sessions.live, audit: audit.map((e) => JSON.parse(e.details)) };
 }
 
-/** An account as /register would leave it, with two live sessions: the attacker's. */
+/** An account as /register would leave it, with two live sessions, a pending email change and a second factor: the attacker's. */
 function registerAttacker(email) {
   const id = crypto.randomUUID();
   const future = new Date(Date.now() + 86_400_000).toISOString();
   const session = () =>
     `insert into sessions (id, user_id, refresh_token_hash, expires_at) values (${sqlString(crypto.randomUUID())}, ${sqlString(id)}, ${sqlString(crypto.randomUUID())}, ${sqlString(future)});`;
   executeSql(
-    `insert into users (id, username, email, password_hash) values (${sqlString(id)}, ${sqlString(`att_${id.slice(0, 8)}`)}, ${sqlString(email)}, ${sqlString(hashSync(ATTACKER_PASSWORD, 4))});
+    `insert into users (id, username, email, password_hash, pending_email, pending_email_expires_at, mfa_enabled_at)
+values (${sqlString(id)}, ${sqlString(`att_${id.slice(0, 8)}`)}, ${sqlString(email)}, ${sqlString(hashSync(ATTACKER_PASSWORD, 4))},
+  ${sqlString(`moved-${id}@attacker.example`)}, ${sqlString(future)}, ${sqlString(new Date().toISOString())});
+insert into totp_credentials (user_id, secret_ciphertext, confirmed_at) values (${sqlString(id)}, 'v1.attacker.secret', ${sqlString(new Date().toISOString())});
 ${session()}
 ${session()}`,
     target,
@@ -111,6 +114,13 @@ describe("npm run create-admin", () => {
     assert.ok(compareSync(ADMIN_PASSWORD, user.password_hash));
     assert.ok(!compareSync(ATTACKER_PASSWORD, user.password_hash));
     assert.equal(liveSessions, 0);
+    // The attacker's pending email change and second factor go with their password.
+    assert.equal(user.pending_email, null);
+    assert.equal(user.mfa_enabled_at, null);
+    assert.deepEqual(
+      executeSql(`select count(*) as n from totp_credentials where user_id = ${sqlString(id)};`, target)[0],
+      [{ n: 0 }],
+    );
     assert.deepEqual(audit, [
       {
         from: "user",
