@@ -119,7 +119,12 @@ export const emailRoutes = createRouter()
         { action: "email_verified", actorId: user.id, targetId: user.id, ip },
         sql`exists (select 1 from ${users} where ${unverified})`,
       ),
-      db.update(users).set({ emailVerifiedAt: now, updatedAt: now }).where(unverified).returning(),
+      // Proving the mailbox cancels a pending change asked for before (by whoever registered the address).
+      db
+        .update(users)
+        .set({ emailVerifiedAt: now, pendingEmail: null, pendingEmailExpiresAt: null, updatedAt: now })
+        .where(unverified)
+        .returning(),
     ]);
     await discardEmailToken(c.env.KV, found);
     if (!verified[0]) throw invalidToken();

@@ -27,6 +27,9 @@ type PasswordReplacement = {
  * it still see the old hash; its RETURNING row says whether the batch applied.
  * Every failure counter of the email is cleared (locks and slow-down): whoever
  * proved control of the account, by its password or its mailbox, always has a way in.
+ * A pending email change is cancelled (its link then matches nothing): otherwise
+ * whoever registered the address first could set one and take the account back
+ * after its owner reset the password.
  */
 export function replacePassword(db: Db, change: PasswordReplacement) {
   const now = nowIso();
@@ -53,7 +56,8 @@ export function replacePassword(db: Db, change: PasswordReplacement) {
     clearAllFailures(db, change.email, guard),
     db
       .update(users)
-      .set({ passwordHash: change.newHash, updatedAt: now })
+      // A pending email change was asked for by whoever knew the old password: it dies with it.
+      .set({ passwordHash: change.newHash, pendingEmail: null, pendingEmailExpiresAt: null, updatedAt: now })
       .where(stillUnchanged)
       .returning({ id: users.id }),
   ] as const;

@@ -13,8 +13,8 @@ import { isUniqueViolation, uniqueConflict } from "../users/conflicts";
 import { toPublicUser } from "../users/present";
 import { passChallenge } from "./lockout/challenge";
 import { clearFailures, failureScope, reserveAttempt } from "./lockout/failures";
-import { passwordStillHolds } from "./password-proof";
-import { assertAcceptablePassword, dummyHash, hashCost, hashPassword, verifyPassword } from "./passwords";
+import { comparePassword, passwordStillHolds } from "./password-proof";
+import { assertAcceptablePassword, dummyHash, hashCost, hashPassword } from "./passwords";
 import { loginRoute, logoutRoute, meRoute, refreshRoute, registerRoute } from "./routes.defs";
 import {
   accountSuspended,
@@ -81,8 +81,9 @@ export const authRoutes = createRouter()
     const { user } = attempt;
     // An unknown email costs what a real account's hash costs, whatever BCRYPT_COST it was made at.
     const againstHash = user?.passwordHash ?? (await dummyHash(attempt.unknownEmailCost || config.BCRYPT_COST));
-    c.set("passwordCheck", { bcryptCost: hashCost(againstHash), delayMs });
-    if (!user || !(await verifyPassword(password, againstHash))) {
+    // Compared first, whether or not there is a user: an unknown email must cost the same bcrypt work.
+    const passwordOk = await comparePassword(c, password, againstHash, delayMs);
+    if (!user || !passwordOk) {
       await auditInsert(db, { action: "login_failure", targetId: user?.id, ip, details: { email } });
       throw invalidCredentials();
     }
@@ -140,8 +141,10 @@ export const authRoutes = createRouter()
     const body = c.req.valid("json");
     const ip = clientIp(c);
     if (body.all) {
+      // "Sign out everywhere" is what an owner does who suspects someone else: a pending email change goes too.
       await db.batch([
         revokeAllSessions(db, user.id),
+        db.update(users).set({ pendingEmail: null, pendingEmailExpiresAt: null }).where(eq(users.id, user.id)),
         auditInsert(db, { action: "logout", actorId: user.id, targetId: user.id, ip, details: { all: true } }),
       ]);
       return ok(c, "Logged out of every session");

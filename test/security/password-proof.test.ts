@@ -1,8 +1,9 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { api, login, randomIp, registerUser, type Session, STRONG_PASSWORD, type TestUser } from "../support/api";
 import { failuresOf, rows, setFailures } from "../support/db";
 import { expectFailure } from "../support/expect-failure";
 import { expectRateLimitedAfter } from "../support/rate-limit";
+import { settled } from "../support/settled";
 
 /*
  * Every "current password" check of a signed-in user (POST /me/password,
@@ -71,6 +72,31 @@ describe.each(CHECKS)("$route", ({ route, send }) => {
     expect((await failuresAudited(user)).at(-1)).toMatchObject({ sessionRevoked: true });
     // Another session of the owner is untouched, and the right password still works.
     expect((await login(user)).accessToken).toBeTruthy();
+  });
+
+  it("compares at most five passwords on one session however many guesses run in parallel", async () => {
+    const s = await login(await registerUser());
+    const logLines: string[] = [];
+    const spy = vi.spyOn(console, "log").mockImplementation((...args: unknown[]) => {
+      logLines.push(args.map(String).join(" "));
+    });
+    let answers: number[];
+    try {
+      const guess = () =>
+        settled("POST", "/me/password", {
+          token: s.accessToken,
+          ip: randomIp(),
+          body: { currentPassword: WRONG, newPassword: NEW_PASSWORD },
+        });
+      answers = (await Promise.all(Array.from({ length: 12 }, guess))).map((r) => r.status);
+    } finally {
+      spy.mockRestore();
+    }
+    // The request log records a bcrypt cost only for a compare that ran.
+    const compared = logLines.map((l) => JSON.parse(l)).filter((l) => l.path === "/me/password" && l.bcryptCost);
+    expect(compared.length).toBeLessThanOrEqual(5);
+    expect(answers.every((status) => status === 401 || status === 429)).toBe(true);
+    expectFailure(await api("GET", "/me", { token: s.accessToken }), 401, "UNAUTHORIZED");
   });
 
   it("shares the login's lock: a network locked out by failed logins is refused even the right password", async () => {

@@ -206,6 +206,52 @@ describe("changing one's own email with a stolen access token", () => {
   });
 });
 
+describe("pre-account takeover: whoever registered the address first sets a pending change", () => {
+  /** The squatter registers the victim's address and asks to move the account to their own mailbox. */
+  async function squat() {
+    const squatter = await registerAndLogin();
+    const drop = freshEmail();
+    expect((await requestChange(squatter, drop)).status).toBe(200);
+    const dropToken = tokenFrom(await waitForEmail(drop));
+    return { squatter, drop, dropToken };
+  }
+
+  it.each([
+    [
+      "a password reset by the mailbox owner",
+      async (s: Session) => {
+        await forgot(s.user.email);
+        expect((await reset(await waitForToken(s.user.email, "/reset-password"))).status).toBe(200);
+      },
+    ],
+    [
+      "verifying the current address",
+      async (s: Session) => {
+        expect((await verify(await waitForToken(s.user.email, "/verify-email"))).status).toBe(200);
+      },
+    ],
+    [
+      "a password change",
+      async (s: Session) => {
+        const body = { currentPassword: s.user.password, newPassword: NEW_PASSWORD };
+        expect((await api("POST", "/me/password", { token: s.accessToken, body })).status).toBe(200);
+      },
+    ],
+    [
+      "signing out everywhere",
+      async (s: Session) => {
+        expect((await api("POST", "/logout", { token: s.accessToken, body: { all: true } })).status).toBe(200);
+      },
+    ],
+  ])("cancels it with %s, so its link can no longer move the account", async (_, ownerActs) => {
+    const { squatter, drop, dropToken } = await squat();
+    await ownerActs(squatter);
+    expectFailure(await verify(dropToken), 400, "INVALID_TOKEN");
+    expect(await userRow(squatter.user.id)).toMatchObject({ email: squatter.user.email, pending_email: null });
+    expect((await emailsTo(drop)).length).toBe(1);
+  });
+});
+
 describe("mail to addresses nobody has proven carries no user-chosen text", () => {
   it("greets a victim whose address was registered by someone else without the chosen username", async () => {
     const victim = freshEmail();
