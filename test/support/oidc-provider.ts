@@ -18,7 +18,10 @@ import { TEST_OAUTH_CLIENT } from "./oidc-client";
  * - `GET /userinfo`, `GET /github/user`, `GET /github/user/emails` (Bearer access token).
  * - Test controls: `POST /test/id-token` signs any claims (`alg`: RS256, ES256, none,
  *   HS256-public (HMAC keyed with the public key), `key: "unknown"` for an unpublished key),
- *   `POST /test/rotate` replaces the RS256 key, `GET /test/stats` counts JWKS and discovery fetches.
+ *   `POST /test/rotate` makes a new RS256 key current (the previous one stays published, as real
+ *   providers do during a rotation), `GET /test/stats` counts JWKS and discovery fetches.
+ * - Every path also answers under `/t/<tenant>/…` as a separate issuer `…/t/<tenant>` with its own
+ *   counters, so test files running in parallel do not see each other's fetches.
  *
  * Listens on 127.0.0.1 only. Started by test/global-setup.ts; its URL is the `oidcUrl` provided to tests.
  */
@@ -86,14 +89,15 @@ function clientOf(req: IncomingMessage, form: URLSearchParams) {
 
 export function startOidcProvider(): Promise<{ server: Server; url: string }> {
   let rsa = newKey("RS256");
+  let previousRsa: SigningKey | null = null;
   const ec = newKey("ES256");
   const unpublished = newKey("RS256");
   const codes = new Map<string, Grant>();
   const accessTokens = new Map<string, Grant>();
-  const stats = { jwksFetches: 0, discoveryFetches: 0 };
-  let issuer = "";
+  const statsByIssuer = new Map<string, { jwksFetches: number; discoveryFetches: number }>();
+  let base = "";
 
-  const idTokenFor = (grant: Grant, nonce: string | null) => {
+  const idTokenFor = (issuer: string, grant: Grant, nonce: string | null) => {
     const now = Math.floor(Date.now() / 1000);
     const claims: Record<string, unknown> = {
       iss: issuer,
@@ -110,7 +114,15 @@ export function startOidcProvider(): Promise<{ server: Server; url: string }> {
   };
 
   const server = createServer(async (req, res) => {
-    const url = new URL(req.url ?? "/", issuer);
+    const url = new URL(req.url ?? "/", base);
+    const tenant = url.pathname.match(/^\/t\/([a-z0-9-]+)(\/.*)$/);
+    const issuer = tenant ? `${base}/t/${tenant[1]}` : base;
+    if (tenant) url.pathname = tenant[2] ?? "/";
+    let stats = statsByIssuer.get(issuer);
+    if (!stats) {
+      stats = { jwksFetches: 0, discoveryFetches: 0 };
+      statsByIssuer.set(issuer, stats);
+    }
     const send = (status: number, body: unknown, headers: Record<string, string> = {}) => {
       res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store", ...headers });
       res.end(JSON.stringify(body));
@@ -136,7 +148,7 @@ export function startOidcProvider(): Promise<{ server: Server; url: string }> {
     if (req.method === "GET" && url.pathname === "/jwks") {
       stats.jwksFetches++;
       const jwk = (k: SigningKey) => ({ ...k.publicKey.export({ format: "jwk" }), kid: k.kid, alg: k.alg, use: "sig" });
-      return send(200, { keys: [jwk(rsa), jwk(ec)] });
+      return send(200, { keys: [rsa, previousRsa, ec].filter((k) => k !== null).map(jwk) });
     }
     if (req.method === "GET" && url.pathname === "/authorize") {
       const redirectUri = q("redirect_uri");
@@ -185,7 +197,7 @@ export function startOidcProvider(): Promise<{ server: Server; url: string }> {
       const accessToken = randomBytes(24).toString("base64url");
       accessTokens.set(accessToken, grant);
       const body: Record<string, unknown> = { access_token: accessToken, token_type: "Bearer", expires_in: 3600 };
-      if (grant.scope.split(" ").includes("openid")) body.id_token = idTokenFor(grant, grant.nonce);
+      if (grant.scope.split(" ").includes("openid")) body.id_token = idTokenFor(issuer, grant, grant.nonce);
       return send(200, body);
     }
     if (req.method === "GET" && url.pathname === "/userinfo") {
@@ -221,6 +233,7 @@ export function startOidcProvider(): Promise<{ server: Server; url: string }> {
       return send(200, { idToken: signJwt(claims, alg, signer) });
     }
     if (req.method === "POST" && url.pathname === "/test/rotate") {
+      previousRsa = rsa;
       rsa = newKey("RS256");
       return send(200, { kid: rsa.kid });
     }
@@ -231,8 +244,8 @@ export function startOidcProvider(): Promise<{ server: Server; url: string }> {
     server.listen(0, "127.0.0.1", () => {
       const address = server.address();
       const port = typeof address === "object" && address ? address.port : 0;
-      issuer = `http://127.0.0.1:${port}`;
-      resolve({ server, url: issuer });
+      base = `http://127.0.0.1:${port}`;
+      resolve({ server, url: base });
     });
   });
 }
