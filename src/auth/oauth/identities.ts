@@ -66,13 +66,19 @@ export async function resolveSignIn(db: Db, identity: ProviderIdentity): Promise
  * The insert cannot take a (provider, subject) that is linked already, so of
  * two accounts racing to link one identity exactly one gets it; the other,
  * like anyone linking an identity someone else holds, gets `IDENTITY_IN_USE`.
+ * An account deleted meanwhile gets nothing linked (`ACCOUNT_GONE`).
  */
-export async function linkIdentity(db: Db, identity: ProviderIdentity, userId: string): Promise<LinkDecision> {
+export async function linkIdentity(
+  db: Db,
+  identity: ProviderIdentity,
+  userId: string,
+): Promise<LinkDecision | { action: "refuse"; code: "ACCOUNT_GONE" }> {
   const [link] = await db.batch([linkedTo(db, identity)]);
   const decision = decideLink(link[0] ?? null, userId);
   if (decision.action !== "link") return decision;
   const inserted = await insertIdentity(db, identity, userId, eq(users.id, userId));
   if (inserted.length > 0) return decision;
+  // Nothing inserted: someone linked it meanwhile, or the account was deleted under us.
   const [now] = await linkedTo(db, identity);
-  return decideLink(now ?? null, userId);
+  return now ? decideLink(now, userId) : { action: "refuse", code: "ACCOUNT_GONE" };
 }
