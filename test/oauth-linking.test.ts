@@ -1,11 +1,12 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { createAccountForIdentity, deriveUsername } from "../src/auth/oauth/accounts";
 import { linkIdentity, resolveSignIn } from "../src/auth/oauth/identities";
 import type { ProviderIdentity } from "../src/auth/oauth/identity";
 import { decideLink, decideSignIn } from "../src/auth/oauth/linking";
 import { claimLoginCode, issueLoginCode, LOGIN_CODE_TTL_SECONDS } from "../src/auth/oauth/login-codes";
 import { sha256Hex } from "../src/auth/tokens";
-import { registerUser, unique } from "./support/api";
+import { api, registerUser, unique } from "./support/api";
 import { deleteUserRow, rows } from "./support/db";
 import { oauthDeps, pkcePair } from "./support/oauth";
 
@@ -212,5 +213,80 @@ describe("one-time login codes", () => {
     const { code, spa } = await issue(user.id);
     const results = await Promise.all(Array.from({ length: 6 }, () => claimLoginCode(deps, code, spa.verifier)));
     expect(results.filter((r) => r !== null)).toHaveLength(1);
+  });
+});
+
+describe("createAccountForIdentity", () => {
+  const create = (id: ProviderIdentity & { email: string }) => createAccountForIdentity({ db, bcryptCost: 4 }, id);
+
+  it("creates a passwordless account with a derived username and the identity, verified as the provider says", async () => {
+    const local = unique("Ad.a+");
+    const id = {
+      ...identity({ email: `${local.toLowerCase()}@example.com` }),
+      email: `${local.toLowerCase()}@example.com`,
+    };
+    const result = await create(id);
+    if (!result.ok) throw new Error(result.reason);
+    const [user] = await rows(
+      "select username, email, has_password, email_verified_at from users where id = ?",
+      result.userId,
+    );
+    expect(user).toMatchObject({ username: local.toLowerCase().replace("+", ""), email: id.email, has_password: 0 });
+    expect(user?.email_verified_at).not.toBeNull();
+    expect(await resolveSignIn(db, id)).toEqual({ action: "sign_in", userId: result.userId });
+
+    const unverified = identity({ emailVerified: false });
+    const second = await create({ ...unverified, email: unverified.email ?? "" });
+    if (!second.ok) throw new Error(second.reason);
+    expect(await rows("select email_verified_at from users where id = ?", second.userId)).toEqual([
+      { email_verified_at: null },
+    ]);
+  });
+
+  it("refuses a password login for it exactly like a wrong password", async () => {
+    const id = identity();
+    const result = await create({ ...id, email: id.email ?? "" });
+    if (!result.ok) throw new Error(result.reason);
+    for (const password of ["", "correct-horse-battery-9", "!", "x".repeat(43)]) {
+      const res = await api("POST", "/login", { body: { email: id.email, password } });
+      expect([400, 401]).toContain(res.status);
+      if (res.status === 401) expect(res.body.error.code).toBe("INVALID_CREDENTIALS");
+    }
+  });
+
+  it("suffixes a taken username", async () => {
+    const taken = await registerUser();
+    const email = `${taken.username}@elsewhere.test`;
+    const result = await create({ ...identity(), email });
+    if (!result.ok) throw new Error(result.reason);
+    const [user] = await rows("select username from users where id = ?", result.userId);
+    expect(user?.username).toMatch(new RegExp(`^${taken.username}-[0-9a-f]{4}$`));
+  });
+
+  it("creates nothing when the email was registered meanwhile", async () => {
+    const owner = await registerUser();
+    const before = await rows("select count(*) as n from users");
+    expect(await create({ ...identity(), email: owner.email })).toEqual({ ok: false, reason: "email_taken" });
+    expect(await rows("select count(*) as n from users")).toEqual(before);
+  });
+
+  it("makes one account when parallel first sign-ins race with one new identity", async () => {
+    const id = identity();
+    const email = id.email ?? "";
+    const results = await Promise.all(Array.from({ length: 4 }, () => create({ ...id, email })));
+    expect(results.filter((r) => r.ok)).toHaveLength(1);
+    expect(await rows("select id from users where email = ?", email)).toHaveLength(1);
+    expect(await rows("select id from oauth_identities where subject = ?", id.subject)).toHaveLength(1);
+  });
+
+  it.each([
+    ["ada@example.com", "ada"],
+    ["a@example.com", "usera"],
+    ["...x@example.com", "userx"],
+    ["o'brien+tag@example.com", "obrientag"],
+    [`${"l".repeat(40)}@example.com`, "l".repeat(24)],
+  ])("derives a username from %s", (email, username) => {
+    expect(deriveUsername(email, 0)).toBe(username);
+    expect(deriveUsername(email, 1)).toMatch(new RegExp(`^${username}-[0-9a-f]{4}$`));
   });
 });

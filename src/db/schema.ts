@@ -36,6 +36,8 @@ export const users = sqliteTable(
     /** A requested, unconfirmed new address (migrations/0003_pending_email.sql); `email` stays in force until it is confirmed. */
     pendingEmail: caseInsensitiveText("pending_email"),
     pendingEmailExpiresAt: timestamp("pending_email_expires_at"),
+    /** False for accounts made by social sign-in: their `password_hash` hashes 256 random bits nobody knows (migrations/0010_oauth.sql). */
+    hasPassword: integer("has_password", { mode: "boolean" }).notNull().default(true),
   },
   (t) => [
     uniqueIndex("users_username_unique").on(t.username),
