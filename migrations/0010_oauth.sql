@@ -26,6 +26,7 @@ CREATE TABLE `oauth_states` (
 );
 --> statement-breakpoint
 CREATE INDEX `oauth_states_expires_at_idx` ON `oauth_states` (`expires_at`);--> statement-breakpoint
+CREATE INDEX `oauth_states_link_user_id_idx` ON `oauth_states` (`link_user_id`);--> statement-breakpoint
 CREATE TABLE `oauth_login_codes` (
 	`code_hash` text PRIMARY KEY NOT NULL,
 	`user_id` text NOT NULL,
@@ -36,4 +37,5 @@ CREATE TABLE `oauth_login_codes` (
 	FOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade
 );
 --> statement-breakpoint
-CREATE INDEX `oauth_login_codes_expires_at_idx` ON `oauth_login_codes` (`expires_at`);
+CREATE INDEX `oauth_login_codes_expires_at_idx` ON `oauth_login_codes` (`expires_at`);--> statement-breakpoint
+CREATE INDEX `oauth_login_codes_user_id_idx` ON `oauth_login_codes` (`user_id`);

@@ -286,7 +286,11 @@ export const oauthStates = sqliteTable(
     expiresAt: timestamp("expires_at").notNull(),
     createdAt: timestamp("created_at").notNull().default(now),
   },
-  (t) => [index("oauth_states_expires_at_idx").on(t.expiresAt)],
+  // The user index serves the cascade when an account is deleted (no full scan per deletion).
+  (t) => [
+    index("oauth_states_expires_at_idx").on(t.expiresAt),
+    index("oauth_states_link_user_id_idx").on(t.linkUserId),
+  ],
 );
 
 /**
@@ -306,7 +310,10 @@ export const oauthLoginCodes = sqliteTable(
     expiresAt: timestamp("expires_at").notNull(),
     createdAt: timestamp("created_at").notNull().default(now),
   },
-  (t) => [index("oauth_login_codes_expires_at_idx").on(t.expiresAt)],
+  (t) => [
+    index("oauth_login_codes_expires_at_idx").on(t.expiresAt),
+    index("oauth_login_codes_user_id_idx").on(t.userId),
+  ],
 );
 
 export type UserRow = typeof users.$inferSelect;
