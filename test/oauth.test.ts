@@ -292,6 +292,25 @@ describe("callback", () => {
     });
   });
 
+  it("takes the email from userinfo when the ID token has none, and only for the same subject", async () => {
+    const sub = `u-${crypto.randomUUID()}`;
+    const { params } = await authorizeAt("acme", { sub, email: "Info@Example.com", userinfo_only: true });
+    expect(await finishAuthorization(deps, provider("acme"), params)).toMatchObject({
+      ok: true,
+      identity: { subject: sub, email: "info@example.com", emailVerified: true },
+    });
+    const other = await authorizeAt("acme", {
+      sub,
+      email: "x@example.com",
+      userinfo_only: true,
+      userinfo_sub: "someone-else",
+    });
+    expect(await finishAuthorization(deps, provider("acme"), other.params)).toMatchObject({
+      ok: true,
+      identity: { subject: sub, email: null, emailVerified: false },
+    });
+  });
+
   it("reads a GitHub identity: numeric id as subject, the primary email and its verified flag", async () => {
     const verified = await authorizeAt("github", { sub: "1001", email: "Octo@Example.com" });
     expect(await finishAuthorization(deps, provider("github"), verified.params)).toMatchObject({

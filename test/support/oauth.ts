@@ -69,6 +69,8 @@ export type AtProvider = {
   error?: string;
   alg?: "RS256" | "ES256";
   nonce?: string;
+  userinfo_only?: boolean;
+  userinfo_sub?: string;
 };
 
 /**

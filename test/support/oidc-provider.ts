@@ -12,7 +12,8 @@ import { TEST_OAUTH_CLIENT } from "./oidc-client";
  *   is chosen by the test through extra query parameters on the authorization URL:
  *   `as_sub`, `as_email`, `as_email_verified` (`true`/`false`), `as_error` (for example
  *   `access_denied`), `as_alg` (`ES256` signs the ID token with the EC key), `as_nonce`
- *   (puts another nonce in the ID token).
+ *   (puts another nonce in the ID token), `as_userinfo_only=true` (email only from /userinfo, not
+ *   in the ID token, as some providers do), `as_userinfo_sub` (/userinfo names another subject).
  * - `POST /token`: authorization_code only, client secret (Basic or body) checked, PKCE S256
  *   verified, `redirect_uri` compared, each code single use.
  * - `GET /userinfo`, `GET /github/user`, `GET /github/user/emails` (Bearer access token).
@@ -35,6 +36,8 @@ type Grant = Person & {
   nonce: string | null;
   scope: string;
   alg: "RS256" | "ES256";
+  userinfoOnly: boolean;
+  userinfoSub: string | null;
 };
 
 const b64url = (data: Buffer | string) => Buffer.from(data).toString("base64url");
@@ -105,10 +108,9 @@ export function startOidcProvider(): Promise<{ server: Server; url: string }> {
       aud: grant.clientId,
       iat: now,
       exp: now + 300,
-      email: grant.email,
-      email_verified: grant.emailVerified,
       name: `Test ${grant.sub}`,
     };
+    if (!grant.userinfoOnly) Object.assign(claims, { email: grant.email, email_verified: grant.emailVerified });
     if (nonce !== null) claims.nonce = nonce;
     return signJwt(claims, grant.alg, grant.alg === "ES256" ? ec : rsa);
   };
@@ -175,6 +177,8 @@ export function startOidcProvider(): Promise<{ server: Server; url: string }> {
         nonce: q("as_nonce") ?? q("nonce"),
         scope: q("scope") ?? "",
         alg: q("as_alg") === "ES256" ? "ES256" : "RS256",
+        userinfoOnly: q("as_userinfo_only") === "true",
+        userinfoSub: q("as_userinfo_sub"),
       });
       back.searchParams.set("code", code);
       return send(302, {}, { location: back.href });
@@ -203,7 +207,11 @@ export function startOidcProvider(): Promise<{ server: Server; url: string }> {
     if (req.method === "GET" && url.pathname === "/userinfo") {
       const grant = bearer();
       if (!grant) return send(401, { error: "invalid_token" });
-      return send(200, { sub: grant.sub, email: grant.email, email_verified: grant.emailVerified });
+      return send(200, {
+        sub: grant.userinfoSub ?? grant.sub,
+        email: grant.email,
+        email_verified: grant.emailVerified,
+      });
     }
     if (req.method === "GET" && url.pathname === "/github/user") {
       const grant = bearer();

@@ -1,10 +1,12 @@
 import { endpointsOf, oauthClient } from "./client";
 import type { Provider } from "./config";
 import { clock, type OAuthDeps } from "./deps";
+import { discover } from "./discovery";
 import { readGithubIdentity } from "./github";
 import { verifyIdToken } from "./id-token";
 import type { ProviderIdentity } from "./identity";
 import { claimAuthorization } from "./state";
+import { withUserinfoEmail } from "./userinfo";
 
 export type CallbackParams = { code?: string; state?: string; error?: string };
 
@@ -24,7 +26,7 @@ export type CallbackResult =
  * state, or a second callback racing the first, gets nothing. Then the code
  * is exchanged with our PKCE verifier and the identity read: for OIDC from
  * the ID token, verified against the JWKS and the nonce stored with the
- * state; for GitHub from its API. Nothing here signs anyone in: the caller
+ * state (its email from userinfo when the token has none); for GitHub from its API. Nothing here signs anyone in: the caller
  * resolves the identity to an account (`resolveSignIn` / `linkIdentity`).
  */
 export async function finishAuthorization(
@@ -55,7 +57,12 @@ export async function finishAuthorization(
       jwksCooldownMs: deps.jwksCooldownMs,
     });
     if (!verified.ok) return { ok: false, reason: "invalid_id_token", ...back };
-    return { ok: true, identity: verified.identity, ...back };
+    const { userinfoUrl } = await discover(provider, now);
+    return {
+      ok: true,
+      identity: await withUserinfoEmail(verified.identity, userinfoUrl, tokens.accessToken()),
+      ...back,
+    };
   } catch {
     // Arctic's request errors (a refused code or verifier), a provider that is down or answers
     // nonsense (ProviderError), a token answer without an ID token: one outcome, no details to the SPA.
