@@ -35,6 +35,8 @@ const pinned = {
   REQUIRE_EMAIL_VERIFICATION: "false",
   // Off unless a test turns it on; a TURNSTILE_SECRET in .dev.vars must not change results.
   TURNSTILE_SECRET: "",
+  // No social sign-in unless a test configures a provider (test/oauth.test.ts passes its own).
+  OAUTH_PROVIDERS: "",
   MAX_POSTS_PER_USER: "1000",
   MAX_COMMENTS_PER_USER: "5000",
   SERVER_TIMING_ROWS: "signed-in",

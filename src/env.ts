@@ -8,6 +8,7 @@ export type Bindings = Env & {
   MAIL_API_KEY?: string;
   ENCRYPTION_KEY?: string;
   TURNSTILE_SECRET?: string;
+  OAUTH_PROVIDERS?: string;
 };
 
 /** The signed-in user, as loaded by the auth guard on every request. */
@@ -63,6 +64,9 @@ const configSchema = z
     MAIL_API_KEY: z.preprocess(emptyAsUndefined, z.string().optional()),
     // Optional until a feature needs it (TOTP secrets): requireEncryptionKey() answers 503 then.
     ENCRYPTION_KEY: z.preprocess(emptyAsUndefined, z.string().optional()),
+    // JSON of the social sign-in providers, parsed by src/auth/oauth/config.ts only where it is used,
+    // so a bad value answers 503 on the OAuth routes instead of taking the whole API down.
+    OAUTH_PROVIDERS: z.preprocess(emptyAsUndefined, z.string().optional()),
     MAIL_FROM: z.preprocess(emptyAsUndefined, z.string().default("Edge Users <no-reply@example.com>")),
     BCRYPT_COST: z.coerce.number().int().min(4).max(14).default(10),
     PASSWORD_MIN_LENGTH: z.coerce.number().int().min(8).max(64).default(12),

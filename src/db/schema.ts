@@ -36,6 +36,8 @@ export const users = sqliteTable(
     /** A requested, unconfirmed new address (migrations/0003_pending_email.sql); `email` stays in force until it is confirmed. */
     pendingEmail: caseInsensitiveText("pending_email"),
     pendingEmailExpiresAt: timestamp("pending_email_expires_at"),
+    /** False for accounts made by social sign-in: their `password_hash` hashes 256 random bits nobody knows (migrations/0010_oauth.sql). */
+    hasPassword: integer("has_password", { mode: "boolean" }).notNull().default(true),
   },
   (t) => [
     uniqueIndex("users_username_unique").on(t.username),
@@ -237,6 +239,81 @@ export const mailQuota = sqliteTable(
     sent: integer("sent").notNull(),
   },
   (t) => [primaryKey({ columns: [t.kind, t.addressHash] })],
+);
+
+/**
+ * Social sign-in identities (src/auth/oauth/): one (provider, subject) belongs
+ * to at most one account; an account may have several. `email` is what the
+ * provider said when the identity was linked, for the owner's list only:
+ * sign-in always goes by (provider, subject), never by email.
+ */
+export const oauthIdentities = sqliteTable(
+  "oauth_identities",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    provider: text("provider").notNull(),
+    subject: text("subject").notNull(),
+    email: text("email"),
+    createdAt: timestamp("created_at").notNull().default(now),
+    lastUsedAt: timestamp("last_used_at"),
+  },
+  (t) => [
+    uniqueIndex("oauth_identities_provider_subject_unique").on(t.provider, t.subject),
+    index("oauth_identities_user_id_idx").on(t.userId),
+  ],
+);
+
+/**
+ * A browser sign-in between `/oauth/:provider/authorize` and its callback:
+ * the `state` (stored only as SHA-256), the PKCE verifier and OIDC nonce of
+ * the hop to the provider, and the SPA's redirect and PKCE challenge for the
+ * hop back. `link_user_id` set means the callback links to that account
+ * instead of signing in. Claimed once with DELETE … RETURNING; 10 minutes.
+ */
+export const oauthStates = sqliteTable(
+  "oauth_states",
+  {
+    stateHash: text("state_hash").primaryKey(),
+    provider: text("provider").notNull(),
+    codeVerifier: text("code_verifier").notNull(),
+    nonce: text("nonce"),
+    redirectUri: text("redirect_uri").notNull(),
+    codeChallenge: text("code_challenge").notNull(),
+    linkUserId: text("link_user_id").references(() => users.id, { onDelete: "cascade" }),
+    expiresAt: timestamp("expires_at").notNull(),
+    createdAt: timestamp("created_at").notNull().default(now),
+  },
+  // The user index serves the cascade when an account is deleted (no full scan per deletion).
+  (t) => [
+    index("oauth_states_expires_at_idx").on(t.expiresAt),
+    index("oauth_states_link_user_id_idx").on(t.linkUserId),
+  ],
+);
+
+/**
+ * The one-time login code the callback hands to the SPA in its redirect
+ * (SHA-256 only, 60 s, single use), redeemable only with the verifier of the
+ * SPA's PKCE challenge, so a code read from a URL is useless on its own.
+ */
+export const oauthLoginCodes = sqliteTable(
+  "oauth_login_codes",
+  {
+    codeHash: text("code_hash").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    provider: text("provider").notNull(),
+    codeChallenge: text("code_challenge").notNull(),
+    expiresAt: timestamp("expires_at").notNull(),
+    createdAt: timestamp("created_at").notNull().default(now),
+  },
+  (t) => [
+    index("oauth_login_codes_expires_at_idx").on(t.expiresAt),
+    index("oauth_login_codes_user_id_idx").on(t.userId),
+  ],
 );
 
 export type UserRow = typeof users.$inferSelect;

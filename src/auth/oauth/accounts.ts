@@ -1,0 +1,89 @@
+import { and, eq } from "drizzle-orm";
+import type { Db } from "../../db/client";
+import { oauthIdentities, users } from "../../db/schema";
+import { isUniqueViolation } from "../../users/conflicts";
+import { hashPassword } from "../passwords";
+import { randomToken } from "../tokens";
+import type { ProviderIdentity } from "./identity";
+
+const USERNAME_ATTEMPTS = 4;
+
+/**
+ * A username from the email's local part: the characters usernames allow,
+ * 3-24 of them (room for a suffix), then `-` and 4 random hex digits when
+ * the plain one is taken.
+ */
+export function deriveUsername(email: string, attempt: number): string {
+  let base = (email.split("@")[0] ?? "")
+    .replace(/[^A-Za-z0-9_.-]/g, "")
+    .replace(/^[.-]+/, "")
+    .slice(0, 24);
+  if (base.length < 3) base = `user${base}`;
+  if (attempt === 0) return base;
+  const suffix = [...crypto.getRandomValues(new Uint8Array(2))].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return `${base}-${suffix}`;
+}
+
+export type CreateResult = { ok: true; userId: string } | { ok: false; reason: "email_taken" | "identity_taken" };
+
+/**
+ * Creates the account for a new identity whose email nobody has, and links
+ * the identity, in one batch (one transaction): either both exist or
+ * neither. The account has no password: `has_password` is false and the
+ * hash is of 256 random bits that are thrown away, so a password login for
+ * it fails exactly like a wrong password, at the same bcrypt cost (no
+ * timing tells it apart), until `forgot-password` sets one. The email is
+ * verified only when the provider says so. When the email was registered,
+ * or the identity linked, between the caller's decision and this write,
+ * nothing is created and the caller resolves the identity again.
+ */
+export async function createAccountForIdentity(
+  deps: { db: Db; bcryptCost: number },
+  identity: ProviderIdentity & { email: string },
+): Promise<CreateResult> {
+  const { db } = deps;
+  const passwordHash = await hashPassword(randomToken(), deps.bcryptCost);
+  const now = new Date().toISOString();
+  for (let attempt = 0; attempt < USERNAME_ATTEMPTS; attempt++) {
+    const userId = crypto.randomUUID();
+    try {
+      await db.batch([
+        db.insert(users).values({
+          id: userId,
+          username: deriveUsername(identity.email, attempt),
+          email: identity.email,
+          passwordHash,
+          hasPassword: false,
+          emailVerifiedAt: identity.emailVerified ? now : null,
+          createdAt: now,
+          updatedAt: now,
+        }),
+        db.insert(oauthIdentities).values({
+          id: crypto.randomUUID(),
+          userId,
+          provider: identity.provider,
+          subject: identity.subject,
+          email: identity.email,
+          createdAt: now,
+          lastUsedAt: now,
+        }),
+      ]);
+      return { ok: true, userId };
+    } catch (err) {
+      if (!isUniqueViolation(err)) throw err;
+      // Which unique index refused it, read from the data rather than from D1's message.
+      const [email, link] = await db.batch([
+        db.select({ id: users.id }).from(users).where(eq(users.email, identity.email)),
+        db
+          .select({ id: oauthIdentities.id })
+          .from(oauthIdentities)
+          .where(and(eq(oauthIdentities.provider, identity.provider), eq(oauthIdentities.subject, identity.subject))),
+      ]);
+      if (link.length > 0) return { ok: false, reason: "identity_taken" };
+      if (email.length > 0) return { ok: false, reason: "email_taken" };
+      // The username was taken: try a suffixed one.
+    }
+  }
+  // Four taken usernames in a row (three of them random) means something else is wrong.
+  throw new Error("could not derive a free username");
+}
