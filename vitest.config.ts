@@ -35,6 +35,11 @@ const pinned = {
   REQUIRE_EMAIL_VERIFICATION: "false",
   // Off unless a test turns it on; a TURNSTILE_SECRET in .dev.vars must not change results.
   TURNSTILE_SECRET: "",
+  // Passkeys take their defaults from APP_URL (rp id api.test, origin https://api.test).
+  WEBAUTHN_RP_ID: "",
+  WEBAUTHN_RP_NAME: "",
+  WEBAUTHN_ORIGINS: "",
+  EMAIL_CODE_LOGIN: "true",
   MAX_POSTS_PER_USER: "1000",
   MAX_COMMENTS_PER_USER: "5000",
   SERVER_TIMING_ROWS: "signed-in",
