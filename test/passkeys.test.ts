@@ -1,8 +1,10 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { parseAuthenticatorData } from "../src/auth/passkeys/authenticator-data";
 import { passkeyConfig } from "../src/auth/passkeys/config";
 import { loginOptions, verifyPasskeyLogin } from "../src/auth/passkeys/login";
 import { listPasskeys, removePasskey, renamePasskey } from "../src/auth/passkeys/manage";
+import { derToP1363 } from "../src/auth/passkeys/public-key";
 import { registrationOptions, verifyRegistration } from "../src/auth/passkeys/registration";
 import { authenticationResponseSchema, registrationResponseSchema } from "../src/auth/passkeys/schemas";
 import { NO_PASSWORD } from "../src/auth/sign-in-methods";
@@ -430,5 +432,31 @@ describe("managing passkeys", () => {
     expect(results.filter((r) => r.ok)).toHaveLength(1);
     expect(results.filter((r) => !r.ok)).toEqual([{ ok: false, reason: "last_sign_in_method" }]);
     expect(await listPasskeys(deps.db, user.id)).toHaveLength(1);
+  });
+});
+
+describe("parsing what the browser sends (hostile bytes)", () => {
+  it("refuses truncated authenticatorData and bytes no flag announced", () => {
+    const minimal = new Uint8Array(37);
+    minimal[32] = 0x05;
+    expect(parseAuthenticatorData(minimal)).toMatchObject({ userPresent: true, userVerified: true, signCount: 0 });
+    expect(parseAuthenticatorData(minimal.subarray(0, 36))).toBeNull();
+    expect(parseAuthenticatorData(new Uint8Array([...minimal, 0]))).toBeNull();
+    const attested = new Uint8Array(60);
+    attested[32] = 0x45;
+    attested[54] = 200; // credential id longer than what follows
+    expect(parseAuthenticatorData(attested)).toBeNull();
+  });
+
+  it("reads only strict DER ECDSA signatures", () => {
+    const der = (r: number[], s: number[]) =>
+      new Uint8Array([0x30, r.length + s.length + 4, 2, r.length, ...r, 2, s.length, ...s]);
+    const ok = derToP1363(der([1], [0x00, 0x80]));
+    expect(ok?.[31]).toBe(1);
+    expect(ok?.[63]).toBe(0x80);
+    expect(derToP1363(der([1], [2]).subarray(0, 7))).toBeNull();
+    expect(derToP1363(new Uint8Array([...der([1], [2]), 0]))).toBeNull();
+    expect(derToP1363(der(Array(34).fill(1), [2]))).toBeNull();
+    expect(derToP1363(der([1, ...Array(32).fill(1)], [2]))).toBeNull(); // 33 bytes without the sign pad
   });
 });

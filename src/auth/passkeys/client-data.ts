@@ -1,5 +1,4 @@
-import { encodeBase64urlNoPadding } from "@oslojs/encoding";
-import { type AuthenticatorData, ClientDataType, parseClientDataJSON } from "@oslojs/webauthn";
+import type { AuthenticatorData } from "./authenticator-data";
 import type { PasskeyConfig } from "./config";
 
 /** Why a ceremony's response was refused (for the audit line; the client only hears "invalid"). */
@@ -24,18 +23,20 @@ export function readClientData(
   clientDataJSON: Uint8Array,
   expectedType: "create" | "get",
 ): { ok: true; challenge: string } | { ok: false; reason: CeremonyFailure } {
-  let clientData: ReturnType<typeof parseClientDataJSON>;
+  let parsed: { type?: unknown; challenge?: unknown; origin?: unknown; crossOrigin?: unknown };
   try {
-    clientData = parseClientDataJSON(clientDataJSON);
+    parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(clientDataJSON));
   } catch {
     return { ok: false, reason: "malformed" };
   }
-  const type = expectedType === "create" ? ClientDataType.Create : ClientDataType.Get;
-  if (clientData.type !== type) return { ok: false, reason: "type" };
+  if (parsed === null || typeof parsed !== "object") return { ok: false, reason: "malformed" };
+  const { type, challenge, origin, crossOrigin } = parsed;
+  if (typeof challenge !== "string" || typeof origin !== "string") return { ok: false, reason: "malformed" };
+  if (type !== `webauthn.${expectedType}`) return { ok: false, reason: "type" };
   // Exact match: a look-alike origin (a phishing page, another port) is refused, and so is an iframe on another site.
-  if (!config.origins.includes(clientData.origin) || clientData.crossOrigin === true)
-    return { ok: false, reason: "origin" };
-  return { ok: true, challenge: encodeBase64urlNoPadding(clientData.challenge) };
+  if (!config.origins.includes(origin) || crossOrigin === true) return { ok: false, reason: "origin" };
+  // Browsers send the challenge base64url without padding, exactly as we issued it; compared as text.
+  return { ok: true, challenge };
 }
 
 /**
@@ -43,18 +44,15 @@ export function readClientData(
  * and verified (UV: PIN or biometrics), which is what makes a passkey count
  * as two factors and as a step-up proof.
  */
-export function checkAuthenticatorData(config: PasskeyConfig, data: AuthenticatorData): CeremonyFailure | null {
-  if (!data.verifyRelyingPartyIdHash(config.rpId)) return "rp_id";
+export async function checkAuthenticatorData(
+  config: PasskeyConfig,
+  data: AuthenticatorData,
+): Promise<CeremonyFailure | null> {
+  const expected = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(config.rpId)));
+  if (!equalBytes(expected, data.rpIdHash)) return "rp_id";
   if (!data.userPresent) return "user_presence";
   if (!data.userVerified) return "user_verification";
   return null;
 }
 
-/** The backup flags (BE 0x08, BS 0x10), which the parser does not expose, read from the flags byte. */
-export function backupState(authenticatorData: Uint8Array) {
-  const flags = authenticatorData[32] ?? 0;
-  return {
-    deviceType: flags & 0x08 ? ("multiDevice" as const) : ("singleDevice" as const),
-    backedUp: (flags & 0x10) !== 0,
-  };
-}
+const equalBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((v, i) => v === b[i]);

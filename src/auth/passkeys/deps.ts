@@ -14,4 +14,4 @@ export const clock = (deps: Pick<PasskeyDeps, "now">) => deps.now?.() ?? Date.no
 export const CHALLENGE_TTL_SECONDS = 5 * 60;
 
 /** ES256, EdDSA and RS256, in the order the relying party prefers them. */
-export const SUPPORTED_ALGORITHMS = [-7, -8, -257] as const;
+export const SUPPORTED_ALGORITHMS = [-7, -8, -257] as const; // ES256, EdDSA, RS256 (public-key.ts)

@@ -1,7 +1,7 @@
 import { decodeBase64urlIgnorePadding, encodeBase64urlNoPadding } from "@oslojs/encoding";
-import { createAssertionSignatureMessage, parseAuthenticatorData } from "@oslojs/webauthn";
 import { and, eq, sql } from "drizzle-orm";
 import { passkeyCredentials, users, webauthnUserHandles } from "../../db/schema";
+import { parseAuthenticatorData } from "./authenticator-data";
 import { claimLoginChallenge, issueChallenge } from "./challenges";
 import { type CeremonyFailure, checkAuthenticatorData, readClientData } from "./client-data";
 import { CHALLENGE_TTL_SECONDS, clock, type PasskeyDeps } from "./deps";
@@ -120,13 +120,15 @@ export async function verifyPasskeyLogin(
   const clientData = readClientData(deps.config, decoded.clientDataJSON, "get");
   if (!clientData.ok) return fail(clientData.reason, ids);
   if (clientData.challenge !== claimed.challenge) return fail("challenge", ids);
-  const refused = checkAuthenticatorData(deps.config, decoded.authenticatorData);
+  const refused = await checkAuthenticatorData(deps.config, decoded.authenticatorData);
   if (refused) return fail(refused, ids);
-  const message = createAssertionSignatureMessage(decoded.authData, decoded.clientDataJSON);
+  // What the authenticator signed: authenticatorData ‖ SHA-256(clientDataJSON).
+  const clientDataHash = new Uint8Array(await crypto.subtle.digest("SHA-256", decoded.clientDataJSON));
+  const message = new Uint8Array([...decoded.authData, ...clientDataHash]);
   const key = { algorithm: stored.algorithm, jwk: JSON.parse(stored.publicKey) as JsonWebKey };
   if (!(await verifySignature(key, decoded.signature, message))) return fail("signature", ids);
 
-  const counter = decoded.authenticatorData.signatureCounter;
+  const counter = decoded.authenticatorData.signCount;
   const moved = await deps.db
     .update(passkeyCredentials)
     .set({ counter, lastUsedAt: new Date(clock(deps)).toISOString() })
@@ -147,7 +149,8 @@ function decodeAssertion(response: AuthenticationResponseJSON) {
     const clientDataJSON = decodeBase64urlIgnorePadding(response.response.clientDataJSON);
     const authData = decodeBase64urlIgnorePadding(response.response.authenticatorData);
     const signature = decodeBase64urlIgnorePadding(response.response.signature);
-    return { clientDataJSON, authData, signature, authenticatorData: parseAuthenticatorData(authData) };
+    const authenticatorData = parseAuthenticatorData(authData);
+    return authenticatorData && { clientDataJSON, authData, signature, authenticatorData };
   } catch {
     return null;
   }

@@ -1,10 +1,10 @@
 import { decodeCBORToNativeValueNoLeftoverBytes } from "@oslojs/cbor";
 import { decodeBase64urlIgnorePadding, encodeBase64urlNoPadding } from "@oslojs/encoding";
-import { parseAuthenticatorData } from "@oslojs/webauthn";
 import { eq } from "drizzle-orm";
 import { passkeyCredentials } from "../../db/schema";
+import { parseAuthenticatorData } from "./authenticator-data";
 import { claimRegistrationChallenge, issueChallenge } from "./challenges";
-import { backupState, type CeremonyFailure, checkAuthenticatorData, readClientData } from "./client-data";
+import { type CeremonyFailure, checkAuthenticatorData, readClientData } from "./client-data";
 import { CHALLENGE_TTL_SECONDS, type PasskeyDeps, SUPPORTED_ALGORITHMS } from "./deps";
 import { type Passkey, presentPasskey } from "./present";
 import { storedKeyFromCose } from "./public-key";
@@ -75,8 +75,8 @@ export async function verifyRegistration(
   if (!clientData.ok) return fail(clientData.reason);
   if (!(await claimRegistrationChallenge(deps, userId, clientData.challenge))) return fail("challenge");
 
-  const { authData, authenticatorData } = decoded;
-  const refused = checkAuthenticatorData(deps.config, authenticatorData);
+  const { authenticatorData } = decoded;
+  const refused = await checkAuthenticatorData(deps.config, authenticatorData);
   if (refused) return fail(refused);
   const credential = authenticatorData.credential;
   if (!credential || encodeBase64urlNoPadding(credential.id) !== response.id || response.id !== response.rawId)
@@ -92,8 +92,9 @@ export async function verifyRegistration(
       name: name?.trim() || DEFAULT_PASSKEY_NAME,
       publicKey: JSON.stringify(key.jwk),
       algorithm: key.algorithm,
-      counter: authenticatorData.signatureCounter,
-      ...backupState(authData),
+      counter: authenticatorData.signCount,
+      backedUp: authenticatorData.backedUp,
+      deviceType: authenticatorData.backupEligible ? "multiDevice" : "singleDevice",
       transports: response.response.transports ?? null,
     })
     .onConflictDoNothing()
@@ -111,8 +112,8 @@ function decodeRegistration(response: RegistrationResponseJSON) {
       4,
     ) as { authData?: unknown };
     if (!(attestation.authData instanceof Uint8Array)) return null;
-    const authData = attestation.authData;
-    return { clientDataJSON, authData, authenticatorData: parseAuthenticatorData(authData) };
+    const authenticatorData = parseAuthenticatorData(attestation.authData);
+    return authenticatorData && { clientDataJSON, authenticatorData };
   } catch {
     return null;
   }
