@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { parseAuthenticatorData } from "../src/auth/passkeys/authenticator-data";
+import { decodeCbor, decodeCborExactly } from "../src/auth/passkeys/cbor";
 import { passkeyConfig } from "../src/auth/passkeys/config";
 import { loginOptions, verifyPasskeyLogin } from "../src/auth/passkeys/login";
 import { listPasskeys, removePasskey, renamePasskey } from "../src/auth/passkeys/manage";
@@ -9,7 +10,7 @@ import { registrationOptions, verifyRegistration } from "../src/auth/passkeys/re
 import { authenticationResponseSchema, registrationResponseSchema } from "../src/auth/passkeys/schemas";
 import { NO_PASSWORD } from "../src/auth/sign-in-methods";
 import { registerUser, unique } from "./support/api";
-import { base64url, SoftwareAuthenticator } from "./support/authenticator";
+import { base64url, type Cbor, encodeCbor, SoftwareAuthenticator } from "./support/authenticator";
 import { rows } from "./support/db";
 import { ORIGIN, passkeyDeps, signedLogin, withPasskey } from "./support/passkeys";
 
@@ -446,6 +447,37 @@ describe("parsing what the browser sends (hostile bytes)", () => {
     attested[32] = 0x45;
     attested[54] = 200; // credential id longer than what follows
     expect(parseAuthenticatorData(attested)).toBeNull();
+  });
+
+  it("reads the CBOR WebAuthn uses and refuses the rest", () => {
+    const map = new Map<number | string, Cbor>([
+      [1, 2],
+      [-1, 1],
+      [-300, new Uint8Array([9])],
+      ["fmt", "none"],
+      [70000, new Map()],
+    ]);
+    expect(decodeCborExactly(encodeCbor(map))).toEqual({
+      "1": 2,
+      "-1": 1,
+      "-300": new Uint8Array([9]),
+      fmt: "none",
+      "70000": {},
+    });
+    expect(decodeCbor(new Uint8Array([0x83, 0xf4, 0xf5, 0xf6, 0xff]))).toEqual([[false, true, null], 4]);
+    const refused = [
+      [0x5f, 0x41, 0x00, 0xff], // indefinite-length byte string
+      [0xc2, 0x41, 0x01], // tag
+      [0xfa, 0, 0, 0, 0], // float
+      [0x1b, 0, 0, 0, 0, 0, 0, 0, 1], // 64-bit integer
+      [0xa2, 0x01, 0x01, 0x01, 0x02], // duplicate key
+      [0xa1, 0x41, 0x00, 0x01], // byte-string key
+      [0x42, 0x00], // truncated
+      [0x81, 0x81, 0x81, 0x81, 0x81, 0x00], // deeper than 4
+      [0x62, 0xc3, 0x28], // invalid UTF-8
+    ];
+    for (const bytes of refused) expect(() => decodeCborExactly(new Uint8Array(bytes)), String(bytes)).toThrow();
+    expect(() => decodeCborExactly(new Uint8Array([0x01, 0x01]))).toThrow(/left over/);
   });
 
   it("reads only strict DER ECDSA signatures", () => {

@@ -199,7 +199,7 @@ export const base64url = { encode: b64url, decode: unb64url };
 
 // --- encodings -------------------------------------------------------------
 
-type Cbor = number | string | Uint8Array | Map<number | string, Cbor>;
+export type Cbor = number | string | Uint8Array | Map<number | string, Cbor>;
 
 /** The subset of CBOR (RFC 8949) that attestation objects and COSE keys use. */
 export function encodeCbor(value: Cbor): Uint8Array<ArrayBuffer> {

@@ -1,4 +1,4 @@
-import { decodeCBORToNativeValue } from "@oslojs/cbor";
+import { decodeCbor } from "./cbor";
 
 /** authenticatorData (WebAuthn §6.1), as far as the relying party reads it. */
 export type AuthenticatorData = {
@@ -25,7 +25,7 @@ const ED = 0x80;
  * Parses authenticatorData: rpIdHash (32) ‖ flags (1) ‖ signCount (4, big
  * endian) ‖ [attested credential: AAGUID (16) ‖ id length (2) ‖ id ‖ COSE
  * key] ‖ [extensions]. Null for anything truncated, or with bytes left over
- * that no flag announced. The CBOR is decoded by @oslojs/cbor, depth-limited.
+ * that no flag announced. The CBOR is read by ./cbor.ts, depth-limited.
  */
 export function parseAuthenticatorData(bytes: Uint8Array): AuthenticatorData | null {
   if (bytes.length < 37) return null;
@@ -39,7 +39,7 @@ export function parseAuthenticatorData(bytes: Uint8Array): AuthenticatorData | n
     if (idLength > 1023 || bytes.length < 55 + idLength) return null;
     const id = bytes.slice(55, 55 + idLength);
     try {
-      const [publicKey, size] = decodeCBORToNativeValue(bytes.subarray(55 + idLength), 4);
+      const [publicKey, size] = decodeCbor(bytes.subarray(55 + idLength));
       if (publicKey === null || typeof publicKey !== "object" || Array.isArray(publicKey)) return null;
       credential = { id, publicKey: publicKey as Record<string, unknown> };
       end = 55 + idLength + size;

@@ -1,8 +1,8 @@
-import { decodeCBORToNativeValueNoLeftoverBytes } from "@oslojs/cbor";
 import { decodeBase64urlIgnorePadding, encodeBase64urlNoPadding } from "@oslojs/encoding";
 import { eq } from "drizzle-orm";
 import { passkeyCredentials } from "../../db/schema";
 import { parseAuthenticatorData } from "./authenticator-data";
+import { decodeCborExactly } from "./cbor";
 import { claimRegistrationChallenge, issueChallenge } from "./challenges";
 import { type CeremonyFailure, checkAuthenticatorData, readClientData } from "./client-data";
 import { CHALLENGE_TTL_SECONDS, type PasskeyDeps, SUPPORTED_ALGORITHMS } from "./deps";
@@ -107,10 +107,9 @@ export async function verifyRegistration(
 function decodeRegistration(response: RegistrationResponseJSON) {
   try {
     const clientDataJSON = decodeBase64urlIgnorePadding(response.response.clientDataJSON);
-    const attestation = decodeCBORToNativeValueNoLeftoverBytes(
-      decodeBase64urlIgnorePadding(response.response.attestationObject),
-      4,
-    ) as { authData?: unknown };
+    const attestation = decodeCborExactly(decodeBase64urlIgnorePadding(response.response.attestationObject), 4) as {
+      authData?: unknown;
+    };
     if (!(attestation.authData instanceof Uint8Array)) return null;
     const authenticatorData = parseAuthenticatorData(attestation.authData);
     return authenticatorData && { clientDataJSON, authenticatorData };
