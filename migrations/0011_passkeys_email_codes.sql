@@ -31,6 +31,7 @@ CREATE TABLE `webauthn_challenges` (
 );
 --> statement-breakpoint
 CREATE INDEX `webauthn_challenges_expires_at_idx` ON `webauthn_challenges` (`expires_at`);--> statement-breakpoint
+CREATE INDEX `webauthn_challenges_user_id_idx` ON `webauthn_challenges` (`user_id`);--> statement-breakpoint
 CREATE TABLE `email_login_codes` (
 	`email_hash` text PRIMARY KEY NOT NULL,
 	`user_id` text,
@@ -40,4 +41,5 @@ CREATE TABLE `email_login_codes` (
 	FOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade
 );
 --> statement-breakpoint
-CREATE INDEX `email_login_codes_expires_at_idx` ON `email_login_codes` (`expires_at`);
+CREATE INDEX `email_login_codes_expires_at_idx` ON `email_login_codes` (`expires_at`);--> statement-breakpoint
+CREATE INDEX `email_login_codes_user_id_idx` ON `email_login_codes` (`user_id`);

@@ -133,14 +133,27 @@ describe("passkey registration", () => {
     ["no user verification", { userVerified: false }, "user_verification"],
     ["no user presence", { userPresent: false }, "user_presence"],
     ["a login ceremony type", { type: "webauthn.get" }, "type"],
-    ["another challenge", { challenge: base64url.encode(new Uint8Array(32)) }, "challenge"],
-  ])("refuses a registration with %s", async (_, knobs, reason) => {
+  ])("refuses a registration with %s, and its challenge is spent", async (_, knobs, reason) => {
     const { deps } = passkeyDeps();
     const user = await registerUser();
     const authenticator = await SoftwareAuthenticator.create(ORIGIN);
-    const response = await authenticator.register(await registrationOptions(deps, user), knobs);
+    const options = await registrationOptions(deps, user);
+    const response = await authenticator.register(options, knobs);
     expect(await verifyRegistration(deps, user.id, response)).toEqual({ ok: false, reason });
     expect(await listPasskeys(deps.db, user.id)).toEqual([]);
+    // The refused attempt spent the challenge: the honest response to the same options is refused too.
+    const honest = await authenticator.register(options);
+    expect(await verifyRegistration(deps, user.id, honest)).toEqual({ ok: false, reason: "challenge" });
+  });
+
+  it("refuses a registration signing a challenge it was not given, which spends nothing", async () => {
+    const { deps } = passkeyDeps();
+    const user = await registerUser();
+    const authenticator = await SoftwareAuthenticator.create(ORIGIN);
+    const options = await registrationOptions(deps, user);
+    const forged = await authenticator.register(options, { challenge: base64url.encode(new Uint8Array(32)) });
+    expect(await verifyRegistration(deps, user.id, forged)).toEqual({ ok: false, reason: "challenge" });
+    expect(await verifyRegistration(deps, user.id, await authenticator.register(options))).toMatchObject({ ok: true });
   });
 
   it("spends the challenge: a replayed registration is refused, and so are parallel copies but one", async () => {

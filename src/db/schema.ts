@@ -290,7 +290,11 @@ export const webauthnChallenges = sqliteTable(
     userId: text("user_id").references(() => users.id, { onDelete: "cascade" }),
     expiresAt: timestamp("expires_at").notNull(),
   },
-  (t) => [index("webauthn_challenges_expires_at_idx").on(t.expiresAt)],
+  // user_id is indexed so deleting a user (ON DELETE CASCADE) does not scan the table.
+  (t) => [
+    index("webauthn_challenges_expires_at_idx").on(t.expiresAt),
+    index("webauthn_challenges_user_id_idx").on(t.userId),
+  ],
 );
 
 /**
@@ -307,7 +311,10 @@ export const emailLoginCodes = sqliteTable(
     attempts: integer("attempts").notNull().default(0),
     expiresAt: timestamp("expires_at").notNull(),
   },
-  (t) => [index("email_login_codes_expires_at_idx").on(t.expiresAt)],
+  (t) => [
+    index("email_login_codes_expires_at_idx").on(t.expiresAt),
+    index("email_login_codes_user_id_idx").on(t.userId),
+  ],
 );
 
 export type UserRow = typeof users.$inferSelect;

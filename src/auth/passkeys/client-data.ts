@@ -22,7 +22,7 @@ export function readClientData(
   config: PasskeyConfig,
   clientDataJSON: Uint8Array,
   expectedType: "create" | "get",
-): { ok: true; challenge: string } | { ok: false; reason: CeremonyFailure } {
+): { ok: true; challenge: string } | { ok: false; reason: CeremonyFailure; challenge?: string } {
   let parsed: { type?: unknown; challenge?: unknown; origin?: unknown; crossOrigin?: unknown };
   try {
     parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(clientDataJSON));
@@ -32,9 +32,10 @@ export function readClientData(
   if (parsed === null || typeof parsed !== "object") return { ok: false, reason: "malformed" };
   const { type, challenge, origin, crossOrigin } = parsed;
   if (typeof challenge !== "string" || typeof origin !== "string") return { ok: false, reason: "malformed" };
-  if (type !== `webauthn.${expectedType}`) return { ok: false, reason: "type" };
+  // The challenge comes back with a refusal too, so the caller can spend it.
+  if (type !== `webauthn.${expectedType}`) return { ok: false, reason: "type", challenge };
   // Exact match: a look-alike origin (a phishing page, another port) is refused, and so is an iframe on another site.
-  if (!config.origins.includes(origin) || crossOrigin === true) return { ok: false, reason: "origin" };
+  if (!config.origins.includes(origin) || crossOrigin === true) return { ok: false, reason: "origin", challenge };
   // Browsers send the challenge base64url without padding, exactly as we issued it; compared as text.
   return { ok: true, challenge };
 }

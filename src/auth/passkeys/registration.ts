@@ -72,8 +72,11 @@ export async function verifyRegistration(
   const decoded = decodeRegistration(response);
   if (!decoded) return fail("malformed");
   const clientData = readClientData(deps.config, decoded.clientDataJSON, "create");
+  // Spent first, even by a response refused below: a challenge serves one attempt.
+  const claimed =
+    clientData.challenge !== undefined && (await claimRegistrationChallenge(deps, userId, clientData.challenge));
   if (!clientData.ok) return fail(clientData.reason);
-  if (!(await claimRegistrationChallenge(deps, userId, clientData.challenge))) return fail("challenge");
+  if (!claimed) return fail("challenge");
 
   const { authenticatorData } = decoded;
   const refused = await checkAuthenticatorData(deps.config, authenticatorData);
