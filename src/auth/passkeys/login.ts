@@ -14,29 +14,27 @@ import type { AuthenticationResponseJSON } from "./schemas";
  * With an email, `allowCredentials` lists the account's passkeys; an unknown
  * email, or an account without passkeys, gets one stand-in id derived from
  * the email under the server key: the same every time, and shaped like a
- * real one, so the answer does not tell which emails have accounts. The same
+ * real one (transports are left out for all), so the answer does not tell
+ * which emails have accounts. The same
  * one query runs either way. Without an email the list is empty: the browser
  * offers the discoverable passkeys it holds for this RP (conditional UI).
  */
 export async function loginOptions(deps: PasskeyDeps, email?: string) {
   let userId: string | null = null;
-  let allowCredentials: { id: string; type: "public-key"; transports?: string[] }[] | undefined;
+  let allowCredentials: { id: string; type: "public-key" }[] | undefined;
   if (email !== undefined) {
     const [found, decoy] = await Promise.all([
       deps.db
-        .select({ userId: users.id, id: passkeyCredentials.id, transports: passkeyCredentials.transports })
+        .select({ userId: users.id, id: passkeyCredentials.id })
         .from(users)
         .leftJoin(passkeyCredentials, eq(passkeyCredentials.userId, users.id))
         .where(eq(users.email, email)),
       decoyCredentialId(deps.decoyKey, email),
     ]);
     userId = found[0]?.userId ?? null;
-    const real = found.flatMap((r) => (r.id ? [{ id: r.id, transports: r.transports }] : []));
-    allowCredentials = (real.length ? real : [{ id: decoy, transports: ["internal", "hybrid"] }]).map((c) => ({
-      id: c.id,
-      type: "public-key" as const,
-      ...(c.transports ? { transports: c.transports } : {}),
-    }));
+    const real = found.flatMap((r) => (r.id ? [r.id] : []));
+    // No transports: what a real passkey reported would tell it from the stand-in.
+    allowCredentials = (real.length ? real : [decoy]).map((id) => ({ id, type: "public-key" as const }));
   }
   const { challengeId, challenge } = await issueChallenge(deps, "login", userId);
   return {
