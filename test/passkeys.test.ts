@@ -196,6 +196,7 @@ describe("passkey registration", () => {
     const response = await authenticator.register(await registrationOptions(deps, user));
     const broken = { ...response, response: { ...response.response, attestationObject: "AAAA" } };
     expect(await verifyRegistration(deps, user.id, broken)).toEqual({ ok: false, reason: "malformed" });
+    expect(await verifyRegistration(deps, user.id, response)).toEqual({ ok: false, reason: "challenge" }); // spent
     const otherId = {
       ...response,
       id: base64url.encode(new Uint8Array(32)),

@@ -69,16 +69,17 @@ export async function verifyRegistration(
   name?: string,
 ): Promise<RegistrationResult> {
   const fail = (reason: CeremonyFailure): RegistrationResult => ({ ok: false, reason });
-  const decoded = decodeRegistration(response);
-  if (!decoded) return fail("malformed");
-  const clientData = readClientData(deps.config, decoded.clientDataJSON, "create");
+  const clientDataJSON = decodeBytes(response.response.clientDataJSON);
+  if (!clientDataJSON) return fail("malformed");
+  const clientData = readClientData(deps.config, clientDataJSON, "create");
   // Spent first, even by a response refused below: a challenge serves one attempt.
   const claimed =
     clientData.challenge !== undefined && (await claimRegistrationChallenge(deps, userId, clientData.challenge));
   if (!clientData.ok) return fail(clientData.reason);
   if (!claimed) return fail("challenge");
 
-  const { authenticatorData } = decoded;
+  const authenticatorData = readAttestedData(response.response.attestationObject);
+  if (!authenticatorData) return fail("malformed");
   const refused = await checkAuthenticatorData(deps.config, authenticatorData);
   if (refused) return fail(refused);
   const credential = authenticatorData.credential;
@@ -106,16 +107,21 @@ export async function verifyRegistration(
   return { ok: true, passkey: presentPasskey(row) };
 }
 
-/** The bytes of a registration response, or null when any of them is not what it claims to be. */
-function decodeRegistration(response: RegistrationResponseJSON) {
+const decodeBytes = (base64url: string) => {
   try {
-    const clientDataJSON = decodeBase64urlIgnorePadding(response.response.clientDataJSON);
-    const attestation = decodeCborExactly(decodeBase64urlIgnorePadding(response.response.attestationObject), 4) as {
-      authData?: unknown;
-    };
-    if (!(attestation.authData instanceof Uint8Array)) return null;
-    const authenticatorData = parseAuthenticatorData(attestation.authData);
-    return authenticatorData && { clientDataJSON, authenticatorData };
+    return decodeBase64urlIgnorePadding(base64url);
+  } catch {
+    return null;
+  }
+};
+
+/** authenticatorData from an attestation object (a CBOR map), or null when it is not one. */
+function readAttestedData(attestationObject: string) {
+  try {
+    const bytes = decodeBase64urlIgnorePadding(attestationObject);
+    const attestation = decodeCborExactly(bytes, 4) as { authData?: unknown } | null;
+    if (!(attestation?.authData instanceof Uint8Array)) return null;
+    return parseAuthenticatorData(attestation.authData);
   } catch {
     return null;
   }
