@@ -23,3 +23,11 @@ export function otherSignInMethodRemains(userId: string, exceptPasskeyId: string
       : sql`select 1 from ${passkeyCredentials} where ${passkeyCredentials.userId} = ${userId} and ${passkeyCredentials.id} <> ${exceptPasskeyId}`;
   return sql`(exists (select 1 from ${users} where ${users.id} = ${userId} and ${users.passwordHash} <> ${NO_PASSWORD}) or exists (${otherPasskey}))`;
 }
+
+/**
+ * Whether a stored hash is a real password. Password checks must treat
+ * NO_PASSWORD like an unknown email (compare against the dummy hash, same
+ * failure): bcrypt refuses "!" at once, and that speed would tell an attacker
+ * the account has no password.
+ */
+export const hasPassword = (passwordHash: string) => passwordHash !== NO_PASSWORD;
