@@ -37,6 +37,11 @@ const pinned = {
   TURNSTILE_SECRET: "",
   // No social sign-in unless a test configures a provider (test/oauth.test.ts passes its own).
   OAUTH_PROVIDERS: "",
+  // Passkeys take their defaults from APP_URL (rp id api.test, origin https://api.test).
+  WEBAUTHN_RP_ID: "",
+  WEBAUTHN_RP_NAME: "",
+  WEBAUTHN_ORIGINS: "",
+  EMAIL_CODE_LOGIN: "true",
   MAX_POSTS_PER_USER: "1000",
   MAX_COMMENTS_PER_USER: "5000",
   SERVER_TIMING_ROWS: "signed-in",

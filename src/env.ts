@@ -87,6 +87,31 @@ const configSchema = z
     REQUIRE_EMAIL_VERIFICATION: z
       .preprocess(emptyAsUndefined, z.enum(["true", "false"]).default("false"))
       .transform((v) => v === "true"),
+    /** Passkeys: the relying party id (a domain), its display name and the page origins allowed to sign; defaults in src/auth/passkeys/config.ts. */
+    WEBAUTHN_RP_ID: z.preprocess(
+      emptyAsUndefined,
+      z
+        .string()
+        .regex(/^[a-z0-9.-]+$/i, "WEBAUTHN_RP_ID must be a domain (no scheme or port)")
+        .optional(),
+    ),
+    WEBAUTHN_RP_NAME: z.preprocess(emptyAsUndefined, z.string().max(80).optional()),
+    WEBAUTHN_ORIGINS: z.preprocess(
+      emptyAsUndefined,
+      z
+        .string()
+        .optional()
+        .transform((s) =>
+          s
+            ?.split(",")
+            .map((o) => o.trim())
+            .filter(Boolean),
+        ),
+    ),
+    /** One-time email login codes (POST /login/email-code); "false" turns them off. */
+    EMAIL_CODE_LOGIN: z
+      .preprocess(emptyAsUndefined, z.enum(["true", "false"]).default("true"))
+      .transform((v) => v === "true"),
     MAX_POSTS_PER_USER: z.coerce.number().int().min(1).default(1000),
     MAX_COMMENTS_PER_USER: z.coerce.number().int().min(1).default(5000),
     // Who sees D1 rows read/written in Server-Timing; "all" also shows them before sign-in (bench, private deployments).

@@ -316,6 +316,84 @@ export const oauthLoginCodes = sqliteTable(
   ],
 );
 
+/** The opaque WebAuthn user handle of an account (never its id or email), made on its first passkey options. */
+export const webauthnUserHandles = sqliteTable(
+  "webauthn_user_handles",
+  {
+    userId: text("user_id")
+      .primaryKey()
+      .references(() => users.id, { onDelete: "cascade" }),
+    handle: text("handle").notNull(),
+  },
+  (t) => [uniqueIndex("webauthn_user_handles_handle_unique").on(t.handle)],
+);
+
+/**
+ * Registered passkeys (src/auth/passkeys/). `id` is the credential id and
+ * `public_key` the COSE key, both base64url; `counter` is the last signature
+ * counter seen (0 for authenticators that keep none).
+ */
+export const passkeyCredentials = sqliteTable(
+  "passkey_credentials",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    publicKey: text("public_key").notNull(),
+    algorithm: integer("algorithm").notNull(),
+    counter: integer("counter").notNull().default(0),
+    backedUp: integer("backed_up", { mode: "boolean" }).notNull().default(false),
+    deviceType: text("device_type", { enum: ["singleDevice", "multiDevice"] }).notNull(),
+    transports: text("transports", { mode: "json" }).$type<string[]>(),
+    createdAt: timestamp("created_at").notNull().default(now),
+    lastUsedAt: timestamp("last_used_at"),
+  },
+  (t) => [index("passkey_credentials_user_id_idx").on(t.userId)],
+);
+
+/**
+ * WebAuthn challenges, single use (claimed by DELETE … RETURNING) and living
+ * 5 minutes. `purpose` is `register` (then `user_id` is the account) or
+ * `login` (`user_id` is the account the email named, or null).
+ */
+export const webauthnChallenges = sqliteTable(
+  "webauthn_challenges",
+  {
+    id: text("id").primaryKey(),
+    purpose: text("purpose", { enum: ["register", "login"] }).notNull(),
+    challenge: text("challenge").notNull(),
+    userId: text("user_id").references(() => users.id, { onDelete: "cascade" }),
+    expiresAt: timestamp("expires_at").notNull(),
+  },
+  // user_id is indexed so deleting a user (ON DELETE CASCADE) does not scan the table.
+  (t) => [
+    index("webauthn_challenges_expires_at_idx").on(t.expiresAt),
+    index("webauthn_challenges_user_id_idx").on(t.userId),
+  ],
+);
+
+/**
+ * One-time email login codes (src/auth/email-code/), one live code per
+ * address, keyed by SHA-256 of the address whether or not an account has it
+ * (`user_id` null then). The code is kept only as a keyed hash.
+ */
+export const emailLoginCodes = sqliteTable(
+  "email_login_codes",
+  {
+    emailHash: text("email_hash").primaryKey(),
+    userId: text("user_id").references(() => users.id, { onDelete: "cascade" }),
+    codeHash: text("code_hash").notNull(),
+    attempts: integer("attempts").notNull().default(0),
+    expiresAt: timestamp("expires_at").notNull(),
+  },
+  (t) => [
+    index("email_login_codes_expires_at_idx").on(t.expiresAt),
+    index("email_login_codes_user_id_idx").on(t.userId),
+  ],
+);
+
 export type UserRow = typeof users.$inferSelect;
 export type SessionRow = typeof sessions.$inferSelect;
 export type PostRow = typeof posts.$inferSelect;

@@ -1,0 +1,74 @@
+import { encodeBase64urlNoPadding } from "@oslojs/encoding";
+import { and, eq, gt, lte } from "drizzle-orm";
+import { webauthnChallenges } from "../../db/schema";
+import { CHALLENGE_TTL_SECONDS, clock, type PasskeyDeps } from "./deps";
+
+export type ChallengePurpose = "register" | "login";
+
+/**
+ * Stores a fresh 256-bit challenge for 5 minutes and sweeps expired ones in
+ * the same batch (login options are asked for before sign-in, so the table
+ * must not grow with them; the routes rate-limit per network).
+ */
+export async function issueChallenge(
+  deps: Pick<PasskeyDeps, "db" | "now">,
+  purpose: ChallengePurpose,
+  userId: string | null,
+): Promise<{ challengeId: string; challenge: string }> {
+  const now = clock(deps);
+  const challenge = encodeBase64urlNoPadding(crypto.getRandomValues(new Uint8Array(32)));
+  const challengeId = encodeBase64urlNoPadding(crypto.getRandomValues(new Uint8Array(16)));
+  await deps.db.batch([
+    deps.db.delete(webauthnChallenges).where(lte(webauthnChallenges.expiresAt, new Date(now).toISOString())),
+    deps.db.insert(webauthnChallenges).values({
+      id: challengeId,
+      purpose,
+      challenge,
+      userId,
+      expiresAt: new Date(now + CHALLENGE_TTL_SECONDS * 1000).toISOString(),
+    }),
+  ]);
+  return { challengeId, challenge };
+}
+
+/**
+ * Claims a login challenge by its id: one DELETE … RETURNING, so of any
+ * number of parallel or replayed uses exactly one gets the row, and the
+ * challenge is spent whether or not the assertion then verifies.
+ */
+export async function claimLoginChallenge(deps: Pick<PasskeyDeps, "db" | "now">, challengeId: string) {
+  const [row] = await deps.db
+    .delete(webauthnChallenges)
+    .where(
+      and(
+        eq(webauthnChallenges.id, challengeId),
+        eq(webauthnChallenges.purpose, "login"),
+        gt(webauthnChallenges.expiresAt, new Date(clock(deps)).toISOString()),
+      ),
+    )
+    .returning({ challenge: webauthnChallenges.challenge, userId: webauthnChallenges.userId });
+  return row ?? null;
+}
+
+/**
+ * Claims a registration challenge by its value (the one the browser signed in
+ * clientDataJSON), only for the account it was issued to.
+ */
+export async function claimRegistrationChallenge(
+  deps: Pick<PasskeyDeps, "db" | "now">,
+  userId: string,
+  challenge: string,
+): Promise<boolean> {
+  const rows = await deps.db
+    .delete(webauthnChallenges)
+    .where(
+      and(
+        eq(webauthnChallenges.purpose, "register"),
+        eq(webauthnChallenges.userId, userId),
+        eq(webauthnChallenges.challenge, challenge),
+        gt(webauthnChallenges.expiresAt, new Date(clock(deps)).toISOString()),
+      ),
+    )
+    .returning({ id: webauthnChallenges.id });
+  return rows.length === 1;
+}

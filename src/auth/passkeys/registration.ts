@@ -1,0 +1,128 @@
+import { decodeBase64urlIgnorePadding, encodeBase64urlNoPadding } from "@oslojs/encoding";
+import { eq } from "drizzle-orm";
+import { passkeyCredentials } from "../../db/schema";
+import { parseAuthenticatorData } from "./authenticator-data";
+import { decodeCborExactly } from "./cbor";
+import { claimRegistrationChallenge, issueChallenge } from "./challenges";
+import { type CeremonyFailure, checkAuthenticatorData, readClientData } from "./client-data";
+import { CHALLENGE_TTL_SECONDS, type PasskeyDeps, SUPPORTED_ALGORITHMS } from "./deps";
+import { type Passkey, presentPasskey } from "./present";
+import { storedKeyFromCose } from "./public-key";
+import type { RegistrationResponseJSON } from "./schemas";
+import { userHandle } from "./user-handle";
+
+/** The default name of a passkey registered without one. */
+export const DEFAULT_PASSKEY_NAME = "Passkey";
+
+/**
+ * PublicKeyCredentialCreationOptions (JSON form) for a signed-in account: a
+ * fresh challenge bound to it, its opaque user handle (the email is only the
+ * label the authenticator shows), ES256, EdDSA and RS256, a discoverable
+ * credential preferred, user verification required, attestation "none" (we
+ * trust the signature, not the device maker), and the account's passkeys
+ * excluded so one authenticator is not registered twice.
+ */
+export async function registrationOptions(deps: PasskeyDeps, user: { id: string; email: string; username: string }) {
+  const [handle, existing, { challenge }] = await Promise.all([
+    userHandle(deps.db, user.id),
+    deps.db
+      .select({ id: passkeyCredentials.id, transports: passkeyCredentials.transports })
+      .from(passkeyCredentials)
+      .where(eq(passkeyCredentials.userId, user.id)),
+    issueChallenge(deps, "register", user.id),
+  ]);
+  return {
+    challenge,
+    rp: { id: deps.config.rpId, name: deps.config.rpName },
+    user: { id: handle, name: user.email, displayName: user.username },
+    pubKeyCredParams: SUPPORTED_ALGORITHMS.map((alg) => ({ type: "public-key" as const, alg })),
+    timeout: CHALLENGE_TTL_SECONDS * 1000,
+    attestation: "none" as const,
+    authenticatorSelection: {
+      residentKey: "preferred" as const,
+      requireResidentKey: false,
+      userVerification: "required" as const,
+    },
+    excludeCredentials: existing.map((c) => ({
+      id: c.id,
+      type: "public-key" as const,
+      ...(c.transports ? { transports: c.transports } : {}),
+    })),
+  };
+}
+
+export type RegistrationResult = { ok: true; passkey: Passkey } | { ok: false; reason: CeremonyFailure };
+
+/**
+ * Verifies a registration response and stores the passkey. The challenge is
+ * claimed first (DELETE … RETURNING, only for this account), so it is spent
+ * whatever happens next and a replay finds nothing. Then: the attestation
+ * object (any format; its statement is not checked, as conveyance "none"
+ * asks), RP ID hash, UP and UV, the credential id the browser reported, an
+ * offered algorithm. A credential id already registered, to anyone, is
+ * refused by the INSERT itself (ON CONFLICT DO NOTHING … RETURNING).
+ */
+export async function verifyRegistration(
+  deps: PasskeyDeps,
+  userId: string,
+  response: RegistrationResponseJSON,
+  name?: string,
+): Promise<RegistrationResult> {
+  const fail = (reason: CeremonyFailure): RegistrationResult => ({ ok: false, reason });
+  const clientDataJSON = decodeBytes(response.response.clientDataJSON);
+  if (!clientDataJSON) return fail("malformed");
+  const clientData = readClientData(deps.config, clientDataJSON, "create");
+  // Spent first, even by a response refused below: a challenge serves one attempt.
+  const claimed =
+    clientData.challenge !== undefined && (await claimRegistrationChallenge(deps, userId, clientData.challenge));
+  if (!clientData.ok) return fail(clientData.reason);
+  if (!claimed) return fail("challenge");
+
+  const authenticatorData = readAttestedData(response.response.attestationObject);
+  if (!authenticatorData) return fail("malformed");
+  const refused = await checkAuthenticatorData(deps.config, authenticatorData);
+  if (refused) return fail(refused);
+  const credential = authenticatorData.credential;
+  if (!credential || encodeBase64urlNoPadding(credential.id) !== response.id || response.id !== response.rawId)
+    return fail("malformed");
+  const key = await storedKeyFromCose(credential.publicKey);
+  if (!key) return fail("algorithm");
+
+  const [row] = await deps.db
+    .insert(passkeyCredentials)
+    .values({
+      id: response.id,
+      userId,
+      name: name?.trim() || DEFAULT_PASSKEY_NAME,
+      publicKey: JSON.stringify(key.jwk),
+      algorithm: key.algorithm,
+      counter: authenticatorData.signCount,
+      backedUp: authenticatorData.backedUp,
+      deviceType: authenticatorData.backupEligible ? "multiDevice" : "singleDevice",
+      transports: response.response.transports ?? null,
+    })
+    .onConflictDoNothing()
+    .returning();
+  if (!row) return fail("credential_exists");
+  return { ok: true, passkey: presentPasskey(row) };
+}
+
+const decodeBytes = (base64url: string) => {
+  try {
+    return decodeBase64urlIgnorePadding(base64url);
+  } catch {
+    return null;
+  }
+};
+
+/** authenticatorData from an attestation object (a CBOR map), or null when it is not one. */
+function readAttestedData(attestationObject: string) {
+  try {
+    const bytes = decodeBase64urlIgnorePadding(attestationObject);
+    const attestation = decodeCborExactly(bytes, 4) as { authData?: unknown } | null;
+    if (!(attestation?.authData instanceof Uint8Array)) return null;
+    return parseAuthenticatorData(attestation.authData);
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,41 @@
+import * as z from "zod";
+
+const base64url = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .regex(/^[A-Za-z0-9_-]+$/, "must be base64url");
+
+/** RegistrationResponseJSON (WebAuthn Level 3 `PublicKeyCredential.toJSON()` after create()). */
+export const registrationResponseSchema = z.object({
+  id: base64url(1400),
+  rawId: base64url(1400),
+  type: z.literal("public-key"),
+  response: z.object({
+    clientDataJSON: base64url(4096),
+    attestationObject: base64url(16384),
+    transports: z.array(z.string().max(32)).max(8).optional(),
+  }),
+  clientExtensionResults: z.record(z.string(), z.unknown()).optional(),
+  authenticatorAttachment: z.string().max(32).optional(),
+});
+export type RegistrationResponseJSON = z.infer<typeof registrationResponseSchema>;
+
+/** AuthenticationResponseJSON (after get()). */
+export const authenticationResponseSchema = z.object({
+  id: base64url(1400),
+  rawId: base64url(1400),
+  type: z.literal("public-key"),
+  response: z.object({
+    clientDataJSON: base64url(4096),
+    authenticatorData: base64url(4096),
+    signature: base64url(1024),
+    userHandle: base64url(128).optional(),
+  }),
+  clientExtensionResults: z.record(z.string(), z.unknown()).optional(),
+  authenticatorAttachment: z.string().max(32).optional(),
+});
+export type AuthenticationResponseJSON = z.infer<typeof authenticationResponseSchema>;
+
+export const passkeyNameSchema = z.string().trim().min(1).max(64);
