@@ -15,7 +15,7 @@ import { rows } from "./support/db";
 import { ORIGIN, passkeyDeps, signedLogin, withPasskey } from "./support/passkeys";
 
 const removePassword = (userId: string) =>
-  env.DB.prepare("update users set password_hash = ? where id = ?").bind(NO_PASSWORD, userId).run();
+  env.DB.prepare("update users set password_hash = ?, has_password = 0 where id = ?").bind(NO_PASSWORD, userId).run();
 
 describe("passkey configuration", () => {
   const base = { APP_NAME: "Edge Users", CORS_ORIGINS: [] as string[], WEBAUTHN_ORIGINS: undefined };

@@ -57,7 +57,13 @@ export function replacePassword(db: Db, change: PasswordReplacement) {
     db
       .update(users)
       // A pending email change was asked for by whoever knew the old password: it dies with it.
-      .set({ passwordHash: change.newHash, pendingEmail: null, pendingEmailExpiresAt: null, updatedAt: now })
+      .set({
+        passwordHash: change.newHash,
+        hasPassword: true,
+        pendingEmail: null,
+        pendingEmailExpiresAt: null,
+        updatedAt: now,
+      })
       .where(stillUnchanged)
       .returning({ id: users.id }),
   ] as const;

@@ -80,10 +80,13 @@ export const authRoutes = createRouter()
     const delayMs = await passChallenge(c, attempt, { allowed: true, token: turnstileToken });
     const { user } = attempt;
     // An unknown email costs what a real account's hash costs, whatever BCRYPT_COST it was made at.
-    const againstHash = user?.passwordHash ?? (await dummyHash(attempt.unknownEmailCost || config.BCRYPT_COST));
+    // An account without a password (social sign-in only) is compared like an unknown email.
+    const againstHash = user?.hasPassword
+      ? user.passwordHash
+      : await dummyHash(attempt.unknownEmailCost || config.BCRYPT_COST);
     // Compared first, whether or not there is a user: an unknown email must cost the same bcrypt work.
     const passwordOk = await comparePassword(c, password, againstHash, delayMs);
-    if (!user || !passwordOk) {
+    if (!user?.hasPassword || !passwordOk) {
       await auditInsert(db, { action: "login_failure", targetId: user?.id, ip, details: { email } });
       throw invalidCredentials();
     }

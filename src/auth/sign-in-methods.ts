@@ -2,10 +2,14 @@ import { type SQL, sql } from "drizzle-orm";
 import { passkeyCredentials, users } from "../db/schema";
 
 /**
- * What `users.password_hash` holds for an account without a password (one
- * that signs in with passkeys or email codes only, or whose password was
- * removed when a mailbox owner took back an unverified account). It is not a
- * bcrypt hash, so no password can ever match it; the column stays NOT NULL.
+ * Whether an account has a password is `users.has_password` (false for
+ * accounts made by social sign-in, and for one whose password was removed
+ * when a mailbox owner took back an unverified account). Such an account's
+ * `password_hash` is never a password anyone knows: social sign-in stores a
+ * bcrypt hash of discarded random bits (so a password login costs the usual
+ * compare), a take-back stores NO_PASSWORD, which is no bcrypt hash at all.
+ * Password checks must compare such accounts against the dummy hash, like an
+ * unknown email (bcrypt refuses "!" at once, which would tell them apart).
  */
 export const NO_PASSWORD = "!";
 
@@ -21,13 +25,5 @@ export function otherSignInMethodRemains(userId: string, exceptPasskeyId: string
     exceptPasskeyId === null
       ? sql`select 1 from ${passkeyCredentials} where ${passkeyCredentials.userId} = ${userId}`
       : sql`select 1 from ${passkeyCredentials} where ${passkeyCredentials.userId} = ${userId} and ${passkeyCredentials.id} <> ${exceptPasskeyId}`;
-  return sql`(exists (select 1 from ${users} where ${users.id} = ${userId} and ${users.passwordHash} <> ${NO_PASSWORD}) or exists (${otherPasskey}))`;
+  return sql`(exists (select 1 from ${users} where ${users.id} = ${userId} and ${users.hasPassword} = 1) or exists (${otherPasskey}))`;
 }
-
-/**
- * Whether a stored hash is a real password. Password checks must treat
- * NO_PASSWORD like an unknown email (compare against the dummy hash, same
- * failure): bcrypt refuses "!" at once, and that speed would tell an attacker
- * the account has no password.
- */
-export const hasPassword = (passwordHash: string) => passwordHash !== NO_PASSWORD;

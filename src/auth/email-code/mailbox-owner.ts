@@ -30,6 +30,7 @@ export async function proveMailboxOwner(
       .set({
         emailVerifiedAt: nowIso,
         passwordHash: NO_PASSWORD,
+        hasPassword: false,
         pendingEmail: null,
         pendingEmailExpiresAt: null,
         mfaEnabledAt: null,
