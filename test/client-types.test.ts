@@ -32,6 +32,8 @@ describe("hc<AppType>() typed client", () => {
     // The client knows every documented answer; narrowing on the status picks the success body.
     if (login.status !== 200) throw new Error(`login answered ${login.status}`);
     const { data } = await login.json();
+    // An account with MFA answers an mfaToken instead (POST /login/mfa); this one has none.
+    if ("mfaRequired" in data) throw new Error("no MFA on this account");
     expectTypeOf(data.accessToken).toBeString();
     expectTypeOf(data.tokenType).toEqualTypeOf<"Bearer">();
 

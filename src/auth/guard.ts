@@ -44,6 +44,8 @@ function authenticate({ allowUnverified }: { allowUnverified: boolean }): Middle
         passwordHash: users.passwordHash,
         createdAt: users.createdAt,
         updatedAt: users.updatedAt,
+        mfaEnabledAt: users.mfaEnabledAt,
+        lastProofAt: sessions.lastProofAt,
         live: sql<number>`${liveSession(config)}`,
       })
       .from(sessions)
