@@ -2,7 +2,6 @@ import type { SQL } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Context } from "hono";
 import { auditInsertWhere } from "../audit/audit";
-import { nowIso } from "../db/client";
 import { insertWhere } from "../db/insert-where";
 import { sessions, type UserRow } from "../db/schema";
 import type { AppEnv, Config } from "../env";
@@ -81,7 +80,9 @@ export async function completeSignIn(c: Context<AppEnv>, signIn: SignIn): Promis
     ip,
     ttlSeconds: config.REFRESH_TOKEN_TTL,
   });
-  const row = { ...session.row, lastProofAt: nowIso(), amr: factors.join(",") };
+  // The session's auth time is its created_at. `last_proof_at` stays empty: a sign-in is not step-up
+  // proof, so a token stolen right after login still cannot change the email or delete the account.
+  const row = { ...session.row, amr: factors.join(",") };
   const results = await db.batch([
     ...before,
     auditInsertWhere(
