@@ -1,10 +1,8 @@
 import { and, eq } from "drizzle-orm";
-import { auditInsert, auditInsertWhere } from "../audit/audit";
+import { auditInsert } from "../audit/audit";
 import { nowIso } from "../db/client";
-import { insertWhere } from "../db/insert-where";
-import { sessions, type UserRow, users } from "../db/schema";
-import type { Config } from "../env";
-import { clientIp, clientNetwork, userAgent } from "../http/client";
+import { type UserRow, users } from "../db/schema";
+import { clientIp, clientNetwork } from "../http/client";
 import { ok } from "../http/envelope";
 import { AppError, tooManyRequests } from "../http/errors";
 import { enforceRateLimit } from "../http/rate-limit";
@@ -20,7 +18,6 @@ import {
   accountSuspended,
   emailNotVerified,
   invalidRefreshToken,
-  newSession,
   revokeAllSessions,
   revokeSession,
   rotateRefreshToken,

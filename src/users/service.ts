@@ -13,7 +13,7 @@ import { sendEmailChangeNotice, sendEmailChangeVerification } from "../email-cha
 import { proveOwnEmailChange } from "../email-change/request";
 import type { AppEnv, AuthUser } from "../env";
 import { clientIp } from "../http/client";
-import { AppError, forbidden, notFound, validationError } from "../http/errors";
+import { AppError, forbidden, notFound } from "../http/errors";
 import type { PageQuery } from "../http/pagination";
 import { enforceRateLimit } from "../http/rate-limit";
 import { isUniqueViolation, uniqueConflict } from "./conflicts";

@@ -5,14 +5,10 @@ const code = z
   .string()
   .regex(/^\d{6}$/, "code must be the 6 digits of the authenticator app")
   .meta({ description: "The 6-digit code the authenticator app shows now.", example: "123456" });
-const recoveryCode = z
-  .string()
-  .min(1)
-  .max(64)
-  .meta({
-    description: "One of the 10 recovery codes (case, spaces and dashes do not matter).",
-    example: "abcd-efgh-jkmn",
-  });
+const recoveryCode = z.string().min(1).max(64).meta({
+  description: "One of the 10 recovery codes (case, spaces and dashes do not matter).",
+  example: "abcd-efgh-jkmn",
+});
 const currentPassword = passwordField.optional().meta({
   description: "Inline proof; not needed within `STEP_UP_TTL` seconds of POST /me/reauthenticate on this session.",
 });
