@@ -137,6 +137,62 @@ describe("TOTP enrolment and login with a second factor", () => {
   });
 });
 
+describe("the second step from the attacker's side", () => {
+  it("someone else's mfaToken does not accept my code, and a password change kills a pending mfaToken", async () => {
+    const victim = await enrolled();
+    const attacker = await enrolled();
+    const step = await passwordStep(victim.user);
+    const res = await api("POST", "/login/mfa", { body: { mfaToken: step.mfaToken, code: codeNow(attacker.secret) } });
+    expectFailure(res, 401, "INVALID_MFA_CODE");
+
+    const pending = await passwordStep(victim.user);
+    const changed = await api("POST", "/me/password", {
+      token: victim.session.accessToken,
+      body: {
+        currentPassword: victim.user.password,
+        newPassword: "a-brand-new-password-7",
+        code: codeNow(victim.secret),
+      },
+    });
+    expect(changed.status).toBe(200);
+    const late = await api("POST", "/login/mfa", {
+      body: { mfaToken: pending.mfaToken, code: codeNow(victim.secret, 1) },
+    });
+    expectFailure(late, 401, "INVALID_MFA_TOKEN");
+  });
+
+  it("without ENCRYPTION_KEY an account with MFA cannot log in (503 naming it), others still can", async () => {
+    const { user } = await enrolled();
+    const bindings = { ENCRYPTION_KEY: "" };
+    const body = { email: user.email, password: user.password };
+    const res = await settled("POST", "/login", { body, bindings });
+    expectFailure(res, 503, "MISCONFIGURED");
+    expect(res.body.message).toContain("ENCRYPTION_KEY");
+    const plain = await registerUser();
+    const ok = await settled("POST", "/login", { body: { email: plain.email, password: plain.password }, bindings });
+    expect(ok.status).toBe(200);
+  });
+
+  it("re-authentication with MFA on needs the code, and a wrong code is 401 INVALID_MFA_CODE", async () => {
+    const { session, user, secret } = await enrolled();
+    const token = session.accessToken;
+    const noCode = await api("POST", "/me/reauthenticate", { token, body: { password: user.password } });
+    expect(noCode.status).toBe(400);
+    const [wrong] = wrongCodes(secret, Date.now(), 1);
+    const bad = await api("POST", "/me/reauthenticate", { token, body: { password: user.password, code: wrong } });
+    expectFailure(bad, 401, "INVALID_MFA_CODE");
+    const good = await api("POST", "/me/reauthenticate", {
+      token,
+      body: { password: user.password, code: codeNow(secret) },
+    });
+    expect(good.status).toBe(200);
+    // Now the password alone is not needed for the email, and DELETE /me needs nothing inline.
+    const moved = await api("PATCH", "/me", { token, body: { email: `moved_${user.username}@example.com` } });
+    expect(moved.status).toBe(200);
+    expect((await api("DELETE", "/me", { token, body: {} })).status).toBe(200);
+  });
+});
+
 describe("step-up (proof of presence)", () => {
   it("every self-action and alias refuses without proof, with 403 REAUTHENTICATION_REQUIRED", async () => {
     const session = await registerAndLogin();
