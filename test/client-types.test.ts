@@ -59,6 +59,17 @@ describe("hc<AppType>() typed client", () => {
     expect([post.status, list.status]).toEqual([401, 401]);
   });
 
+  it("types the second factor: POST /login/mfa answers tokens or a typed MFA error", async () => {
+    const res = await client.login.mfa.$post({ json: { mfaToken: "not-a-real-token", code: "123456" } });
+    expect(res.status).toBe(401);
+    if (res.status === 401) {
+      const failure = await res.json();
+      expectTypeOf(failure.error.code).toEqualTypeOf<ErrorCode>();
+      expect(failure.error.code).toBe("INVALID_MFA_TOKEN");
+    }
+    if (res.status === 200) expectTypeOf((await res.json()).data.accessToken).toBeString();
+  });
+
   it("refuses at compile time a body field the schema does not have", () => {
     // The call is only type-checked (`npm run typecheck`), never sent.
     const send = () =>
