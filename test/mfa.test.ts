@@ -161,6 +161,29 @@ describe("the second step from the attacker's side", () => {
     expectFailure(late, 401, "INVALID_MFA_TOKEN");
   });
 
+  it("parallel guesses on one mfaToken compare at most five codes; parallel right codes sign in once", async () => {
+    const { user, secret } = await enrolled();
+    const step = await passwordStep(user);
+    // 9: under the per-account rate limit of the second step (10 a minute), so only the token's cap decides.
+    const guesses = wrongCodes(secret, Date.now(), 9);
+    const answers = await Promise.all(
+      guesses.map((code) => api("POST", "/login/mfa", { body: { mfaToken: step.mfaToken, code } })),
+    );
+    const codes = answers.map((r) => r.body.error?.code);
+    expect(codes.filter((c) => c === "INVALID_MFA_CODE").length).toBeLessThanOrEqual(5);
+    expect(codes.every((c) => c === "INVALID_MFA_CODE" || c === "INVALID_MFA_TOKEN" || c === "TOO_MANY_REQUESTS")).toBe(
+      true,
+    );
+
+    const other = await enrolled();
+    const fresh = await passwordStep(other.user);
+    const code = codeNow(other.secret);
+    const wins = await Promise.all(
+      [1, 2, 3].map(() => api("POST", "/login/mfa", { body: { mfaToken: fresh.mfaToken, code } })),
+    );
+    expect(wins.filter((r) => r.status === 200)).toHaveLength(1);
+  });
+
   it("without ENCRYPTION_KEY an account with MFA cannot log in (503 naming it), others still can", async () => {
     const { user } = await enrolled();
     const bindings = { ENCRYPTION_KEY: "" };
@@ -209,6 +232,31 @@ describe("step-up (proof of presence)", () => {
     for (const [method, path, body] of actions) {
       expectFailure(await api(method, path, { token, body }), 403, "REAUTHENTICATION_REQUIRED");
     }
+  });
+
+  it("with MFA on, every sensitive route and alias refuses a code without a password or recent proof, spending nothing", async () => {
+    const { session, user, secret } = await enrolled();
+    await setRole(user.id, "admin");
+    const token = session.accessToken;
+    const code = codeNow(secret);
+    const newEmail = `moved_${user.username}@example.com`;
+    const actions: [string, string, object][] = [
+      ["PATCH", "/me", { email: newEmail, code }],
+      ["PUT", `/user/${user.id}`, { username: user.username, email: newEmail, code }],
+      ["PATCH", `/user/${user.id}`, { email: newEmail, code }],
+      ["DELETE", "/me", { code }],
+      ["DELETE", `/user/${user.id}`, { code }],
+      ["DELETE", "/me/mfa/totp", { code }],
+      ["POST", "/me/mfa/recovery-codes", { code }],
+      ["DELETE", `/user/${user.id}/mfa`, { code }],
+    ];
+    for (const [method, path, body] of actions) {
+      const res = await api(method, path, { token, body });
+      expect({ path, method, code: res.body.error?.code }).toEqual({ path, method, code: "REAUTHENTICATION_REQUIRED" });
+    }
+    // The code was never consumed: it still proves presence once.
+    const reauth = await api("POST", "/me/reauthenticate", { token, body: { password: user.password, code } });
+    expect(reauth.status).toBe(200);
   });
 
   it("with MFA on, the password alone is not enough; a code or a recent re-authentication is", async () => {

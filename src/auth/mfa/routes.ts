@@ -4,7 +4,7 @@ import { nowIso } from "../../db/client";
 import { mfaChallenges, sessions, users } from "../../db/schema";
 import { clientIp, clientNetwork } from "../../http/client";
 import { ok } from "../../http/envelope";
-import { AppError, notFound, tooManyRequests } from "../../http/errors";
+import { AppError, notFound, tooManyRequests, validationError } from "../../http/errors";
 import { enforceRateLimit } from "../../http/rate-limit";
 import { createRouter } from "../../openapi/router";
 import { findUser } from "../../users/service";
@@ -17,7 +17,6 @@ import { sha256Hex } from "../tokens";
 import { completeMfaChallenge } from "../totp/challenge";
 import {
   confirmTotpEnrolment,
-  disableTotp,
   disableTotpStatements,
   regenerateRecoveryCodes,
   startTotpEnrolment,
@@ -74,7 +73,12 @@ export const mfaRoutes = createRouter()
     }
     const stillHolds = passwordStillHolds(user.id, user.passwordHash);
     await db.batch([
-      clearFailures(db, user.email, [failureScope.network(network), failureScope.session(c.var.sessionId)], stillHolds),
+      clearFailures(
+        db,
+        user.email,
+        [failureScope.account, failureScope.network(network), failureScope.session(c.var.sessionId)],
+        stillHolds,
+      ),
       auditInsert(db, { action: "mfa_enable", actorId: user.id, targetId: user.id, ip: clientIp(c) }),
     ]);
     sendMfaNotice(c, user, "enabled");
@@ -85,8 +89,17 @@ export const mfaRoutes = createRouter()
     const { db, user } = c.var;
     if (!user.mfaEnabledAt) throw mfaNotOn();
     const { stillHolds } = await proveStepUp(c, c.req.valid("json"), "mfa", { codeRequired: true });
-    if (!(await disableTotp({ db }, user.id, stillHolds))) throw mfaNotOn();
-    await auditInsert(db, { action: "mfa_disable", actorId: user.id, targetId: user.id, ip: clientIp(c) });
+    const [, removed] = await db.batch([
+      // The audit first: it is conditional on MFA still being on, which the statements after it end.
+      auditInsertWhere(
+        db,
+        { action: "mfa_disable", actorId: user.id, targetId: user.id, ip: clientIp(c) },
+        sql`${stillHolds} and exists (select 1 from ${users} where ${users.id} = ${user.id} and ${users.mfaEnabledAt} is not null)`,
+      ),
+      ...disableTotpStatements(db, user.id, stillHolds),
+    ]);
+    // The proof went stale (password changed, logout) or a parallel request turned MFA off first.
+    if (removed[0]?.confirmedAt == null) throw mfaNotOn();
     sendMfaNotice(c, user, "disabled");
     return ok(c, "MFA disabled");
   })
@@ -115,9 +128,7 @@ export const mfaRoutes = createRouter()
     const { db, config, user, sessionId } = c.var;
     const { password, code } = c.req.valid("json");
     if (user.mfaEnabledAt && code === undefined) {
-      throw new AppError(400, "VALIDATION_ERROR", "Validation failed", [
-        { path: "code", message: "code is required when MFA is on" },
-      ]);
+      throw validationError([{ path: "code", message: "code is required when MFA is on" }]);
     }
     const { stillHolds } = await provePassword(c, user, password, "reauthenticate");
     if (user.mfaEnabledAt && code !== undefined) await proveTotpCode(c, code, "reauthenticate");

@@ -59,24 +59,20 @@ export async function proveStepUp(
   endpoint: string,
   { codeRequired = false } = {},
 ): Promise<{ stillHolds: SQL }> {
-  const { user } = c.var;
-  const mfaOn = user.mfaEnabledAt != null;
-  let stillHolds: SQL | undefined;
-  if (inline.currentPassword !== undefined) {
-    stillHolds = (await provePassword(c, user, inline.currentPassword, endpoint)).stillHolds;
-  }
-  if (mfaOn && inline.code !== undefined) {
-    await proveTotpCode(c, inline.code, endpoint);
-  } else if (mfaOn && codeRequired) {
-    throw reauthenticationRequired();
-  }
-  const codeShown = mfaOn && inline.code !== undefined;
-  // Inline proof is complete: the password, and the code when MFA is on.
-  if (stillHolds && (!mfaOn || codeShown)) return { stillHolds };
-  // A code alone (MFA routes) or a password alone (MFA on) still needs the session's recent proof.
+  const mfaOn = c.var.user.mfaEnabledAt != null;
   const recent = recentProof(c);
-  if (!recent) throw reauthenticationRequired();
-  return { stillHolds: stillHolds ? sql`${stillHolds} and ${recent}` : recent };
+  const inlineComplete = inline.currentPassword !== undefined && (!mfaOn || inline.code !== undefined);
+  // Refused before anything is checked, so a missing proof spends no password guess and no code.
+  if (!inlineComplete && !recent) throw reauthenticationRequired();
+  if (mfaOn && codeRequired && inline.code === undefined) throw reauthenticationRequired();
+  let stillHolds = recent;
+  if (inline.currentPassword !== undefined) {
+    const proof = await provePassword(c, c.var.user, inline.currentPassword, endpoint);
+    stillHolds = inlineComplete || !recent ? proof.stillHolds : sql`${proof.stillHolds} and ${recent}`;
+  }
+  if (mfaOn && inline.code !== undefined) await proveTotpCode(c, inline.code, endpoint);
+  if (!stillHolds) throw reauthenticationRequired();
+  return { stillHolds };
 }
 
 /**
