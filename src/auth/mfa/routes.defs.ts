@@ -39,7 +39,7 @@ export const startTotpRoute = createRoute({
         qrSvg: z.string().meta({ description: "The otpauth URL as an SVG QR code." }),
       }),
     ),
-    ...failures(...SIGNED_IN, ...JSON_BODY, ...STEP_UP, "CONFLICT", "TOO_MANY_REQUESTS", "MFA_ENROLLMENT_REQUIRED"),
+    ...failures(...SIGNED_IN, ...JSON_BODY, ...STEP_UP, "CONFLICT", "TOO_MANY_REQUESTS"),
   },
 });
 
