@@ -24,7 +24,7 @@ export type SignIn = {
   factors: Factor[];
   /** What the method's check saw (e.g. `passwordStillHolds`): every write of the sign-in carries it. */
   stillHolds: SQL;
-  /** The method's own writes (clearing its failure counters) that go in the same batch, before the session. */
+  /** The method's own writes (clearing its failure counters) that go in the same batch, before the session; not run when a second factor is still due. */
   before?: BatchItem<"sqlite">[];
   /** Writes after the session insert (a password rehash, which changes what `stillHolds` compares). */
   after?: BatchItem<"sqlite">[];
@@ -65,7 +65,9 @@ export async function completeSignIn(c: Context<AppEnv>, signIn: SignIn): Promis
     requireEncryptionKey(config);
     const challenge = await prepareMfaChallenge({ db }, user);
     // The challenge is bound to the password hash it was issued against, so a stale one is useless by itself.
-    await db.batch([...before, ...challenge.statements, ...after] as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
+    // `before` (the method giving back its failure counts) is not run: the attempt stays counted until the
+    // second step completes, so whoever has the password cannot reset the lockout between rounds of codes.
+    await db.batch([...challenge.statements, ...after] as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
     return {
       mfaRequired: true,
       mfaToken: challenge.mfaToken,

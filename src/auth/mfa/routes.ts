@@ -80,6 +80,8 @@ export const mfaRoutes = createRouter()
         stillHolds,
       ),
       auditInsert(db, { action: "mfa_enable", actorId: user.id, targetId: user.id, ip: clientIp(c) }),
+      // Earlier re-authentications proved the password only: with MFA on, fresh proof needs a code too.
+      db.update(sessions).set({ lastProofAt: null }).where(eq(sessions.userId, user.id)),
     ]);
     sendMfaNotice(c, user, "enabled");
     return ok(c, "MFA enabled", { recoveryCodes: confirmed.recoveryCodes });
