@@ -45,6 +45,8 @@ const pinned = {
   MAX_POSTS_PER_USER: "1000",
   MAX_COMMENTS_PER_USER: "5000",
   SERVER_TIMING_ROWS: "signed-in",
+  STEP_UP_TTL: "300",
+  REQUIRE_MFA_ROLES: "",
 };
 
 // Only .dev.vars is read when it exists; these stop the fallbacks (.env, the shell) when it does not.

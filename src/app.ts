@@ -3,6 +3,7 @@ import { cors } from "hono/cors";
 import { secureHeaders } from "hono/secure-headers";
 import { auditRoutes } from "./audit/routes";
 import { emailRoutes } from "./auth/email-routes";
+import { mfaRoutes } from "./auth/mfa/routes";
 import { authRoutes } from "./auth/routes";
 import { commentsRoutes } from "./comments/routes";
 import { dbProvider } from "./db/client";
@@ -53,6 +54,7 @@ const routes = app
   .route("/", healthRoutes)
   .route("/", authRoutes)
   .route("/", emailRoutes)
+  .route("/", mfaRoutes)
   .route("/", postsRoutes)
   .route("/", commentsRoutes)
   .route("/", userRoutes)

@@ -25,6 +25,10 @@ export type AuthUser = {
   /** Optional until the guard selects them: without them `toPublicUser` shows `pendingEmail: null`. */
   pendingEmail?: string | null;
   pendingEmailExpiresAt?: string | null;
+  /** When TOTP was confirmed (null: MFA off). */
+  mfaEnabledAt?: string | null;
+  /** This session's last proof of presence (sign-in or re-authentication), for step-up. */
+  lastProofAt?: string | null;
 };
 
 export type Variables = {
@@ -115,6 +119,18 @@ const configSchema = z
     MAX_POSTS_PER_USER: z.coerce.number().int().min(1).default(1000),
     MAX_COMMENTS_PER_USER: z.coerce.number().int().min(1).default(5000),
     // Who sees D1 rows read/written in Server-Timing; "all" also shows them before sign-in (bench, private deployments).
+    /** Seconds a `POST /me/reauthenticate` (or a sign-in) counts as fresh proof for sensitive actions. */
+    STEP_UP_TTL: seconds(300),
+    /** Roles whose accounts must turn MFA on before using anything but enrolment (comma list, empty: none). */
+    REQUIRE_MFA_ROLES: z
+      .string()
+      .default("")
+      .transform((s) =>
+        s
+          .split(",")
+          .map((r) => r.trim())
+          .filter(Boolean),
+      ),
     SERVER_TIMING_ROWS: z.preprocess(emptyAsUndefined, z.enum(["signed-in", "all"]).default("signed-in")),
   })
   // A real mail provider needs its key, and APP_URL: emailed links must never be built from

@@ -15,6 +15,7 @@ const USER_KEYS = [
   "email",
   "emailVerified",
   "id",
+  "mfaEnabled",
   "pendingEmail",
   "role",
   "status",

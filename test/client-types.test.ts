@@ -32,6 +32,8 @@ describe("hc<AppType>() typed client", () => {
     // The client knows every documented answer; narrowing on the status picks the success body.
     if (login.status !== 200) throw new Error(`login answered ${login.status}`);
     const { data } = await login.json();
+    // An account with MFA answers an mfaToken instead (POST /login/mfa); this one has none.
+    if ("mfaRequired" in data) throw new Error("no MFA on this account");
     expectTypeOf(data.accessToken).toBeString();
     expectTypeOf(data.tokenType).toEqualTypeOf<"Bearer">();
 
@@ -55,6 +57,17 @@ describe("hc<AppType>() typed client", () => {
     const post = await client.posts[":id"].$get({ param: { id: crypto.randomUUID() } });
     const list = await client.posts.$get({ query: { page: "1", limit: "5" } });
     expect([post.status, list.status]).toEqual([401, 401]);
+  });
+
+  it("types the second factor: POST /login/mfa answers tokens or a typed MFA error", async () => {
+    const res = await client.login.mfa.$post({ json: { mfaToken: "not-a-real-token", code: "123456" } });
+    expect(res.status).toBe(401);
+    if (res.status === 401) {
+      const failure = await res.json();
+      expectTypeOf(failure.error.code).toEqualTypeOf<ErrorCode>();
+      expect(failure.error.code).toBe("INVALID_MFA_TOKEN");
+    }
+    if (res.status === 200) expectTypeOf((await res.json()).data.accessToken).toBeString();
   });
 
   it("refuses at compile time a body field the schema does not have", () => {

@@ -21,7 +21,14 @@ export type AuditAction =
   | "post_update"
   | "post_delete"
   | "comment_update"
-  | "comment_delete";
+  | "comment_delete"
+  | "mfa_enable"
+  | "mfa_disable"
+  | "mfa_reset"
+  | "mfa_failure"
+  | "recovery_code_used"
+  | "recovery_codes_regenerated"
+  | "reauthenticate";
 
 export type AuditEntry = {
   action: AuditAction;

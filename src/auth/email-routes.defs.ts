@@ -75,7 +75,15 @@ export const changePasswordRoute = createRoute({
   request: { body: requestBody(changePasswordBody) },
   responses: {
     200: success("Password changed"),
-    ...failures(...SIGNED_IN, ...JSON_BODY, "INVALID_CREDENTIALS", "TOO_MANY_REQUESTS", "ACCOUNT_LOCKED"),
+    ...failures(
+      ...SIGNED_IN,
+      ...JSON_BODY,
+      "INVALID_CREDENTIALS",
+      "INVALID_MFA_CODE",
+      "REAUTHENTICATION_REQUIRED",
+      "TOO_MANY_REQUESTS",
+      "ACCOUNT_LOCKED",
+    ),
   },
 });
 

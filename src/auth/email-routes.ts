@@ -24,8 +24,8 @@ import {
 } from "./email-routes.defs";
 import { discardEmailToken, findEmailToken, isBoundTo, issueEmailToken, resetBinding } from "./email-tokens";
 import { replacePassword } from "./password-change";
-import { provePassword } from "./password-proof";
 import { assertAcceptablePassword, hashPassword } from "./passwords";
+import { proveStepUp } from "./step-up/proof";
 import { tokenPage } from "./token-pages";
 import { sendVerificationEmail } from "./verification";
 
@@ -141,10 +141,11 @@ export const emailRoutes = createRouter()
   })
 
   .openapi(changePasswordRoute, async (c) => {
-    const { currentPassword, newPassword } = c.req.valid("json");
+    const { currentPassword, newPassword, code } = c.req.valid("json");
     const { config, db, user, sessionId } = c.var;
     const ip = clientIp(c);
-    await provePassword(c, user, currentPassword, "password");
+    // Step-up: the password, and with MFA on a code or a recent re-authentication of this session.
+    await proveStepUp(c, { currentPassword, code }, "password");
     assertAcceptablePassword(newPassword, config.PASSWORD_MIN_LENGTH, user, "newPassword");
 
     const [, , , updated] = await db.batch(

@@ -4,6 +4,7 @@ import { sessions, users } from "../db/schema";
 import type { AppEnv } from "../env";
 import { unauthorized } from "../http/errors";
 import { accountSuspended, emailNotVerified, liveSession } from "./sessions";
+import { assertMfaEnrolled } from "./step-up/mfa-policy";
 import { verifyAccessToken } from "./tokens";
 
 const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)$/;
@@ -44,6 +45,8 @@ function authenticate({ allowUnverified }: { allowUnverified: boolean }): Middle
         passwordHash: users.passwordHash,
         createdAt: users.createdAt,
         updatedAt: users.updatedAt,
+        mfaEnabledAt: users.mfaEnabledAt,
+        lastProofAt: sessions.lastProofAt,
         live: sql<number>`${liveSession(config)}`,
       })
       .from(sessions)
@@ -58,6 +61,7 @@ function authenticate({ allowUnverified }: { allowUnverified: boolean }): Middle
 
     c.set("user", user);
     c.set("sessionId", claims.sid);
+    assertMfaEnrolled(c);
     await next();
   };
 }

@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { Tokens, User } from "../openapi/resources";
+import { MfaRequired, Tokens, User } from "../openapi/resources";
 import { created, failures, JSON_BODY, SIGNED_IN, success } from "../openapi/responses";
 import { bearer, requestBody } from "../openapi/router";
 import { requireAuthAllowUnverified } from "./guard";
@@ -28,13 +28,14 @@ export const loginRoute = createRoute({
   tags,
   summary: "Log in and get an access and a refresh token",
   description:
-    "Failures are counted per email and client network: ten from one network lock that network out of the email for 15 minutes (`ACCOUNT_LOCKED`). Past ten on the email from all networks, attempts are slowed down, or, when Turnstile is configured, need `turnstileToken` (`CHALLENGE_REQUIRED` without a valid one).",
+    "Failures are counted per email and client network: ten from one network lock that network out of the email for 15 minutes (`ACCOUNT_LOCKED`). Past ten on the email from all networks, attempts are slowed down, or, when Turnstile is configured, need `turnstileToken` (`CHALLENGE_REQUIRED` without a valid one).\n\nFor an account with MFA on, the right password answers `mfaRequired: true` with an `mfaToken` for POST /login/mfa, and no tokens.",
   request: { body: requestBody(loginBody) },
   responses: {
-    200: success("Login successful", Tokens),
+    200: success("Login successful, or (accounts with MFA) a second factor required", z.union([Tokens, MfaRequired])),
     ...failures(
       ...JSON_BODY,
       "INVALID_CREDENTIALS",
+      "MISCONFIGURED",
       "CHALLENGE_REQUIRED",
       "ACCOUNT_SUSPENDED",
       "EMAIL_NOT_VERIFIED",

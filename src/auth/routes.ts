@@ -1,10 +1,8 @@
 import { and, eq } from "drizzle-orm";
-import { auditInsert, auditInsertWhere } from "../audit/audit";
+import { auditInsert } from "../audit/audit";
 import { nowIso } from "../db/client";
-import { insertWhere } from "../db/insert-where";
-import { sessions, type UserRow, users } from "../db/schema";
-import type { Config } from "../env";
-import { clientIp, clientNetwork, userAgent } from "../http/client";
+import { type UserRow, users } from "../db/schema";
+import { clientIp, clientNetwork } from "../http/client";
 import { ok } from "../http/envelope";
 import { AppError, tooManyRequests } from "../http/errors";
 import { enforceRateLimit } from "../http/rate-limit";
@@ -20,12 +18,12 @@ import {
   accountSuspended,
   emailNotVerified,
   invalidRefreshToken,
-  newSession,
   revokeAllSessions,
   revokeSession,
   rotateRefreshToken,
 } from "./sessions";
-import { sha256Hex, signAccessToken } from "./tokens";
+import { completeSignIn, tokenResponse } from "./sign-in";
+import { sha256Hex } from "./tokens";
 import { sendVerificationEmail } from "./verification";
 
 const invalidCredentials = () => new AppError(401, "INVALID_CREDENTIALS", "Invalid email or password");
@@ -90,35 +88,26 @@ export const authRoutes = createRouter()
       await auditInsert(db, { action: "login_failure", targetId: user?.id, ip, details: { email } });
       throw invalidCredentials();
     }
-    // Only after the password is proven do we say anything about the account's state.
-    if (user.status !== "active") throw new AppError(403, "ACCOUNT_SUSPENDED", "This account is suspended");
-    if (config.REQUIRE_EMAIL_VERIFICATION && !user.emailVerifiedAt) {
-      throw new AppError(403, "EMAIL_NOT_VERIFIED", "Verify your email address before logging in");
-    }
-
-    const session = await newSession(db, {
-      userId: user.id,
-      userAgent: userAgent(c),
-      ip,
-      ttlSeconds: config.REFRESH_TOKEN_TTL,
-    });
+    // Only after the password is proven does the door say anything about the account's state.
     const stillHolds = passwordStillHolds(user.id, user.passwordHash);
     // A hash made at an older BCRYPT_COST is upgraded while the password is at hand.
     const upgradedHash =
       hashCost(user.passwordHash) === config.BCRYPT_COST ? undefined : await hashPassword(password, config.BCRYPT_COST);
-    const [, , created] = await db.batch([
-      clearFailures(db, email, [failureScope.account, failureScope.network(network)], stillHolds),
-      auditInsertWhere(db, { action: "login_success", actorId: user.id, targetId: user.id, ip }, stillHolds),
-      insertWhere(db, sessions, session.row, stillHolds).returning({ id: sessions.id }),
-      // Last: it changes the hash the statements above are conditional on.
-      db
-        .update(users)
-        .set({ passwordHash: upgradedHash ?? user.passwordHash })
-        .where(and(eq(users.id, user.id), eq(users.passwordHash, user.passwordHash), eq(users.status, "active"))),
-    ]);
-    // The password changed, or the account was deleted or suspended, while bcrypt ran.
-    if (!created[0]) throw invalidCredentials();
-    return ok(c, "Login successful", await tokenResponse(c.var.config, user, session.id, session.refreshToken));
+    const answer = await completeSignIn(c, {
+      user,
+      factors: ["pwd"],
+      stillHolds,
+      before: [clearFailures(db, email, [failureScope.account, failureScope.network(network)], stillHolds)],
+      // Last: it changes the hash the statements before it are conditional on.
+      after: [
+        db
+          .update(users)
+          .set({ passwordHash: upgradedHash ?? user.passwordHash })
+          .where(and(eq(users.id, user.id), eq(users.passwordHash, user.passwordHash), eq(users.status, "active"))),
+      ],
+    });
+    if ("mfaRequired" in answer) return ok(c, "Second factor required", answer);
+    return ok(c, "Login successful", answer);
   })
 
   .openapi(refreshRoute, async (c) => {
@@ -162,17 +151,3 @@ export const authRoutes = createRouter()
   })
 
   .openapi(meRoute, (c) => ok(c, "Current user", { user: toPublicUser(c.var.user) }));
-
-async function tokenResponse(config: Config, user: UserRow, sessionId: string, refreshToken: string) {
-  return {
-    accessToken: await signAccessToken(
-      { sub: user.id, sid: sessionId, role: user.role },
-      config.JWT_SECRET,
-      config.ACCESS_TOKEN_TTL,
-    ),
-    refreshToken,
-    tokenType: "Bearer" as const,
-    expiresIn: config.ACCESS_TOKEN_TTL,
-    user: toPublicUser(user),
-  };
-}

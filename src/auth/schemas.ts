@@ -31,6 +31,14 @@ const tokenField = z.string().min(1, "Token is required").max(512, "Token is too
 export const forgotBody = z.strictObject({ email: emailField });
 export const resetBody = z.strictObject({ token: tokenField, password: passwordField });
 export const verifyBody = z.strictObject({ token: tokenField });
-export const changePasswordBody = z.strictObject({ currentPassword: passwordField, newPassword: passwordField });
+export const changePasswordBody = z.strictObject({
+  currentPassword: passwordField,
+  newPassword: passwordField,
+  /** Required when MFA is on, unless this session re-authenticated within STEP_UP_TTL. */
+  code: z
+    .string()
+    .regex(/^\d{6}$/, "code must be 6 digits")
+    .optional(),
+});
 /** Takes no body: an `{ email }` naming someone else is refused, not silently ignored. */
 export const noBody = z.strictObject({});

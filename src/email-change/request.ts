@@ -1,9 +1,8 @@
 import { eq } from "drizzle-orm";
 import type { Context } from "hono";
-import { provePassword } from "../auth/password-proof";
+import { type InlineProof, proveStepUp } from "../auth/step-up/proof";
 import { users } from "../db/schema";
 import type { AppEnv } from "../env";
-import { validationError } from "../http/errors";
 import { takenConflict } from "../users/conflicts";
 
 /**
@@ -16,11 +15,9 @@ import { takenConflict } from "../users/conflicts";
  * is refused now (409) rather than only at confirmation.
  * Returns the proof: the caller's write must carry `proof.stillHolds`.
  */
-export async function proveOwnEmailChange(c: Context<AppEnv>, newEmail: string, currentPassword: string | undefined) {
-  if (currentPassword === undefined) {
-    throw validationError([{ path: "currentPassword", message: "currentPassword is required to change your email" }]);
-  }
-  const proof = await provePassword(c, c.var.user, currentPassword, "email-change");
+export async function proveOwnEmailChange(c: Context<AppEnv>, newEmail: string, inline: InlineProof) {
+  // Step-up: `currentPassword` (+ `code` with MFA on), or a recent re-authentication; neither is 403.
+  const proof = await proveStepUp(c, inline, "email-change");
   const taken = await c.var.db.select({ id: users.id }).from(users).where(eq(users.email, newEmail)).get();
   if (taken) throw takenConflict("email");
   return proof;

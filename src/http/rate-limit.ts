@@ -13,6 +13,7 @@ const WINDOW_SECONDS = 60;
 const PUBLIC_ENDPOINTS: Record<string, string> = {
   "/register": "register",
   "/login": "login",
+  "/login/mfa": "login-mfa",
   "/refresh": "refresh",
   "/forgot-password": "forgot",
   "/reset-password": "reset",

@@ -98,3 +98,40 @@ export const emailChangedNotice = (to: string) =>
       "If you did not make or ask for this change, contact support at once.",
     ],
   });
+
+/** To the account's address when TOTP was turned on. */
+export const mfaEnabledNotice = (to: string) =>
+  render({
+    to,
+    subject: "Two-step sign-in was turned on",
+    lines: [
+      "Signing in to your account now needs a code from your authenticator app after the password.",
+      "Keep your recovery codes somewhere safe: each one signs you in once if you lose the app.",
+      "If this was not you, reset your password now and contact support.",
+    ],
+  });
+
+/** To the account's address when TOTP was turned off, by its owner or by an admin. */
+export const mfaDisabledNotice = (to: string, byAdmin: boolean) =>
+  render({
+    to,
+    subject: "Two-step sign-in was turned off",
+    lines: [
+      byAdmin
+        ? "An administrator turned off two-step sign-in for your account and signed out every session."
+        : "Two-step sign-in was turned off for your account: the password alone now signs in.",
+      "If this was not you, reset your password now and contact support.",
+    ],
+  });
+
+/** To the account's address when a recovery code signed in: how many remain, never which one. */
+export const recoveryCodeUsedNotice = (to: string, remaining: number) =>
+  render({
+    to,
+    subject: "A recovery code was used to sign in",
+    lines: [
+      "One of your recovery codes was just used to sign in to your account; it cannot be used again.",
+      `${remaining} unused recovery code${remaining === 1 ? "" : "s"} remain${remaining === 1 ? "s" : ""}. You can make a new set in your account settings.`,
+      "If this was not you, reset your password now and contact support.",
+    ],
+  });

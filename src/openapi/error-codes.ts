@@ -20,6 +20,22 @@ export const ERROR_CODES = {
     when: "Login for an email with many recent failures needs a valid `turnstileToken` (only when `TURNSTILE_SECRET` is set).",
   },
   INVALID_REFRESH_TOKEN: { status: 401, when: "The refresh token is unknown, expired, revoked or reused." },
+  INVALID_MFA_CODE: {
+    status: 401,
+    when: "The authenticator code or recovery code is wrong, already used, or outside the ±30 s window.",
+  },
+  INVALID_MFA_TOKEN: {
+    status: 401,
+    when: "The `mfaToken` of POST /login/mfa is unknown, expired (5 min), used, spent (5 wrong codes) or stale (the password changed).",
+  },
+  REAUTHENTICATION_REQUIRED: {
+    status: 403,
+    when: "A sensitive action without fresh proof: send `currentPassword` (and `code` when MFA is on) or call POST /me/reauthenticate first.",
+  },
+  MFA_ENROLLMENT_REQUIRED: {
+    status: 403,
+    when: "The account's role is in `REQUIRE_MFA_ROLES` and it has no MFA yet: only /me, /me/mfa/*, /me/reauthenticate and /logout answer.",
+  },
   FORBIDDEN: { status: 403, when: "Authenticated, but the role or ownership does not allow it." },
   ACCOUNT_SUSPENDED: { status: 403, when: "The account is suspended." },
   EMAIL_NOT_VERIFIED: {

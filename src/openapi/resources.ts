@@ -22,6 +22,7 @@ export const User = z
     role: z.enum(ROLES),
     status: z.enum(USER_STATUSES),
     emailVerified: z.boolean(),
+    mfaEnabled: z.boolean().describe("TOTP is on: login asks for a second factor"),
     createdAt: timestamp,
     updatedAt: timestamp,
   })
@@ -80,6 +81,15 @@ export const Tokens = z
     user: User,
   })
   .meta({ id: "Tokens" });
+
+export const MfaRequired = z
+  .object({
+    mfaRequired: z.literal(true),
+    mfaToken: z.string().meta({ description: "Single use, 5 minutes, for POST /login/mfa." }),
+    methods: z.array(z.enum(["totp", "recovery_code"])),
+    expiresIn: z.int().positive().meta({ description: "Seconds the mfaToken lives." }),
+  })
+  .meta({ id: "MfaRequired", description: "The password was right and the account has MFA: no tokens yet." });
 
 export const PageMeta = z
   .object({ page: z.int().min(1), limit: z.int().min(1), total: z.int().min(0), totalPages: z.int().min(0) })

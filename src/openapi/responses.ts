@@ -66,8 +66,13 @@ export const Failure = failureEnvelope(500, ErrorCodeSchema)
   .extend({ statusCode: z.int() })
   .meta({ id: "Failure", description: "Every error, including 404 for unknown routes and 500." });
 
-/** What `requireAuth` can answer. */
-export const SIGNED_IN = ["UNAUTHORIZED", "ACCOUNT_SUSPENDED", "EMAIL_NOT_VERIFIED"] as const;
+/** What `requireAuth` can answer (`MFA_ENROLLMENT_REQUIRED`: see src/auth/step-up/mfa-policy.ts). */
+export const SIGNED_IN = [
+  "UNAUTHORIZED",
+  "ACCOUNT_SUSPENDED",
+  "EMAIL_NOT_VERIFIED",
+  "MFA_ENROLLMENT_REQUIRED",
+] as const;
 /** What `requireAuth` plus a role or ownership check can answer. */
 export const PERMITTED = [...SIGNED_IN, "FORBIDDEN"] as const;
 /** What validated path params or a query string can answer. */

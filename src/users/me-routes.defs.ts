@@ -20,7 +20,16 @@ export const patchMeRoute = createRoute({
   request: { body: requestBody(patchMeBody) },
   responses: {
     200: success("Profile updated", z.object({ user: User })),
-    ...failures(...SIGNED_IN, ...JSON_BODY, "INVALID_CREDENTIALS", "CONFLICT", "TOO_MANY_REQUESTS", "ACCOUNT_LOCKED"),
+    ...failures(
+      ...SIGNED_IN,
+      ...JSON_BODY,
+      "INVALID_CREDENTIALS",
+      "INVALID_MFA_CODE",
+      "REAUTHENTICATION_REQUIRED",
+      "CONFLICT",
+      "TOO_MANY_REQUESTS",
+      "ACCOUNT_LOCKED",
+    ),
   },
 });
 
@@ -49,7 +58,16 @@ export const deleteMeRoute = createRoute({
   request: { body: requestBody(deleteMeBody) },
   responses: {
     200: success("Account deleted"),
-    ...failures(...SIGNED_IN, ...JSON_BODY, "INVALID_CREDENTIALS", "TOO_MANY_REQUESTS", "ACCOUNT_LOCKED", "LAST_ADMIN"),
+    ...failures(
+      ...SIGNED_IN,
+      ...JSON_BODY,
+      "INVALID_CREDENTIALS",
+      "INVALID_MFA_CODE",
+      "REAUTHENTICATION_REQUIRED",
+      "TOO_MANY_REQUESTS",
+      "ACCOUNT_LOCKED",
+      "LAST_ADMIN",
+    ),
   },
 });
 

@@ -19,7 +19,7 @@ export const meRoutes = createRouter()
    * rate-limited per user so the endpoint is no password oracle.
    */
   .openapi(deleteMeRoute, async (c) => {
-    await deleteOwnAccount(c, c.req.valid("json").password);
+    await deleteOwnAccount(c, c.req.valid("json"));
     return ok(c, "Account deleted");
   })
 

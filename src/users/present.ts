@@ -9,12 +9,17 @@ export type PublicUser = {
   role: UserRow["role"];
   status: UserRow["status"];
   emailVerified: boolean;
+  /** TOTP is confirmed on the account. */
+  mfaEnabled: boolean;
   createdAt: string;
   updatedAt: string;
 };
 
-type Presentable = Pick<UserRow, keyof Omit<PublicUser, "emailVerified" | "pendingEmail"> | "emailVerifiedAt"> &
-  Partial<Pick<UserRow, "pendingEmail" | "pendingEmailExpiresAt">>;
+type Presentable = Pick<
+  UserRow,
+  keyof Omit<PublicUser, "emailVerified" | "pendingEmail" | "mfaEnabled"> | "emailVerifiedAt"
+> &
+  Partial<Pick<UserRow, "pendingEmail" | "pendingEmailExpiresAt" | "mfaEnabledAt">>;
 
 /** A pending change counts only until its verification token expires. */
 const livePendingEmail = (user: Presentable) =>
@@ -32,6 +37,7 @@ export function toPublicUser(user: Presentable): PublicUser {
     role: user.role,
     status: user.status,
     emailVerified: user.emailVerifiedAt !== null,
+    mfaEnabled: user.mfaEnabledAt != null,
     createdAt: user.createdAt,
     updatedAt: user.updatedAt,
   };

@@ -51,7 +51,7 @@ export const userRoutes = createRouter()
     const { id } = c.req.valid("param");
     assertOwnerOr(c.var.user, id, "users:manage");
     // On one's own id this is DELETE /me, proof and rate limit included: an alias is never weaker.
-    if (id === c.var.user.id) await deleteOwnAccount(c, c.req.valid("json").password);
+    if (id === c.var.user.id) await deleteOwnAccount(c, c.req.valid("json"));
     else await deleteUser(c, await findUser(c.var.db, id));
     return ok(c, "User deleted");
   });

@@ -21,14 +21,19 @@ export type UserListFilter = Omit<z.infer<typeof userListQuery>, "page" | "limit
 
 // `currentPassword` is proof, not a change.
 const atLeastOneField = (body: object) =>
-  Object.entries(body).some(([key, v]) => key !== "currentPassword" && v !== undefined);
+  Object.entries(body).some(([key, v]) => key !== "currentPassword" && key !== "code" && v !== undefined);
 const NOTHING_TO_CHANGE = "Send at least one field to change";
 
 /** Required (checked in updateUser) when the body changes the caller's own email; otherwise ignored. */
 const currentPassword = passwordField.optional();
+/** With MFA on, the authenticator code that goes with `currentPassword` (step-up). */
+const code = z
+  .string()
+  .regex(/^\d{6}$/, "code must be 6 digits")
+  .optional();
 
 /** PUT replaces the profile: both fields are required. Role and status are never part of it. */
-export const putUserBody = z.strictObject({ username: usernameField, email: emailField, currentPassword });
+export const putUserBody = z.strictObject({ username: usernameField, email: emailField, currentPassword, code });
 
 /** `role` and `status` are accepted by the schema but only an admin may send them (checked in the route). */
 export const patchUserBody = z
@@ -38,16 +43,18 @@ export const patchUserBody = z
     role: z.enum(ROLES).optional(),
     status: z.enum(USER_STATUSES).optional(),
     currentPassword,
+    code,
   })
   .refine(atLeastOneField, NOTHING_TO_CHANGE)
   .meta({ minProperties: 1 });
 
 export const patchMeBody = z
-  .strictObject({ username: usernameField.optional(), email: emailField.optional(), currentPassword })
+  .strictObject({ username: usernameField.optional(), email: emailField.optional(), currentPassword, code })
   .refine(atLeastOneField, NOTHING_TO_CHANGE)
   .meta({ minProperties: 1 });
 
-export const deleteMeBody = z.strictObject({ password: passwordField });
+/** Step-up: `password` (+ `code` with MFA on), or neither within STEP_UP_TTL of POST /me/reauthenticate. */
+export const deleteMeBody = z.strictObject({ password: passwordField.optional(), code });
 
 /** An admin deleting someone else sends no body; deleting oneself needs `password`, as on DELETE /me (checked in the route). */
-export const deleteUserBody = z.strictObject({ password: passwordField.optional() });
+export const deleteUserBody = z.strictObject({ password: passwordField.optional(), code });

@@ -3,7 +3,7 @@ import type { BatchItem } from "drizzle-orm/batch";
 import type { Context } from "hono";
 import type { AuditEntry } from "../audit/audit";
 import { auditInsertWhere } from "../audit/audit";
-import { provePassword } from "../auth/password-proof";
+import { proveStepUp } from "../auth/step-up/proof";
 import { sendVerificationEmail } from "../auth/verification";
 import { type Db, nowIso } from "../db/client";
 import { type Role, sessions, tableCounts, type UserRow, type UserStatus, users } from "../db/schema";
@@ -13,7 +13,7 @@ import { sendEmailChangeNotice, sendEmailChangeVerification } from "../email-cha
 import { proveOwnEmailChange } from "../email-change/request";
 import type { AppEnv, AuthUser } from "../env";
 import { clientIp } from "../http/client";
-import { AppError, forbidden, notFound, validationError } from "../http/errors";
+import { AppError, forbidden, notFound } from "../http/errors";
 import type { PageQuery } from "../http/pagination";
 import { enforceRateLimit } from "../http/rate-limit";
 import { isUniqueViolation, uniqueConflict } from "./conflicts";
@@ -22,7 +22,7 @@ import type { UserListFilter } from "./schemas";
 
 export type UserChanges = { username?: string; email?: string; role?: Role; status?: UserStatus };
 /** A change as a route receives it: `currentPassword` is the proof a change of one's own email needs. */
-export type UserChangeRequest = UserChanges & { currentPassword?: string };
+export type UserChangeRequest = UserChanges & { currentPassword?: string; code?: string };
 
 type Target = Pick<AuthUser, "id" | "username" | "email" | "role" | "status">;
 
@@ -131,13 +131,13 @@ async function explainNoMatch(
  */
 export async function updateUser(c: Context<AppEnv>, target: Target, requested: UserChangeRequest): Promise<UserRow> {
   const { db, config } = c.var;
-  const { currentPassword, ...fields } = requested;
+  const { currentPassword, code, ...fields } = requested;
   const changes = changedFields(target, fields);
   if (Object.keys(changes).length === 0) return findUser(db, target.id);
   const ownNewEmail = target.id === c.var.user.id ? changes.email : undefined;
   let proven: SQL | undefined;
   if (ownNewEmail !== undefined) {
-    proven = (await proveOwnEmailChange(c, ownNewEmail, currentPassword)).stillHolds;
+    proven = (await proveOwnEmailChange(c, ownNewEmail, { currentPassword, code })).stillHolds;
     delete changes.email;
   } else if (changes.email !== undefined) {
     // Every new email sends a verification email: limited per account so this is no way to mail-bomb an address.
@@ -244,11 +244,11 @@ export async function deleteUser(c: Context<AppEnv>, target: Target, proven?: SQ
  * `provePassword` with the `delete-me` limit, so an alias is never a way
  * around the proof or its rate limit; the delete carries the proof's condition.
  */
-export async function deleteOwnAccount(c: Context<AppEnv>, password: string | undefined): Promise<void> {
+export async function deleteOwnAccount(c: Context<AppEnv>, proof: { password?: string; code?: string }): Promise<void> {
   const { user } = c.var;
-  if (password === undefined) throw validationError([{ path: "password", message: "Password is required" }]);
-  const proof = await provePassword(c, user, password, "delete-me");
-  await deleteUser(c, user, proof.stillHolds);
+  // Step-up: the password (+ code with MFA on) or a recent re-authentication of this session.
+  const { stillHolds } = await proveStepUp(c, { currentPassword: proof.password, code: proof.code }, "delete-me");
+  await deleteUser(c, user, stillHolds);
 }
 
 /** The password was changed, or the account suspended or deleted, while the proof ran: the proof is void. */

@@ -395,6 +395,47 @@ async function main() {
     ],
   ]);
 
+  // TOTP codes are computed here with node:crypto (test/support/totp.ts), never by the code under test.
+  const { base32Decode, totpCode } = await import("../support/totp.ts");
+  const mfaUser = `e2e_${randomBytes(4).toString("hex")}`;
+  let mfaSecret;
+  await flow("two-step sign-in", [
+    [
+      "register, log in and set up an authenticator in the SPA",
+      async () => {
+        await open(spa);
+        await fill({ username: mfaUser, email: `${mfaUser}@example.com`, password: PASSWORD });
+        await act("register", 201);
+        await act("login", 200);
+        const body = await act("mfa-start", 200);
+        check(body.data.otpauthUrl.startsWith("otpauth://totp/"), "no otpauth URL");
+        mfaSecret = base32Decode(await page.textContent("#mfa-secret"));
+      },
+    ],
+    [
+      "confirm with a code from the app; recovery codes are shown once",
+      async () => {
+        await fill({ "mfa-code": totpCode(mfaSecret, Date.now(), -1) });
+        const body = await act("mfa-confirm", 200);
+        check(body.data.recoveryCodes.length === 10, "not 10 recovery codes");
+      },
+    ],
+    [
+      "log out, log in: the password asks for a code, and the code signs in",
+      async () => {
+        await act("logout", 200);
+        const first = await act("login", 200);
+        check(first.data.mfaRequired === true && !first.data.accessToken, "the password alone signed in");
+        await fill({ "mfa-code": totpCode(mfaSecret, Date.now()) });
+        const body = await act("login-mfa", 200);
+        check(body.data.accessToken, "no access token after the code");
+        const me = await act("me", 200);
+        check(me.data.user.mfaEnabled === true, "/me does not show mfaEnabled");
+        await shot("mfa-signed-in");
+      },
+    ],
+  ]);
+
   await flow("CORS", [
     [
       "a page on a non-allowed origin cannot read the API",

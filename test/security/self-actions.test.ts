@@ -90,7 +90,7 @@ describe("every self-action demands the same proof on /me and on /user/:ownId", 
           !proof || label === "right"
             ? { status: 200, code: undefined, paths: [] }
             : label === "none"
-              ? { status: 400, code: "VALIDATION_ERROR", paths: [proof] }
+              ? { status: 403, code: "REAUTHENTICATION_REQUIRED", paths: [] }
               : { status: 401, code: "INVALID_CREDENTIALS", paths: [] };
         expect({ label, ...seen[0] }).toEqual({ label, ...expected });
       }
@@ -103,9 +103,9 @@ describe("every self-action demands the same proof on /me and on /user/:ownId", 
       token: admin.accessToken,
       body: { email: `${unique("self_")}@example.com` },
     });
-    expect(outcome(email)).toEqual({ status: 400, code: "VALIDATION_ERROR", paths: ["currentPassword"] });
+    expect(outcome(email)).toEqual({ status: 403, code: "REAUTHENTICATION_REQUIRED", paths: [] });
     const bare = await api("DELETE", `/user/${admin.user.id}`, { token: admin.accessToken });
-    expect(outcome(bare)).toEqual({ status: 400, code: "VALIDATION_ERROR", paths: ["password"] });
+    expect(outcome(bare)).toEqual({ status: 403, code: "REAUTHENTICATION_REQUIRED", paths: [] });
     expect(await rowExists("users", admin.user.id)).toBe(true);
   });
 

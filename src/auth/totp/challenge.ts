@@ -19,9 +19,19 @@ export async function issueMfaChallenge(
   deps: Pick<MfaDeps, "db" | "now">,
   user: { id: string; passwordHash: string },
 ): Promise<{ mfaToken: string; expiresIn: number }> {
+  const { statements, ...issued } = await prepareMfaChallenge(deps, user);
+  await deps.db.batch(statements);
+  return issued;
+}
+
+/** `issueMfaChallenge` as statements, for a caller that batches them with its own writes (login). */
+export async function prepareMfaChallenge(
+  deps: Pick<MfaDeps, "db" | "now">,
+  user: { id: string; passwordHash: string },
+) {
   const now = clock(deps);
   const mfaToken = randomToken();
-  await deps.db.batch([
+  const statements = [
     deps.db
       .delete(mfaChallenges)
       .where(
@@ -39,8 +49,8 @@ export async function issueMfaChallenge(
       passwordHash: user.passwordHash,
       expiresAt: new Date(now + MFA_CHALLENGE_TTL_SECONDS * 1000).toISOString(),
     }),
-  ]);
-  return { mfaToken, expiresIn: MFA_CHALLENGE_TTL_SECONDS };
+  ] as const;
+  return { mfaToken, expiresIn: MFA_CHALLENGE_TTL_SECONDS, statements };
 }
 
 /** The second factor offered with an mfaToken. */

@@ -1,4 +1,4 @@
-import { and, eq, isNotNull, isNull, sql } from "drizzle-orm";
+import { and, eq, isNotNull, isNull, type SQL, sql } from "drizzle-orm";
 import { renderSVG } from "uqr";
 import { nowIso } from "../../db/client";
 import { mfaChallenges, recoveryCodes, totpCredentials, users } from "../../db/schema";
@@ -101,13 +101,17 @@ export async function confirmTotpEnrolment(deps: MfaDeps, userId: string, code: 
  * A new set of recovery codes for an account with MFA on; the old set dies in
  * the same batch. Null when MFA is off. The caller proves presence first.
  */
-export async function regenerateRecoveryCodes(deps: MfaDeps, userId: string): Promise<string[] | null> {
+export async function regenerateRecoveryCodes(
+  deps: MfaDeps,
+  userId: string,
+  condition?: SQL,
+): Promise<string[] | null> {
   const set = await prepareRecoveryCodes(deps, userId);
   const [pointed] = await deps.db.batch([
     deps.db
       .update(totpCredentials)
       .set({ recoverySetId: set.setId })
-      .where(and(eq(totpCredentials.userId, userId), isNotNull(totpCredentials.confirmedAt)))
+      .where(and(eq(totpCredentials.userId, userId), isNotNull(totpCredentials.confirmedAt), condition))
       .returning({ userId: totpCredentials.userId }),
     ...storeRecoveryCodeSet(deps.db, userId, set.setId, set.hashes),
   ]);
@@ -118,17 +122,25 @@ export async function regenerateRecoveryCodes(deps: MfaDeps, userId: string): Pr
  * Turns TOTP off (or drops a pending enrolment): the credential, its recovery
  * codes and any login mfaToken in flight go in one batch, and
  * `users.mfa_enabled_at` is cleared. Returns whether MFA was on. The caller
- * proves presence first (or is an admin resetting it).
+ * proves presence first (or is an admin resetting it); `condition` is what
+ * that proof saw, carried by every statement (no match: nothing changes).
  */
-export async function disableTotp(deps: Pick<MfaDeps, "db">, userId: string): Promise<boolean> {
-  const [removed] = await deps.db.batch([
-    deps.db
-      .delete(totpCredentials)
-      .where(eq(totpCredentials.userId, userId))
-      .returning({ confirmedAt: totpCredentials.confirmedAt }),
-    deps.db.delete(recoveryCodes).where(eq(recoveryCodes.userId, userId)),
-    deps.db.delete(mfaChallenges).where(eq(mfaChallenges.userId, userId)),
-    deps.db.update(users).set({ mfaEnabledAt: null }).where(eq(users.id, userId)),
-  ]);
+export async function disableTotp(deps: Pick<MfaDeps, "db">, userId: string, condition?: SQL): Promise<boolean> {
+  const [removed] = await deps.db.batch(disableTotpStatements(deps.db, userId, condition));
   return removed[0]?.confirmedAt != null;
 }
+
+/** `disableTotp` as statements, for a caller that batches them with its own (admin reset). */
+export const disableTotpStatements = (db: MfaDeps["db"], userId: string, condition?: SQL) =>
+  [
+    db
+      .delete(totpCredentials)
+      .where(and(eq(totpCredentials.userId, userId), condition))
+      .returning({ confirmedAt: totpCredentials.confirmedAt }),
+    db.delete(recoveryCodes).where(and(eq(recoveryCodes.userId, userId), condition)),
+    db.delete(mfaChallenges).where(and(eq(mfaChallenges.userId, userId), condition)),
+    db
+      .update(users)
+      .set({ mfaEnabledAt: null })
+      .where(and(eq(users.id, userId), condition)),
+  ] as const;

@@ -5,6 +5,8 @@
 
 const api = new URLSearchParams(location.search).get("api") ?? "";
 const tokens = { access: "", refresh: "" };
+/** The password step's mfaToken of an account with MFA, until the code step uses it. */
+let mfaToken = "";
 const $ = (id) => document.getElementById(id);
 const value = (id) => $(id).value;
 
@@ -47,8 +49,21 @@ const account = () => ({ username: value("username"), email: value("email"), pas
 $("register").addEventListener("click", () => call("register", "POST", "/register", account()));
 $("login").addEventListener("click", async () => {
   const { email, password } = account();
-  keepTokens(await call("login", "POST", "/login", { email, password }));
+  const json = await call("login", "POST", "/login", { email, password });
+  mfaToken = json?.data?.mfaRequired ? json.data.mfaToken : "";
+  keepTokens(json);
 });
+// Enrolment: the password is the step-up proof; the secret goes into the authenticator app.
+$("mfa-start").addEventListener("click", async () => {
+  const json = await call("mfa-start", "POST", "/me/mfa/totp", { currentPassword: value("password") }, true);
+  $("mfa-secret").textContent = json?.data?.secret ?? "";
+});
+$("mfa-confirm").addEventListener("click", () =>
+  call("mfa-confirm", "POST", "/me/mfa/totp/confirm", { code: value("mfa-code") }, true),
+);
+$("login-mfa").addEventListener("click", async () =>
+  keepTokens(await call("login-mfa", "POST", "/login/mfa", { mfaToken, code: value("mfa-code") })),
+);
 $("forgot").addEventListener("click", () => call("forgot", "POST", "/forgot-password", { email: value("email") }));
 $("me").addEventListener("click", async () => {
   const json = await call("me", "GET", "/me", undefined, true);

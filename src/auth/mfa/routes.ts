@@ -1,0 +1,252 @@
+import { and, eq, sql } from "drizzle-orm";
+import { auditInsert, auditInsertWhere } from "../../audit/audit";
+import { nowIso } from "../../db/client";
+import { mfaChallenges, sessions, users } from "../../db/schema";
+import { clientIp, clientNetwork } from "../../http/client";
+import { ok } from "../../http/envelope";
+import { AppError, notFound, tooManyRequests, validationError } from "../../http/errors";
+import { enforceRateLimit } from "../../http/rate-limit";
+import { createRouter } from "../../openapi/router";
+import { findUser } from "../../users/service";
+import { passChallenge } from "../lockout/challenge";
+import { clearFailures, failureScope, reserveAttempt } from "../lockout/failures";
+import { passwordStillHolds, provePassword } from "../password-proof";
+import { completeSignIn } from "../sign-in";
+import { invalidMfaCode, proveStepUp, proveTotpCode } from "../step-up/proof";
+import { sha256Hex } from "../tokens";
+import { completeMfaChallenge } from "../totp/challenge";
+import {
+  confirmTotpEnrolment,
+  disableTotpStatements,
+  regenerateRecoveryCodes,
+  startTotpEnrolment,
+} from "../totp/enrolment";
+import { mfaKeys } from "../totp/keys";
+import { sendMfaNotice } from "./mail";
+import {
+  adminResetMfaRoute,
+  confirmTotpRoute,
+  disableTotpRoute,
+  loginMfaRoute,
+  reauthenticateRoute,
+  regenerateRecoveryCodesRoute,
+  startTotpRoute,
+} from "./routes.defs";
+
+const invalidMfaToken = () =>
+  new AppError(401, "INVALID_MFA_TOKEN", "The sign-in attempt expired or was already completed; log in again");
+const mfaNotOn = () => notFound("MFA");
+
+/** TOTP with recovery codes, the login's second step, step-up, and the admin reset. Services: ../totp/. */
+export const mfaRoutes = createRouter()
+  .openapi(startTotpRoute, async (c) => {
+    const { db, config, user } = c.var;
+    await mfaKeys(config); // 503 before any proof is spent when ENCRYPTION_KEY is missing
+    await proveStepUp(c, c.req.valid("json"), "mfa");
+    const started = await startTotpEnrolment({ db, config }, user, config.APP_NAME);
+    if (!started.ok) throw new AppError(409, "CONFLICT", "MFA is already on; turn it off first");
+    return ok(c, "Scan the QR code or type the secret, then confirm with a code", {
+      secret: started.secret,
+      otpauthUrl: started.otpauthUrl,
+      qrSvg: started.qrSvg,
+    });
+  })
+
+  .openapi(confirmTotpRoute, async (c) => {
+    const { db, config, user } = c.var;
+    await enforceRateLimit(c, "mfa", { userId: user.id });
+    const network = clientNetwork(c);
+    // Counted up front like a password: guessing the pending secret's codes draws on the same budget.
+    const attempt = await reserveAttempt(db, { email: user.email, network, sessionId: c.var.sessionId });
+    if (attempt.lockedForSeconds > 0) throw tooManyRequests(attempt.lockedForSeconds, "ACCOUNT_LOCKED");
+    const confirmed = await confirmTotpEnrolment({ db, config }, user.id, c.req.valid("json").code);
+    if (!confirmed.ok && confirmed.reason === "no_pending_enrolment") throw notFound("Pending enrolment");
+    if (!confirmed.ok) {
+      await auditInsert(db, {
+        action: "mfa_failure",
+        actorId: user.id,
+        targetId: user.id,
+        ip: clientIp(c),
+        details: { via: "mfa-confirm" },
+      });
+      throw invalidMfaCode();
+    }
+    const stillHolds = passwordStillHolds(user.id, user.passwordHash);
+    await db.batch([
+      clearFailures(
+        db,
+        user.email,
+        [failureScope.account, failureScope.network(network), failureScope.session(c.var.sessionId)],
+        stillHolds,
+      ),
+      auditInsert(db, { action: "mfa_enable", actorId: user.id, targetId: user.id, ip: clientIp(c) }),
+      // Earlier re-authentications proved the password only: with MFA on, fresh proof needs a code too.
+      db.update(sessions).set({ lastProofAt: null }).where(eq(sessions.userId, user.id)),
+    ]);
+    sendMfaNotice(c, user, "enabled");
+    return ok(c, "MFA enabled", { recoveryCodes: confirmed.recoveryCodes });
+  })
+
+  .openapi(disableTotpRoute, async (c) => {
+    const { db, user } = c.var;
+    if (!user.mfaEnabledAt) throw mfaNotOn();
+    const { stillHolds } = await proveStepUp(c, c.req.valid("json"), "mfa", { codeRequired: true });
+    const [, removed] = await db.batch([
+      // The audit first: it is conditional on MFA still being on, which the statements after it end.
+      auditInsertWhere(
+        db,
+        { action: "mfa_disable", actorId: user.id, targetId: user.id, ip: clientIp(c) },
+        sql`${stillHolds} and exists (select 1 from ${users} where ${users.id} = ${user.id} and ${users.mfaEnabledAt} is not null)`,
+      ),
+      ...disableTotpStatements(db, user.id, stillHolds),
+    ]);
+    // The proof went stale (password changed, logout) or a parallel request turned MFA off first.
+    if (removed[0]?.confirmedAt == null) throw mfaNotOn();
+    sendMfaNotice(c, user, "disabled");
+    return ok(c, "MFA disabled");
+  })
+
+  .openapi(regenerateRecoveryCodesRoute, async (c) => {
+    const { db, config, user } = c.var;
+    if (!user.mfaEnabledAt) throw mfaNotOn();
+    const { stillHolds } = await proveStepUp(c, c.req.valid("json"), "mfa", { codeRequired: true });
+    const codes = await regenerateRecoveryCodes({ db, config }, user.id, stillHolds);
+    if (!codes) throw mfaNotOn();
+    await auditInsert(db, {
+      action: "recovery_codes_regenerated",
+      actorId: user.id,
+      targetId: user.id,
+      ip: clientIp(c),
+    });
+    return ok(c, "Recovery codes replaced", { recoveryCodes: codes });
+  })
+
+  /**
+   * Sets this session's `last_proof_at`, conditional on the password proof
+   * still holding and the session still live: a logout or a password change
+   * landing meanwhile leaves the session without fresh proof.
+   */
+  .openapi(reauthenticateRoute, async (c) => {
+    const { db, config, user, sessionId } = c.var;
+    const { password, code } = c.req.valid("json");
+    if (user.mfaEnabledAt && code === undefined) {
+      throw validationError([{ path: "code", message: "code is required when MFA is on" }]);
+    }
+    const { stillHolds } = await provePassword(c, user, password, "reauthenticate");
+    if (user.mfaEnabledAt && code !== undefined) await proveTotpCode(c, code, "reauthenticate");
+    const [proven] = await db.batch([
+      db
+        .update(sessions)
+        .set({ lastProofAt: nowIso() })
+        .where(
+          and(eq(sessions.id, sessionId), eq(sessions.userId, user.id), sql`${sessions.revokedAt} is null`, stillHolds),
+        )
+        .returning({ id: sessions.id }),
+      auditInsertWhere(
+        db,
+        { action: "reauthenticate", actorId: user.id, targetId: user.id, ip: clientIp(c) },
+        stillHolds,
+      ),
+    ]);
+    if (!proven[0]) throw new AppError(401, "INVALID_CREDENTIALS", "Current password is incorrect");
+    return ok(c, "Re-authenticated", { stepUpExpiresIn: config.STEP_UP_TTL });
+  })
+
+  /**
+   * The login's second step. The owner is looked up from the token first so
+   * the attempt is counted toward the account's lockout before any code is
+   * compared (a wrong code costs what a wrong password costs), then the
+   * challenge service reserves an attempt on the token, claims the factor and
+   * consumes the token atomically, and the door creates the session.
+   */
+  .openapi(loginMfaRoute, async (c) => {
+    const body = c.req.valid("json");
+    const { db, config } = c.var;
+    const ip = clientIp(c);
+    const network = clientNetwork(c);
+    await enforceRateLimit(c, "login-mfa");
+    const owner = await db
+      .select({ id: users.id, email: users.email })
+      .from(mfaChallenges)
+      .innerJoin(users, eq(users.id, mfaChallenges.userId))
+      .where(eq(mfaChallenges.tokenHash, await sha256Hex(body.mfaToken)))
+      .get();
+    if (!owner) throw invalidMfaToken();
+    await enforceRateLimit(c, "login-mfa", { userId: owner.id });
+    const attempt = await reserveAttempt(db, { email: owner.email, network });
+    if (attempt.lockedForSeconds > 0) throw tooManyRequests(attempt.lockedForSeconds, "ACCOUNT_LOCKED");
+    await passChallenge(c, attempt, { allowed: false });
+    const proof = body.code !== undefined ? { code: body.code } : { recoveryCode: body.recoveryCode ?? "" };
+    const result = await completeMfaChallenge({ db, config }, body.mfaToken, proof);
+    if (!result.ok && result.reason === "invalid_token") throw invalidMfaToken();
+    if (!result.ok) {
+      await auditInsert(db, {
+        action: "mfa_failure",
+        targetId: result.userId,
+        ip,
+        details: { via: "login", attemptsLeft: result.attemptsLeft },
+      });
+      throw invalidMfaCode();
+    }
+    const { user } = attempt;
+    if (!user || user.id !== result.userId) throw invalidMfaToken();
+    const stillHolds = passwordStillHolds(user.id, user.passwordHash);
+    const recovery = result.method === "recovery_code";
+    const answer = await completeSignIn(c, {
+      user,
+      factors: ["pwd", recovery ? "recovery" : "otp"],
+      stillHolds,
+      before: [
+        clearFailures(db, user.email, [failureScope.account, failureScope.network(network)], stillHolds),
+        ...(recovery
+          ? [
+              auditInsertWhere(
+                db,
+                {
+                  action: "recovery_code_used" as const,
+                  actorId: user.id,
+                  targetId: user.id,
+                  ip,
+                  details: { remaining: result.remainingRecoveryCodes },
+                },
+                stillHolds,
+              ),
+            ]
+          : []),
+      ],
+      details: { via: "login/mfa", method: result.method },
+    });
+    if ("mfaRequired" in answer) throw invalidMfaToken(); // unreachable: two factors were proven
+    if (result.method === "recovery_code") sendMfaNotice(c, user, "recovery_code_used", result.remainingRecoveryCodes);
+    return ok(c, "Login successful", answer);
+  })
+
+  /**
+   * An admin turns someone's MFA off (they lost their phone and their codes):
+   * the credential, codes and sessions go in one batch carrying the admin's
+   * checked role, audited as `mfa_reset`, and the owner is told. On one's own
+   * id this is the owner's action and needs its step-up.
+   */
+  .openapi(adminResetMfaRoute, async (c) => {
+    const { db, user: actor } = c.var;
+    const { id } = c.req.valid("param");
+    const target = id === actor.id ? actor : await findUser(db, id);
+    if (!target.mfaEnabledAt) throw mfaNotOn();
+    const self = id === actor.id;
+    const proof = self
+      ? (await proveStepUp(c, c.req.valid("json"), "mfa", { codeRequired: true })).stillHolds
+      : undefined;
+    const actorHolds = sql`exists (select 1 from ${users} as "actor" where "actor"."id" = ${actor.id} and "actor"."role" = 'admin' and "actor"."status" = 'active')`;
+    const condition = proof ? sql`${actorHolds} and ${proof}` : actorHolds;
+    const [removed] = await db.batch([
+      ...disableTotpStatements(db, target.id, condition),
+      db
+        .update(sessions)
+        .set({ revokedAt: nowIso() })
+        .where(and(eq(sessions.userId, target.id), sql`${sessions.revokedAt} is null`, condition)),
+      auditInsertWhere(db, { action: "mfa_reset", actorId: actor.id, targetId: target.id, ip: clientIp(c) }, condition),
+    ]);
+    if (removed[0]?.confirmedAt == null) throw mfaNotOn();
+    sendMfaNotice(c, target, "disabled", undefined, true);
+    return ok(c, "MFA reset");
+  });

@@ -1,0 +1,37 @@
+import * as z from "zod";
+import { passwordField } from "../../users/fields";
+
+const code = z
+  .string()
+  .regex(/^\d{6}$/, "code must be the 6 digits of the authenticator app")
+  .meta({ description: "The 6-digit code the authenticator app shows now.", example: "123456" });
+const recoveryCode = z.string().min(1).max(64).meta({
+  description: "One of the 10 recovery codes (case, spaces and dashes do not matter).",
+  example: "abcd-efgh-jkmn",
+});
+const currentPassword = passwordField.optional().meta({
+  description: "Inline proof; not needed within `STEP_UP_TTL` seconds of POST /me/reauthenticate on this session.",
+});
+
+export const totpCode = code;
+
+export const startTotpBody = z.strictObject({ currentPassword });
+export const confirmTotpBody = z.strictObject({ code });
+/** Turning MFA off and new recovery codes always need a code, plus a password or a recent re-authentication. */
+export const codeProofBody = z.strictObject({ currentPassword, code });
+export const reauthenticateBody = z.strictObject({
+  password: passwordField,
+  code: code.optional().meta({ description: "Required when MFA is on." }),
+});
+export const adminMfaResetBody = z.strictObject({ currentPassword, code: code.optional() });
+
+export const loginMfaBody = z
+  .strictObject({
+    mfaToken: z.string().min(1).max(128).meta({ description: "From the `mfaRequired` answer of POST /login." }),
+    code: code.optional(),
+    recoveryCode: recoveryCode.optional(),
+  })
+  .refine((b) => (b.code === undefined) !== (b.recoveryCode === undefined), {
+    message: "Send exactly one of code and recoveryCode",
+    path: ["code"],
+  });

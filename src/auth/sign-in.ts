@@ -1,0 +1,117 @@
+import type { SQL } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
+import type { Context } from "hono";
+import { auditInsertWhere } from "../audit/audit";
+import { insertWhere } from "../db/insert-where";
+import { sessions, type UserRow } from "../db/schema";
+import type { AppEnv, Config } from "../env";
+import { clientIp, userAgent } from "../http/client";
+import { AppError } from "../http/errors";
+import { toPublicUser } from "../users/present";
+import { newSession } from "./sessions";
+import { signAccessToken } from "./tokens";
+import { prepareMfaChallenge } from "./totp/challenge";
+import { requireEncryptionKey } from "./totp/keys";
+
+/** Factors a sign-in proved, stored on the session like OIDC's `amr`. */
+export type Factor = "pwd" | "otp" | "recovery";
+
+export type MfaMethod = "totp" | "recovery_code";
+
+export type SignIn = {
+  /** The account the method proved, as loaded before its check. */
+  user: UserRow;
+  factors: Factor[];
+  /** What the method's check saw (e.g. `passwordStillHolds`): every write of the sign-in carries it. */
+  stillHolds: SQL;
+  /** The method's own writes (clearing its failure counters) that go in the same batch, before the session; not run when a second factor is still due. */
+  before?: BatchItem<"sqlite">[];
+  /** Writes after the session insert (a password rehash, which changes what `stillHolds` compares). */
+  after?: BatchItem<"sqlite">[];
+  /** Audit details of the method (e.g. `{ via: "login/mfa" }`). */
+  details?: Record<string, unknown>;
+};
+
+export type SignInAnswer =
+  | Awaited<ReturnType<typeof tokenResponse>>
+  | { mfaRequired: true; mfaToken: string; methods: MfaMethod[]; expiresIn: number };
+
+const invalidCredentials = () => new AppError(401, "INVALID_CREDENTIALS", "Invalid email or password");
+
+/**
+ * The one door every sign-in method ends at (password, then a second factor;
+ * OAuth, passkeys and email codes later). It decides, in one place: the
+ * account is active; its email is verified when that is required; an account
+ * with MFA that proved one factor gets an mfaToken instead of tokens; and
+ * otherwise a session is created carrying its auth time (`last_proof_at`,
+ * what step-up reads) and its factors (`amr`), with the audit line, in one
+ * batch conditional on `stillHolds`. A check that went stale meanwhile (a
+ * password change, a suspension, a deletion) writes nothing and answers 401.
+ * Call it only after the method has proven the account.
+ */
+export async function completeSignIn(c: Context<AppEnv>, signIn: SignIn): Promise<SignInAnswer> {
+  const { db, config } = c.var;
+  const { user, factors, stillHolds } = signIn;
+  if (user.status !== "active") throw new AppError(403, "ACCOUNT_SUSPENDED", "This account is suspended");
+  if (config.REQUIRE_EMAIL_VERIFICATION && !user.emailVerifiedAt) {
+    throw new AppError(403, "EMAIL_NOT_VERIFIED", "Verify your email address before logging in");
+  }
+  const ip = clientIp(c);
+  const before = signIn.before ?? [];
+  const after = signIn.after ?? [];
+
+  if (user.mfaEnabledAt && factors.length < 2) {
+    // Without the key the second step could not be checked: say so now, not after the password.
+    requireEncryptionKey(config);
+    const challenge = await prepareMfaChallenge({ db }, user);
+    // The challenge is bound to the password hash it was issued against, so a stale one is useless by itself.
+    // `before` (the method giving back its failure counts) is not run: the attempt stays counted until the
+    // second step completes, so whoever has the password cannot reset the lockout between rounds of codes.
+    await db.batch([...challenge.statements, ...after] as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
+    return {
+      mfaRequired: true,
+      mfaToken: challenge.mfaToken,
+      methods: ["totp", "recovery_code"],
+      expiresIn: challenge.expiresIn,
+    };
+  }
+
+  const session = await newSession(db, {
+    userId: user.id,
+    userAgent: userAgent(c),
+    ip,
+    ttlSeconds: config.REFRESH_TOKEN_TTL,
+  });
+  // The session's auth time is its created_at. `last_proof_at` stays empty: a sign-in is not step-up
+  // proof, so a token stolen right after login still cannot change the email or delete the account.
+  const row = { ...session.row, amr: factors.join(",") };
+  const results = await db.batch([
+    ...before,
+    auditInsertWhere(
+      db,
+      { action: "login_success", actorId: user.id, targetId: user.id, ip, details: signIn.details },
+      stillHolds,
+    ),
+    insertWhere(db, sessions, row, stillHolds).returning({ id: sessions.id }),
+    ...after,
+  ] as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
+  const created = results[before.length + 1] as { id: string }[];
+  // The password changed, or the account was deleted or suspended, while the check ran.
+  if (!created[0]) throw invalidCredentials();
+  return tokenResponse(config, user, session.id, session.refreshToken);
+}
+
+/** The usual login answer: an access token for the session, its refresh token, and the user. */
+export async function tokenResponse(config: Config, user: UserRow, sessionId: string, refreshToken: string) {
+  return {
+    accessToken: await signAccessToken(
+      { sub: user.id, sid: sessionId, role: user.role },
+      config.JWT_SECRET,
+      config.ACCESS_TOKEN_TTL,
+    ),
+    refreshToken,
+    tokenType: "Bearer" as const,
+    expiresIn: config.ACCESS_TOKEN_TTL,
+    user: toPublicUser(user),
+  };
+}

@@ -1,0 +1,19 @@
+import type { Context } from "hono";
+import type { AppEnv } from "../../env";
+import { AppError } from "../../http/errors";
+
+/** What an account that must enrol can still reach: itself, enrolment, re-authentication, logout. */
+const ENROLMENT_PATHS = /^\/(me|me\/mfa(\/.*)?|me\/reauthenticate|logout)$/;
+
+/**
+ * `REQUIRE_MFA_ROLES`: an account in one of those roles without MFA gets
+ * `403 MFA_ENROLLMENT_REQUIRED` on every bearer route but the ones it needs
+ * to enrol, so a stolen admin password alone never reaches admin power.
+ * Runs in the guard on the row it already loaded: no query.
+ */
+export function assertMfaEnrolled(c: Context<AppEnv>) {
+  const { user, config } = c.var;
+  if (user.mfaEnabledAt || !config.REQUIRE_MFA_ROLES.includes(user.role)) return;
+  if (ENROLMENT_PATHS.test(c.req.path)) return;
+  throw new AppError(403, "MFA_ENROLLMENT_REQUIRED", "Your role requires two-step sign-in: enrol at POST /me/mfa/totp");
+}
