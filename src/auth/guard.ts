@@ -1,19 +1,63 @@
 import { and, eq, sql } from "drizzle-orm";
-import type { MiddlewareHandler } from "hono";
+import type { Context, ExecutionContext, MiddlewareHandler, Next } from "hono";
+import { sessionCheck } from "../db/client";
 import { sessions, users } from "../db/schema";
-import type { AppEnv } from "../env";
-import { unauthorized } from "../http/errors";
+import type { AppEnv, AuthUser, Config } from "../env";
+import { AppError, unauthorized } from "../http/errors";
 import { accountSuspended, emailNotVerified, liveSession } from "./sessions";
-import { verifyAccessToken } from "./tokens";
+import { type AccessClaims, verifyAccessToken } from "./tokens";
 
 const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)$/;
 
 /**
+ * What the guard loads with the session on every request. Add a column here
+ * and it reaches `c.var.user` (names must stay distinct: see `sessionCheck`).
+ */
+const guardFields = (config: Config) => ({
+  id: users.id,
+  username: users.username,
+  email: users.email,
+  role: users.role,
+  status: users.status,
+  emailVerifiedAt: users.emailVerifiedAt,
+  pendingEmail: users.pendingEmail,
+  pendingEmailExpiresAt: users.pendingEmailExpiresAt,
+  passwordHash: users.passwordHash,
+  createdAt: users.createdAt,
+  updatedAt: users.updatedAt,
+  live: sql<number>`${liveSession(config)}`,
+});
+
+/**
+ * A deferred check found that the role in the token is no longer the
+ * account's, after the route already decided with the token's role. The
+ * answer is discarded and the request is run again with the check first
+ * (`rerunStaleRoleClaims`), so the decision is the database role's, as it
+ * always was.
+ */
+export class StaleRoleClaim extends AppError {
+  constructor() {
+    super(401, "UNAUTHORIZED", "Session has ended; log in again");
+  }
+}
+
+/** Requests re-run by `rerunStaleRoleClaims`: their guard checks first (never trusts the role claim). */
+const checkFirst = new WeakSet<Request>();
+
+/**
  * Authenticates the caller: the JWT must verify (HS256, unexpired), and then
- * its session and user are loaded in one D1 query, so a logout, a suspension,
- * a deletion or a role change applies to the very next request, long before
- * the token's `exp`. The role used for every decision is the database's, not
- * the token's.
+ * its session and user are checked in D1 on every request, so a logout, a
+ * suspension, a deletion or a role change applies to the very next request,
+ * long before the token's `exp`.
+ *
+ * One D1 round trip for the whole request where possible: on GET (which only
+ * reads) the check is armed on the request's D1 gate (db/gate.ts) and sent in
+ * the same batch as the route's first query; the route's results are handed
+ * back only after the check passed, and the check also runs when the route
+ * made no query, so no answer leaves without it. Until then `c.var.user`
+ * holds only the token's `id` and `role` (any other field throws); decisions
+ * made with that role are confirmed by the check (`StaleRoleClaim`). Every
+ * other method checks first, as a write may depend on the whole row.
  *
  * The session row is loaded whether or not it is still live, so the answer
  * can say why: a suspended account gets `403 ACCOUNT_SUSPENDED` (its sessions
@@ -27,39 +71,82 @@ function authenticate({ allowUnverified }: { allowUnverified: boolean }): Middle
   return async (c, next) => {
     const match = BEARER.exec(c.req.header("Authorization") ?? "");
     if (!match?.[1]) throw unauthorized();
-    const { config } = c.var;
+    const { config, db } = c.var;
     const claims = await verifyAccessToken(match[1], config.JWT_SECRET);
     if (!claims) throw unauthorized("Access token is invalid or expired");
 
-    const row = await c.var.db
-      .select({
-        id: users.id,
-        username: users.username,
-        email: users.email,
-        role: users.role,
-        status: users.status,
-        emailVerifiedAt: users.emailVerifiedAt,
-        pendingEmail: users.pendingEmail,
-        pendingEmailExpiresAt: users.pendingEmailExpiresAt,
-        passwordHash: users.passwordHash,
-        createdAt: users.createdAt,
-        updatedAt: users.updatedAt,
-        live: sql<number>`${liveSession(config)}`,
-      })
+    const deferred = (c.req.method === "GET" || c.req.method === "HEAD") && !checkFirst.has(c.req.raw);
+    const query = db
+      .select(guardFields(config))
       .from(sessions)
       .innerJoin(users, eq(users.id, sessions.userId))
-      .where(and(eq(sessions.id, claims.sid), eq(sessions.userId, claims.sub)))
-      .get();
-    if (!row) throw unauthorized("Session has ended; log in again");
-    const { live, ...user } = row;
-    if (user.status !== "active") throw accountSuspended();
-    if (!live) throw unauthorized("Session has ended; log in again");
-    if (config.REQUIRE_EMAIL_VERIFICATION && !user.emailVerifiedAt && !allowUnverified) throw emailNotVerified();
-
-    c.set("user", user);
+      .where(and(eq(sessions.id, claims.sid), eq(sessions.userId, claims.sub)));
+    type Row = Awaited<typeof query>[number];
+    c.var.sessionGate.arm(
+      sessionCheck<Row>(query, ([row]) => {
+        if (!row) throw unauthorized("Session has ended; log in again");
+        const { live, ...user } = row;
+        if (user.status !== "active") throw accountSuspended();
+        if (!live) throw unauthorized("Session has ended; log in again");
+        if (config.REQUIRE_EMAIL_VERIFICATION && !user.emailVerifiedAt && !allowUnverified) throw emailNotVerified();
+        if (deferred && user.role !== claims.role) throw new StaleRoleClaim();
+        c.set("user", user);
+      }),
+    );
     c.set("sessionId", claims.sid);
+    if (!deferred) {
+      await c.var.sessionGate.flush();
+      return next();
+    }
+    c.set("user", claimedUser(claims));
     await next();
+    // A route that made no query: the check still decides the answer.
+    await c.var.sessionGate.flush();
   };
+}
+
+/** The caller as far as the verified token tells, until the deferred check loads the row. */
+function claimedUser(claims: AccessClaims): AuthUser {
+  const known = { id: claims.sub, role: claims.role };
+  return new Proxy(known as AuthUser, {
+    get(target, key) {
+      if (key in target) return target[key as keyof typeof known];
+      throw new Error(`c.var.user.${String(key)} read before the session check: await sessionUser(c)`);
+    },
+  });
+}
+
+/** The signed-in caller's full row, running the deferred session check now if no query has carried it yet. */
+export async function sessionUser(c: Context<AppEnv>): Promise<AuthUser> {
+  await c.var.sessionGate.flush();
+  return c.var.user;
+}
+
+/**
+ * The outermost middleware: an answer given with a stale role claim (see
+ * `StaleRoleClaim`) is replaced by the answer to the same request run again
+ * with the check first. Only GET and HEAD are deferred, so the re-run repeats
+ * no write. Rare: it takes a role change during the token's lifetime.
+ */
+export const rerunStaleRoleClaims =
+  (fetch: (request: Request, env: AppEnv["Bindings"], ctx?: ExecutionContext) => Response | Promise<Response>) =>
+  async (c: Context<AppEnv>, next: Next) => {
+    await next();
+    if (!(c.error instanceof StaleRoleClaim || c.error?.cause instanceof StaleRoleClaim)) return;
+    const again = new Request(c.req.raw);
+    checkFirst.add(again);
+    const res = await fetch(again, c.env, executionContextOf(c));
+    // Unset first: assigning over a response would copy its headers onto the new one.
+    c.res = undefined;
+    c.res = res;
+  };
+
+function executionContextOf(c: Context<AppEnv>) {
+  try {
+    return c.executionCtx;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Every bearer route: a live session of an active account (verified, when that is required). */

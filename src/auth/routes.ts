@@ -11,6 +11,7 @@ import { enforceRateLimit } from "../http/rate-limit";
 import { createRouter } from "../openapi/router";
 import { isUniqueViolation, uniqueConflict } from "../users/conflicts";
 import { toPublicUser } from "../users/present";
+import { sessionUser } from "./guard";
 import { passChallenge } from "./lockout/challenge";
 import { clearFailures, failureScope, reserveAttempt } from "./lockout/failures";
 import { passwordStillHolds } from "./password-proof";
@@ -155,7 +156,7 @@ export const authRoutes = createRouter()
     return ok(c, "Logged out");
   })
 
-  .openapi(meRoute, (c) => ok(c, "Current user", { user: toPublicUser(c.var.user) }));
+  .openapi(meRoute, async (c) => ok(c, "Current user", { user: toPublicUser(await sessionUser(c)) }));
 
 async function tokenResponse(config: Config, user: UserRow, sessionId: string, refreshToken: string) {
   return {

@@ -36,6 +36,9 @@ export const users = sqliteTable(
     /** A requested, unconfirmed new address (migrations/0003_pending_email.sql); `email` stays in force until it is confirmed. */
     pendingEmail: caseInsensitiveText("pending_email"),
     pendingEmailExpiresAt: timestamp("pending_email_expires_at"),
+    /** Kept exact by triggers (migrations/0009_perf_counters.sql): the content caps read one row, not one per post. */
+    postCount: integer("post_count").notNull().default(0),
+    commentCount: integer("comment_count").notNull().default(0),
   },
   (t) => [
     uniqueIndex("users_username_unique").on(t.username),
