@@ -3,7 +3,6 @@ import { cors } from "hono/cors";
 import { secureHeaders } from "hono/secure-headers";
 import { auditRoutes } from "./audit/routes";
 import { emailRoutes } from "./auth/email-routes";
-import { rerunStaleRoleClaims } from "./auth/guard";
 import { authRoutes } from "./auth/routes";
 import { commentsRoutes } from "./comments/routes";
 import { dbProvider } from "./db/client";
@@ -23,7 +22,6 @@ import { userRoutes } from "./users/routes";
 /** An `OpenAPIHono`, so the routers mounted below bring their route declarations into /openapi.json. */
 export const app = new OpenAPIHono<AppEnv>();
 
-app.use(rerunStaleRoleClaims((request, env, ctx) => app.fetch(request, env, ctx)));
 app.use(requestId);
 app.use(requestLog);
 app.use(

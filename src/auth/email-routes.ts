@@ -139,7 +139,8 @@ export const emailRoutes = createRouter()
     const { currentPassword, newPassword } = c.req.valid("json");
     const { config, db, user, sessionId } = c.var;
     const ip = clientIp(c);
-    await provePassword(c, user, currentPassword, "password");
+    // replacePassword's batch clears every failure counter of the email, on success only.
+    await provePassword(c, user, currentPassword, "password", { callerClearsFailures: true });
     assertAcceptablePassword(newPassword, config.PASSWORD_MIN_LENGTH, user, "newPassword");
 
     const [, , , updated] = await db.batch(

@@ -1,9 +1,9 @@
 import { and, eq, sql } from "drizzle-orm";
-import type { Context, ExecutionContext, MiddlewareHandler, Next } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { sessionCheck } from "../db/client";
 import { sessions, users } from "../db/schema";
 import type { AppEnv, AuthUser, Config } from "../env";
-import { AppError, unauthorized } from "../http/errors";
+import { unauthorized } from "../http/errors";
 import { accountSuspended, emailNotVerified, liveSession } from "./sessions";
 import { type AccessClaims, verifyAccessToken } from "./tokens";
 
@@ -29,22 +29,6 @@ const guardFields = (config: Config) => ({
 });
 
 /**
- * A deferred check found that the role in the token is no longer the
- * account's, after the route already decided with the token's role. The
- * answer is discarded and the request is run again with the check first
- * (`rerunStaleRoleClaims`), so the decision is the database role's, as it
- * always was.
- */
-export class StaleRoleClaim extends AppError {
-  constructor() {
-    super(401, "UNAUTHORIZED", "Session has ended; log in again");
-  }
-}
-
-/** Requests re-run by `rerunStaleRoleClaims`: their guard checks first (never trusts the role claim). */
-const checkFirst = new WeakSet<Request>();
-
-/**
  * Authenticates the caller: the JWT must verify (HS256, unexpired), and then
  * its session and user are checked in D1 on every request, so a logout, a
  * suspension, a deletion or a role change applies to the very next request,
@@ -55,8 +39,9 @@ const checkFirst = new WeakSet<Request>();
  * the same batch as the route's first query; the route's results are handed
  * back only after the check passed, and the check also runs when the route
  * made no query, so no answer leaves without it. Until then `c.var.user`
- * holds only the token's `id` and `role` (any other field throws); decisions
- * made with that role are confirmed by the check (`StaleRoleClaim`). Every
+ * holds only the token's `id` (any other field throws), and a route that
+ * decides by role runs the check first (`requirePermission` does, unless
+ * every role may), so no decision ever rests on the token's role claim. Every
  * other method checks first, as a write may depend on the whole row.
  *
  * The session row is loaded whether or not it is still live, so the answer
@@ -75,7 +60,7 @@ function authenticate({ allowUnverified }: { allowUnverified: boolean }): Middle
     const claims = await verifyAccessToken(match[1], config.JWT_SECRET);
     if (!claims) throw unauthorized("Access token is invalid or expired");
 
-    const deferred = (c.req.method === "GET" || c.req.method === "HEAD") && !checkFirst.has(c.req.raw);
+    const deferred = c.req.method === "GET" || c.req.method === "HEAD";
     const query = db
       .select(guardFields(config))
       .from(sessions)
@@ -89,7 +74,6 @@ function authenticate({ allowUnverified }: { allowUnverified: boolean }): Middle
         if (user.status !== "active") throw accountSuspended();
         if (!live) throw unauthorized("Session has ended; log in again");
         if (config.REQUIRE_EMAIL_VERIFICATION && !user.emailVerifiedAt && !allowUnverified) throw emailNotVerified();
-        if (deferred && user.role !== claims.role) throw new StaleRoleClaim();
         c.set("user", user);
       }),
     );
@@ -105,9 +89,13 @@ function authenticate({ allowUnverified }: { allowUnverified: boolean }): Middle
   };
 }
 
-/** The caller as far as the verified token tells, until the deferred check loads the row. */
+/**
+ * The caller until the deferred check loads the row: only the id (which the
+ * check confirms: the session must belong to it). Everything else, the role
+ * included, throws, so nothing can decide on what the token merely claims.
+ */
 function claimedUser(claims: AccessClaims): AuthUser {
-  const known = { id: claims.sub, role: claims.role };
+  const known = { id: claims.sub };
   return new Proxy(known as AuthUser, {
     get(target, key) {
       if (key in target) return target[key as keyof typeof known];
@@ -120,33 +108,6 @@ function claimedUser(claims: AccessClaims): AuthUser {
 export async function sessionUser(c: Context<AppEnv>): Promise<AuthUser> {
   await c.var.sessionGate.flush();
   return c.var.user;
-}
-
-/**
- * The outermost middleware: an answer given with a stale role claim (see
- * `StaleRoleClaim`) is replaced by the answer to the same request run again
- * with the check first. Only GET and HEAD are deferred, so the re-run repeats
- * no write. Rare: it takes a role change during the token's lifetime.
- */
-export const rerunStaleRoleClaims =
-  (fetch: (request: Request, env: AppEnv["Bindings"], ctx?: ExecutionContext) => Response | Promise<Response>) =>
-  async (c: Context<AppEnv>, next: Next) => {
-    await next();
-    if (!(c.error instanceof StaleRoleClaim || c.error?.cause instanceof StaleRoleClaim)) return;
-    const again = new Request(c.req.raw);
-    checkFirst.add(again);
-    const res = await fetch(again, c.env, executionContextOf(c));
-    // Unset first: assigning over a response would copy its headers onto the new one.
-    c.res = undefined;
-    c.res = res;
-  };
-
-function executionContextOf(c: Context<AppEnv>) {
-  try {
-    return c.executionCtx;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Every bearer route: a live session of an active account (verified, when that is required). */

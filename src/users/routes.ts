@@ -27,7 +27,8 @@ export const userRoutes = createRouter()
 
   .openapi(getUserRoute, async (c) => {
     const { id } = c.req.valid("param");
-    assertOwnerOr(c.var.user, id, "users:read-any");
+    // Another user's record is a decision by role: the session check runs first (own id: it rides with nothing).
+    assertOwnerOr(await sessionUser(c), id, "users:read-any");
     return ok(c, "User", { user: toPublicUser(await userById(c, id)) });
   })
 
