@@ -204,8 +204,8 @@ const BUDGETS: Record<string, Budget> = {
   "DELETE /me/pending-email": {
     status: 200,
     queries: 2,
-    read: 10,
-    written: 10,
+    read: 4,
+    written: 1,
     send: async () => {
       const s = await fresh();
       const email = `${unique("pending_")}@example.com`;
@@ -274,8 +274,8 @@ const BUDGETS: Record<string, Budget> = {
   "DELETE /posts/:id": {
     status: 200,
     queries: 2,
-    read: 5,
-    written: 2,
+    read: 6,
+    written: 3,
     send: async () => {
       const s = await fresh();
       const post = await api("POST", "/posts", json(s.accessToken, { title: "Doomed", content: "x" }));
@@ -406,7 +406,6 @@ describe("route budgets: D1 round trips and rows of every route", () => {
     expect(res.status, `${route}: ${JSON.stringify(res.body)}`).toBe(budget.status);
     const timing = d1Timing(res);
     const rows = d1Rows(res);
-    console.log("MEASURED", route, timing.queries, rows.read, rows.written);
     expect(timing.queries, `${route} round trips`).toBe(budget.queries);
     const read = typeof budget.read === "number" ? budget.read : await budget.read();
     expect(rows.read, `${route} rows read`).toBeLessThanOrEqual(read);
