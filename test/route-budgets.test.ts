@@ -173,7 +173,7 @@ const BUDGETS: Record<string, Budget> = {
   "DELETE /me": {
     status: 200,
     queries: 4,
-    read: 32,
+    read: 40,
     written: 21,
     send: async () => {
       const s = await fresh();
