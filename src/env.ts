@@ -1,5 +1,6 @@
 import * as z from "zod";
 import type { Db } from "./db/client";
+import type { SessionCheck } from "./db/gate";
 import type { Role, UserStatus } from "./db/schema";
 
 /** Secrets are not in wrangler.toml, so `wrangler types` cannot see them when .dev.vars is absent. */
@@ -37,6 +38,8 @@ export type Variables = {
   db: Db;
   user: AuthUser;
   sessionId: string;
+  /** The request's D1 gate: the guard arms its session check there (db/gate.ts); `flush` runs it now. */
+  sessionGate: { arm: (check: SessionCheck) => void; flush: () => Promise<void> };
   /** The endpoint whose per-IP rate limit was already counted before the body was read. */
   ipLimited?: string;
   /** What the request's password check cost, for the request log (never the password or hash). */

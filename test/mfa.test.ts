@@ -3,33 +3,9 @@ import { describe, expect, it } from "vitest";
 import { api, login, registerAndLogin, registerUser, type Session, setRole, type TestUser } from "./support/api";
 import { expectFailure } from "./support/expect-failure";
 import { waitForEmail } from "./support/mailbox";
+import { codeNow, type Enrolled, enrolled } from "./support/mfa-api";
 import { settled } from "./support/settled";
-import { base32Decode, totpCode, wrongCodes } from "./support/totp";
-
-/** The code an authenticator shows now, `drift` steps away (computed with node:crypto, not src/). */
-const codeNow = (secret: Uint8Array, drift = 0) => totpCode(secret, Date.now(), drift);
-
-type Enrolled = { session: Session; user: TestUser; secret: Uint8Array; recoveryCodes: string[] };
-
-/** Enrols TOTP through the API, confirming with the previous step's code (so steps 0 and +1 stay usable). */
-async function enrolled(): Promise<Enrolled> {
-  const session = await registerAndLogin();
-  const started = await api("POST", "/me/mfa/totp", {
-    token: session.accessToken,
-    body: { currentPassword: session.user.password },
-  });
-  expect(started.status).toBe(200);
-  expect(started.body.data.otpauthUrl).toMatch(/^otpauth:\/\/totp\//);
-  expect(started.body.data.qrSvg).toContain("<svg");
-  const secret = base32Decode(started.body.data.secret);
-  const confirmed = await api("POST", "/me/mfa/totp/confirm", {
-    token: session.accessToken,
-    body: { code: codeNow(secret, -1) },
-  });
-  expect(confirmed.status).toBe(200);
-  expect(confirmed.body.data.recoveryCodes).toHaveLength(10);
-  return { session, user: session.user, secret, recoveryCodes: confirmed.body.data.recoveryCodes };
-}
+import { wrongCodes } from "./support/totp";
 
 const passwordStep = async (user: TestUser) => {
   const res = await api("POST", "/login", { body: { email: user.email, password: user.password } });

@@ -1,20 +1,51 @@
 import { and, eq, sql } from "drizzle-orm";
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
+import { sessionCheck } from "../db/client";
 import { sessions, users } from "../db/schema";
-import type { AppEnv } from "../env";
+import type { AppEnv, AuthUser, Config } from "../env";
 import { unauthorized } from "../http/errors";
 import { accountSuspended, emailNotVerified, liveSession } from "./sessions";
 import { assertMfaEnrolled } from "./step-up/mfa-policy";
-import { verifyAccessToken } from "./tokens";
+import { type AccessClaims, verifyAccessToken } from "./tokens";
 
 const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)$/;
 
 /**
+ * What the guard loads with the session on every request. Add a column here
+ * and it reaches `c.var.user` (names must stay distinct: see `sessionCheck`).
+ */
+const guardFields = (config: Config) => ({
+  id: users.id,
+  username: users.username,
+  email: users.email,
+  role: users.role,
+  status: users.status,
+  emailVerifiedAt: users.emailVerifiedAt,
+  pendingEmail: users.pendingEmail,
+  pendingEmailExpiresAt: users.pendingEmailExpiresAt,
+  passwordHash: users.passwordHash,
+  createdAt: users.createdAt,
+  updatedAt: users.updatedAt,
+  mfaEnabledAt: users.mfaEnabledAt,
+  lastProofAt: sessions.lastProofAt,
+  live: sql<number>`${liveSession(config)}`,
+});
+
+/**
  * Authenticates the caller: the JWT must verify (HS256, unexpired), and then
- * its session and user are loaded in one D1 query, so a logout, a suspension,
- * a deletion or a role change applies to the very next request, long before
- * the token's `exp`. The role used for every decision is the database's, not
- * the token's.
+ * its session and user are checked in D1 on every request, so a logout, a
+ * suspension, a deletion or a role change applies to the very next request,
+ * long before the token's `exp`.
+ *
+ * One D1 round trip for the whole request where possible: on GET (which only
+ * reads) the check is armed on the request's D1 gate (db/gate.ts) and sent in
+ * the same batch as the route's first query; the route's results are handed
+ * back only after the check passed, and the check also runs when the route
+ * made no query, so no answer leaves without it. Until then `c.var.user`
+ * holds only the token's `id` (any other field throws), and a route that
+ * decides by role runs the check first (`requirePermission` does, unless
+ * every role may), so no decision ever rests on the token's role claim. Every
+ * other method checks first, as a write may depend on the whole row.
  *
  * The session row is loaded whether or not it is still live, so the answer
  * can say why: a suspended account gets `403 ACCOUNT_SUSPENDED` (its sessions
@@ -28,42 +59,59 @@ function authenticate({ allowUnverified }: { allowUnverified: boolean }): Middle
   return async (c, next) => {
     const match = BEARER.exec(c.req.header("Authorization") ?? "");
     if (!match?.[1]) throw unauthorized();
-    const { config } = c.var;
+    const { config, db } = c.var;
     const claims = await verifyAccessToken(match[1], config.JWT_SECRET);
     if (!claims) throw unauthorized("Access token is invalid or expired");
 
-    const row = await c.var.db
-      .select({
-        id: users.id,
-        username: users.username,
-        email: users.email,
-        role: users.role,
-        status: users.status,
-        emailVerifiedAt: users.emailVerifiedAt,
-        pendingEmail: users.pendingEmail,
-        pendingEmailExpiresAt: users.pendingEmailExpiresAt,
-        passwordHash: users.passwordHash,
-        createdAt: users.createdAt,
-        updatedAt: users.updatedAt,
-        mfaEnabledAt: users.mfaEnabledAt,
-        lastProofAt: sessions.lastProofAt,
-        live: sql<number>`${liveSession(config)}`,
-      })
+    const deferred = c.req.method === "GET" || c.req.method === "HEAD";
+    const query = db
+      .select(guardFields(config))
       .from(sessions)
       .innerJoin(users, eq(users.id, sessions.userId))
-      .where(and(eq(sessions.id, claims.sid), eq(sessions.userId, claims.sub)))
-      .get();
-    if (!row) throw unauthorized("Session has ended; log in again");
-    const { live, ...user } = row;
-    if (user.status !== "active") throw accountSuspended();
-    if (!live) throw unauthorized("Session has ended; log in again");
-    if (config.REQUIRE_EMAIL_VERIFICATION && !user.emailVerifiedAt && !allowUnverified) throw emailNotVerified();
-
-    c.set("user", user);
+      .where(and(eq(sessions.id, claims.sid), eq(sessions.userId, claims.sub)));
+    type Row = Awaited<typeof query>[number];
+    c.var.sessionGate.arm(
+      sessionCheck<Row>(query, ([row]) => {
+        if (!row) throw unauthorized("Session has ended; log in again");
+        const { live, ...user } = row;
+        if (user.status !== "active") throw accountSuspended();
+        if (!live) throw unauthorized("Session has ended; log in again");
+        if (config.REQUIRE_EMAIL_VERIFICATION && !user.emailVerifiedAt && !allowUnverified) throw emailNotVerified();
+        c.set("user", user);
+        assertMfaEnrolled(c);
+      }),
+    );
     c.set("sessionId", claims.sid);
-    assertMfaEnrolled(c);
+    if (!deferred) {
+      await c.var.sessionGate.flush();
+      return next();
+    }
+    c.set("user", claimedUser(claims));
     await next();
+    // A route that made no query: the check still decides the answer.
+    await c.var.sessionGate.flush();
   };
+}
+
+/**
+ * The caller until the deferred check loads the row: only the id (which the
+ * check confirms: the session must belong to it). Everything else, the role
+ * included, throws, so nothing can decide on what the token merely claims.
+ */
+function claimedUser(claims: AccessClaims): AuthUser {
+  const known = { id: claims.sub };
+  return new Proxy(known as AuthUser, {
+    get(target, key) {
+      if (key in target) return target[key as keyof typeof known];
+      throw new Error(`c.var.user.${String(key)} read before the session check: await sessionUser(c)`);
+    },
+  });
+}
+
+/** The signed-in caller's full row, running the deferred session check now if no query has carried it yet. */
+export async function sessionUser(c: Context<AppEnv>): Promise<AuthUser> {
+  await c.var.sessionGate.flush();
+  return c.var.user;
 }
 
 /** Every bearer route: a live session of an active account (verified, when that is required). */

@@ -56,6 +56,8 @@ export async function provePassword(
   user: Pick<AuthUser, "id" | "email" | "passwordHash">,
   password: string,
   endpoint: string,
+  /** Set when the caller's own batch clears the email's failures (as `replacePassword` does): one round trip less. */
+  { callerClearsFailures = false }: { callerClearsFailures?: boolean } = {},
 ): Promise<PasswordProof> {
   const { db, sessionId } = c.var;
   const network = clientNetwork(c);
@@ -80,6 +82,7 @@ export async function provePassword(
     else await audit;
     throw wrongPassword();
   }
+  if (callerClearsFailures) return { stillHolds };
   const scopes = [failureScope.account, failureScope.network(network), failureScope.session(sessionId)];
   await clearFailures(db, user.email, scopes, stillHolds);
   return { stillHolds };

@@ -9,6 +9,7 @@ import { enforceRateLimit } from "../http/rate-limit";
 import { createRouter } from "../openapi/router";
 import { isUniqueViolation, uniqueConflict } from "../users/conflicts";
 import { toPublicUser } from "../users/present";
+import { sessionUser } from "./guard";
 import { passChallenge } from "./lockout/challenge";
 import { clearFailures, failureScope, reserveAttempt } from "./lockout/failures";
 import { comparePassword, passwordStillHolds } from "./password-proof";
@@ -150,4 +151,4 @@ export const authRoutes = createRouter()
     return ok(c, "Logged out");
   })
 
-  .openapi(meRoute, (c) => ok(c, "Current user", { user: toPublicUser(c.var.user) }));
+  .openapi(meRoute, async (c) => ok(c, "Current user", { user: toPublicUser(await sessionUser(c)) }));

@@ -95,7 +95,7 @@ export async function createComment(db: Db, authorId: string, postId: string, co
           editedAt: sql`null`.as("edited_at"),
         })
         .from(posts)
-        .where(and(eq(posts.id, postId), belowCap(db, comments, comments.authorId, authorId, cap))),
+        .where(and(eq(posts.id, postId), belowCap(users.commentCount, authorId, cap))),
     ),
     selectComments(db).where(eq(comments.id, id)),
   ]);

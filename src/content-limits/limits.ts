@@ -1,7 +1,7 @@
-import { eq, lt, type SQL } from "drizzle-orm";
-import type { SQLiteColumn, SQLiteTable } from "drizzle-orm/sqlite-core";
+import { type SQL, sql } from "drizzle-orm";
+import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import type { Context } from "hono";
-import type { Db } from "../db/client";
+import { users } from "../db/schema";
 import type { AppEnv } from "../env";
 import { AppError, tooManyRequests } from "../http/errors";
 
@@ -24,12 +24,14 @@ export async function limitContentWrites(c: Context<AppEnv>, kind: ContentKind) 
 }
 
 /**
- * The WHERE of an `INSERT … SELECT` that adds a row only while its author has
- * fewer than `cap` rows in `table` (counted on the author index). The count and the insert
- * are one statement, so parallel creates cannot overrun the cap.
+ * The WHERE of an `INSERT … SELECT` that adds a row only while its author's
+ * `counter` (users.post_count or users.comment_count, kept by triggers) is
+ * below `cap`: one row read however much they wrote. The check and the insert
+ * (whose trigger moves the counter) are one statement, so parallel creates
+ * cannot overrun the cap.
  */
-export const belowCap = (db: Db, table: SQLiteTable, authorColumn: SQLiteColumn, authorId: string, cap: number): SQL =>
-  lt(db.$count(table, eq(authorColumn, authorId)), cap);
+export const belowCap = (counter: SQLiteColumn, authorId: string, cap: number): SQL =>
+  sql`(select ${counter} from ${users} where ${users.id} = ${authorId}) < ${cap}`;
 
 /** The answer when an insert matched no row because its author is at the cap. */
 export const contentLimitReached = (kind: ContentKind, cap: number) =>

@@ -2,7 +2,8 @@ import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../env";
 import { validationError } from "../http/errors";
-import { type D1Queryable, meterD1, serverTiming } from "./instrument";
+import type { SessionCheck } from "./gate";
+import { type D1Queryable, meterD1, serverTiming, unwrapStatement } from "./instrument";
 
 export type Db = DrizzleD1Database;
 
@@ -14,6 +15,27 @@ export type Db = DrizzleD1Database;
  * nothing uses; queries go through `db.select()` and friends.
  */
 export const createDb = (d1: D1Database | D1Queryable): Db => drizzle(d1 as D1Database);
+
+/** What Drizzle's own `batch` uses of a built query: its D1 statement and how to map D1's rows back. */
+type PreparedForBatch = {
+  stmt: D1PreparedStatement;
+  getQuery(): { params: unknown[] };
+  mapResult(result: D1Result, fromBatch: true): unknown;
+};
+
+/**
+ * Turns a Drizzle SELECT into a session check for the request's gate
+ * (db/gate.ts), mapping its rows exactly as `db.batch` would (so, as in any
+ * batch, the selected columns need distinct names). `accept` gets the mapped
+ * rows and throws when the check fails.
+ */
+export function sessionCheck<Row>(query: { toSQL(): unknown }, accept: (rows: Row[]) => void): SessionCheck {
+  const prepared = (query as unknown as { _prepare(): PreparedForBatch })._prepare();
+  return {
+    statement: unwrapStatement(prepared.stmt.bind(...prepared.getQuery().params)),
+    accept: (result) => accept(prepared.mapResult(result, true) as Row[]),
+  };
+}
 
 /** Request and response header carrying the D1 session bookmark (the name Cloudflare's examples use). */
 export const BOOKMARK_HEADER = "X-D1-Bookmark";
@@ -42,7 +64,7 @@ function bookmarkFrom(header: string | undefined): string | undefined {
  * bookmark and a `Server-Timing` entry with the D1 time and query count.
  *
  * Rows read and written join that entry only for a signed-in caller (the
- * guard set `user`), unless `SERVER_TIMING_ROWS` is `all`: before sign-in
+ * guard's session check passed), unless `SERVER_TIMING_ROWS` is `all`: before sign-in
  * they would tell apart what the answers keep identical on purpose (login,
  * forgot-password and resend-verification for a known vs an unknown email
  * read different rows).
@@ -52,10 +74,11 @@ export const dbProvider: MiddlewareHandler<AppEnv> = async (c, next) => {
   const session = c.env.DB.withSession(incoming ?? "first-unconstrained");
   const metered = meterD1(session);
   c.set("db", createDb(metered.db));
+  c.set("sessionGate", { arm: (check) => metered.gate.arm(check), flush: metered.flush });
   await next();
   const bookmark = session.getBookmark() ?? incoming;
   if (bookmark && !sharedCacheable(c.res.headers)) c.header(BOOKMARK_HEADER, bookmark);
-  const rows = c.var.config.SERVER_TIMING_ROWS === "all" || c.var.user !== undefined;
+  const rows = c.var.config.SERVER_TIMING_ROWS === "all" || metered.gate.passed;
   c.header("Server-Timing", serverTiming(metered.usage, { rows }), { append: true });
 };
 

@@ -1,3 +1,5 @@
+import { SessionGate } from "./gate";
+
 /**
  * Counts and times what a request asks of D1, for the `Server-Timing` header
  * and the query budgets the tests enforce.
@@ -61,11 +63,13 @@ class UsageMeter {
 class MeteredStatement {
   constructor(
     readonly inner: D1PreparedStatement,
-    private readonly meter: UsageMeter,
+    private readonly send: Dispatch,
+    /** A SELECT cannot write, so a pending session check may ride along with it. */
+    readonly readOnly: boolean,
   ) {}
 
   bind(...values: unknown[]) {
-    return new MeteredStatement(this.inner.bind(...values), this.meter);
+    return new MeteredStatement(this.inner.bind(...values), this.send, this.readOnly);
   }
   async first(column?: string) {
     const row = (await this.all()).results[0] as Record<string, unknown> | undefined;
@@ -75,19 +79,11 @@ class MeteredStatement {
     if (!(column in row)) throw new Error(`D1_COLUMN_NOTFOUND: Column not found (${column})`);
     return row[column];
   }
-  all() {
-    return this.meter.measure(1, async () => {
-      const result = await this.inner.all();
-      this.meter.bill([result]);
-      return result;
-    });
+  async all() {
+    return (await this.send([this.inner], this.readOnly, "all"))[0] as D1Result;
   }
-  run() {
-    return this.meter.measure(1, async () => {
-      const result = await this.inner.run();
-      this.meter.bill([result]);
-      return result;
-    });
+  async run() {
+    return (await this.send([this.inner], this.readOnly, "run"))[0] as D1Result;
   }
   async raw(options?: { columnNames?: boolean }) {
     const rows = (await this.all()).results as Record<string, unknown>[];
@@ -97,25 +93,72 @@ class MeteredStatement {
   }
 }
 
-const unwrap = (statement: D1PreparedStatement) =>
+type Dispatch = (
+  statements: D1PreparedStatement[],
+  readOnly: boolean,
+  how: "all" | "run" | "batch",
+) => Promise<D1Result[]>;
+
+/** The D1 statement behind one of the wrapper's. */
+export const unwrapStatement = (statement: D1PreparedStatement) =>
   statement instanceof MeteredStatement ? statement.inner : statement;
+const isReadOnly = (statement: D1PreparedStatement) => statement instanceof MeteredStatement && statement.readOnly;
+const SELECT = /^\s*select\b/i;
 
 /**
- * Wraps a D1 database or session so every query it runs is counted and timed.
- * Statements from the wrapper may be batched; D1 receives its own objects.
+ * Wraps a D1 database or session so every query it runs is counted and timed,
+ * and gated by the request's session check (`gate`, see db/gate.ts): the
+ * check rides in the same round trip as the first call that only reads, and
+ * goes alone before a first call that writes. Statements from the wrapper may
+ * be batched; D1 receives its own objects.
  */
-export function meterD1(target: D1Queryable): { db: D1Queryable; usage: D1Usage } {
+export function meterD1(target: D1Queryable): {
+  db: D1Queryable;
+  usage: D1Usage;
+  gate: SessionGate;
+  flush: () => Promise<void>;
+} {
   const meter = new UsageMeter();
-  const db = {
-    prepare: (query: string) => new MeteredStatement(target.prepare(query), meter) as unknown as D1PreparedStatement,
-    batch: <T>(statements: D1PreparedStatement[]) =>
-      meter.measure(statements.length, async () => {
-        const results = await target.batch<T>(statements.map(unwrap));
-        meter.bill(results);
-        return results;
-      }),
+  const gate = new SessionGate();
+  const batch = (statements: D1PreparedStatement[]) =>
+    meter.measure(statements.length, async () => {
+      const results = await target.batch(statements);
+      meter.bill(results);
+      return results;
+    });
+  const one = (statement: D1PreparedStatement, how: "all" | "run") =>
+    meter.measure(1, async () => {
+      const result = await statement[how]();
+      meter.bill([result]);
+      return result;
+    });
+  const send: Dispatch = async (statements, readOnly, how) => {
+    const check = gate.claim();
+    if (check && readOnly) {
+      const sent = batch([check.statement, ...statements]);
+      await gate.settle(
+        check,
+        sent.then((results) => results[0] as D1Result),
+      );
+      return (await sent).slice(1);
+    }
+    if (check) await gate.settle(check, one(check.statement, "all"));
+    else await gate.settled();
+    return how === "batch" ? batch(statements) : [await one(statements[0] as D1PreparedStatement, how)];
   };
-  return { db, usage: meter.usage };
+  const db = {
+    prepare: (query: string) =>
+      new MeteredStatement(target.prepare(query), send, SELECT.test(query)) as unknown as D1PreparedStatement,
+    batch: <T>(statements: D1PreparedStatement[]) =>
+      send(statements.map(unwrapStatement), statements.every(isReadOnly), "batch") as Promise<D1Result<T>[]>,
+  };
+  /** For a route that made no query (or before a decision that needs the row): runs a pending check now. */
+  const flush = async () => {
+    const check = gate.claim();
+    if (check) await gate.settle(check, one(check.statement, "all"));
+    else await gate.settled();
+  };
+  return { db, usage: meter.usage, gate, flush };
 }
 
 /**

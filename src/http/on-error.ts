@@ -7,6 +7,8 @@ import { logEvent } from "./log";
 
 function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
+  // The session check of the request's first query (db/gate.ts) fails inside Drizzle, which wraps what it throws.
+  if (err instanceof Error && err.cause instanceof AppError) return err.cause;
   if (err instanceof HTTPException) {
     const headers = Object.fromEntries(err.getResponse().headers);
     delete headers["content-type"];

@@ -109,7 +109,7 @@ export async function createPost(db: Db, authorId: string, input: { title: strin
           commentCount: sql`0`.as("comment_count"),
         })
         .from(users)
-        .where(and(eq(users.id, authorId), belowCap(db, posts, posts.authorId, authorId, cap))),
+        .where(and(eq(users.id, authorId), belowCap(users.postCount, authorId, cap))),
     ),
     selectPosts(db).where(eq(posts.id, id)),
   ]);

@@ -1,4 +1,5 @@
 import type { Context } from "hono";
+import { sessionUser } from "../auth/guard";
 import { assertCan, assertOwnerOr } from "../auth/permissions";
 import type { AppEnv } from "../env";
 import { ok, pageMeta } from "../http/envelope";
@@ -7,8 +8,8 @@ import { toPublicUser } from "./present";
 import { deleteUserRoute, getUserRoute, listUsersRoute, patchUserRoute, putUserRoute } from "./routes.defs";
 import { deleteOwnAccount, deleteUser, findUser, listUsers, updateUser } from "./service";
 
-/** The guard already loaded the caller: acting on one's own id costs no second query. */
-const userById = (c: Context<AppEnv>, id: string) => (id === c.var.user.id ? c.var.user : findUser(c.var.db, id));
+/** The guard loads the caller anyway: acting on one's own id costs no second query. */
+const userById = (c: Context<AppEnv>, id: string) => (id === c.var.user.id ? sessionUser(c) : findUser(c.var.db, id));
 
 /**
  * User management by id. Permission is decided before the user is looked up:
@@ -26,7 +27,8 @@ export const userRoutes = createRouter()
 
   .openapi(getUserRoute, async (c) => {
     const { id } = c.req.valid("param");
-    assertOwnerOr(c.var.user, id, "users:read-any");
+    // Another user's record is a decision by role: the session check runs first (own id: it rides with nothing).
+    assertOwnerOr(await sessionUser(c), id, "users:read-any");
     return ok(c, "User", { user: toPublicUser(await userById(c, id)) });
   })
 

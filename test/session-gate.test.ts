@@ -1,0 +1,126 @@
+import { describe, expect, it } from "vitest";
+import { api, registerAndLogin, registerUser, type Session, setRole } from "./support/api";
+import { createPost } from "./support/content";
+import { d1Timing } from "./support/d1-usage";
+import { suspendUser } from "./support/db";
+import { expectFailure, expectUnauthorized } from "./support/expect-failure";
+import { signedInAs } from "./support/roles";
+
+/**
+ * The guard's session check travels in the same D1 round trip as a GET
+ * route's first read (src/db/gate.ts). These tests attack that deferral: the
+ * route's answer must never leave when the check fails, whatever the route
+ * read, in whatever order, in parallel, or when the token's role is stale.
+ */
+const as = (s: Session) => ({ token: s.accessToken });
+
+async function loggedOut() {
+  const s = await registerAndLogin();
+  const postId: string = (await createPost(s.accessToken)).id;
+  expect((await api("POST", "/logout", as(s))).status).toBe(200);
+  return { s, postId };
+}
+
+describe("one round trip: the session check rides with the route's read", () => {
+  it.each([
+    ["GET /me", () => "/me"],
+    ["GET /posts/:id", (id: string) => `/posts/${id}`],
+    ["GET /posts", () => "/posts?limit=5"],
+    ["GET /posts/:id/comments", (id: string) => `/posts/${id}/comments`],
+    ["GET /me/sessions", () => "/me/sessions"],
+    ["GET /user/:id (own id)", () => "/user/self"],
+  ])("%s answers in 1 D1 round trip", async (_, path) => {
+    const s = await registerAndLogin();
+    const post = await createPost(s.accessToken);
+    const res = await api("GET", path(post.id).replace("self", s.user.id), as(s));
+    expect(res.status).toBe(200);
+    expect(d1Timing(res).queries).toBe(1);
+  });
+});
+
+describe("a failed check discards the route's answer", () => {
+  it.each([
+    ["GET /posts/:id", (id: string) => `/posts/${id}`],
+    ["GET /posts", () => "/posts"],
+    ["GET /posts/:id/comments", (id: string) => `/posts/${id}/comments`],
+    ["GET /me", () => "/me"],
+    ["GET /me/sessions", () => "/me/sessions"],
+    ["GET /user/:id (own id)", () => "/user/self"],
+  ])("%s with the token of a logged-out session: 401, no data", async (_, path) => {
+    const { s, postId } = await loggedOut();
+    const target = path(postId).replace("self", s.user.id);
+    const res = await api("GET", target, as(s));
+    expectUnauthorized(res);
+    expect(JSON.stringify(res.body)).not.toContain(postId);
+    expect(d1Timing(res).rows).toBeUndefined();
+  });
+
+  it("a post that does not exist still answers 401, not 404, to a dead session", async () => {
+    const { s } = await loggedOut();
+    expectUnauthorized(await api("GET", `/posts/${crypto.randomUUID()}`, as(s)));
+  });
+
+  it("a malformed query with a dead session answers 401, not 400", async () => {
+    const { s } = await loggedOut();
+    expectUnauthorized(await api("GET", "/posts?limit=banana", as(s)));
+  });
+
+  it("a suspended account reading posts gets 403 ACCOUNT_SUSPENDED, not the posts", async () => {
+    const s = await registerAndLogin();
+    const post = await createPost(s.accessToken);
+    await suspendUser(s.user.id);
+    const answers = await Promise.all([
+      api("GET", `/posts/${post.id}`, as(s)),
+      api("GET", "/posts", as(s)),
+      api("GET", "/me", as(s)),
+    ]);
+    for (const res of answers) expectFailure(res, 403, "ACCOUNT_SUSPENDED");
+  });
+
+  it("requests racing a logout in parallel: each answer is a 200 with data or a 401, never a mix", async () => {
+    const s = await registerAndLogin();
+    const post = await createPost(s.accessToken);
+    const reads = Array.from({ length: 8 }, () => api("GET", `/posts/${post.id}`, as(s)));
+    const [logout, ...answers] = await Promise.all([api("POST", "/logout", as(s)), ...reads]);
+    expect(logout.status).toBe(200);
+    for (const res of answers) {
+      if (res.status === 200) expect(res.body.data.post.id).toBe(post.id);
+      else expectUnauthorized(res);
+    }
+    expectUnauthorized(await api("GET", `/posts/${post.id}`, as(s)));
+  });
+});
+
+describe("decisions by role wait for the check: the token's role claim decides nothing", () => {
+  it("a user promoted after login reads another user's record at once (the role is the database's)", async () => {
+    const s = await signedInAs("user");
+    const other = await registerUser();
+    expectFailure(await api("GET", `/user/${other.id}`, as(s)), 403, "FORBIDDEN");
+    await setRole(s.user.id, "moderator");
+    const res = await api("GET", `/user/${other.id}`, as(s));
+    expect(res.status).toBe(200);
+    expect(res.body.data.user.id).toBe(other.id);
+  });
+
+  it("a moderator demoted after login loses the user list and other users' records at once", async () => {
+    const s = await signedInAs("moderator");
+    const other = await registerUser();
+    expect((await api("GET", `/user/${other.id}`, as(s))).status).toBe(200);
+    await setRole(s.user.id, "user");
+    const [list, record] = await Promise.all([api("GET", "/users", as(s)), api("GET", `/user/${other.id}`, as(s))]);
+    expectFailure(list, 403, "FORBIDDEN");
+    expectFailure(record, 403, "FORBIDDEN");
+    expect(JSON.stringify(record.body)).not.toContain(other.email);
+  });
+
+  it("a demoted admin with a stale token cannot write as admin either (writes check first)", async () => {
+    const admin = await signedInAs("admin");
+    const target = await registerUser();
+    await setRole(admin.user.id, "user");
+    expectFailure(
+      await api("PATCH", `/user/${target.id}`, { ...as(admin), body: { role: "moderator" } }),
+      403,
+      "FORBIDDEN",
+    );
+  });
+});
