@@ -1,9 +1,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { api, login, registerAndLogin, registerUser, type Session, setRole, type TestUser } from "./support/api";
+import { api, login, registerAndLogin, registerUser, setRole, type TestUser } from "./support/api";
 import { expectFailure } from "./support/expect-failure";
 import { waitForEmail } from "./support/mailbox";
-import { codeNow, type Enrolled, enrolled } from "./support/mfa-api";
+import { codeNow, enrolled } from "./support/mfa-api";
 import { settled } from "./support/settled";
 import { wrongCodes } from "./support/totp";
 
