@@ -36,9 +36,9 @@ export const users = sqliteTable(
     /** A requested, unconfirmed new address (migrations/0003_pending_email.sql); `email` stays in force until it is confirmed. */
     pendingEmail: caseInsensitiveText("pending_email"),
     pendingEmailExpiresAt: timestamp("pending_email_expires_at"),
-    /** False for accounts made by social sign-in: their `password_hash` hashes 256 random bits nobody knows (migrations/0010_oauth.sql). */
+    /** False for accounts made by social sign-in: their `password_hash` hashes 256 random bits nobody knows (migrations/0011_oauth.sql). */
     hasPassword: integer("has_password", { mode: "boolean" }).notNull().default(true),
-    /** Kept exact by triggers (migrations/0009_perf_counters.sql): the content caps read one row, not one per post. */
+    /** Kept exact by triggers (migrations/0010_perf_counters.sql): the content caps read one row, not one per post. */
     postCount: integer("post_count").notNull().default(0),
     commentCount: integer("comment_count").notNull().default(0),
   },
