@@ -1,9 +1,8 @@
 // zod's core entry (node_modules/zod/v4/core/index.js) minus
-// `export * as locales`, for `z.core` of build/zod-without-locales.js.
+// `export * as locales` and the schema compiler, for `z.core` of build/zod-without-locales.js.
 
 export * from "../node_modules/zod/v4/core/api.js";
 export * from "../node_modules/zod/v4/core/checks.js";
-export * from "../node_modules/zod/v4/core/compile.js";
 export * from "../node_modules/zod/v4/core/core.js";
 export * from "../node_modules/zod/v4/core/doc.js";
 export * from "../node_modules/zod/v4/core/errors.js";
@@ -17,5 +16,4 @@ export * from "../node_modules/zod/v4/core/registries.js";
 export * from "../node_modules/zod/v4/core/schemas.js";
 export * from "../node_modules/zod/v4/core/to-json-schema.js";
 export * as util from "../node_modules/zod/v4/core/util.js";
-export { toZod } from "../node_modules/zod/v4/core/util.js";
 export * from "../node_modules/zod/v4/core/versions.js";

@@ -4,6 +4,8 @@
 // whole `z` namespace (@hono/zod-openapi calls extendZodWithOpenApi(z)) would
 // otherwise bundle all 60+ translations of zod's messages, about 60 KiB
 // gzipped. Messages stay English: zod registers `en` itself (classic/schemas.js).
+// Also left out, as nothing here uses them and the namespace would keep them:
+// zod's schema compiler (`compile`, `toZod`, `withParser`) and `fromJSONSchema`.
 // `npm run size` fails if a locale other than English is bundled again.
 import * as z from "./zod-without-locales.js";
 
@@ -12,7 +14,6 @@ export * as coerce from "../node_modules/zod/v4/classic/coerce.js";
 export * from "../node_modules/zod/v4/classic/compat.js";
 export { deepPartial } from "../node_modules/zod/v4/classic/deep-partial.js";
 export * from "../node_modules/zod/v4/classic/errors.js";
-export { fromJSONSchema } from "../node_modules/zod/v4/classic/from-json-schema.js";
 export { input, output } from "../node_modules/zod/v4/classic/in-out.js";
 export * as iso from "../node_modules/zod/v4/classic/iso.js";
 export { ZodISODate, ZodISODateTime, ZodISODuration, ZodISOTime } from "../node_modules/zod/v4/classic/iso.js";
@@ -23,7 +24,6 @@ export {
   $input,
   $output,
   clone,
-  compile,
   config,
   flattenError,
   formatError,
@@ -36,12 +36,8 @@ export {
   regexes,
   registry,
   TimePrecision,
-  toZod,
   treeifyError,
   util,
-  withParser,
-  ZodCompileAsyncError,
-  ZodCompileUnsupportedError,
 } from "../node_modules/zod/v4/core/index.js";
 export { toJSONSchema } from "../node_modules/zod/v4/core/json-schema-processors.js";
 export * as core from "./zod-core-without-locales.js";
