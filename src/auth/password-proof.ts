@@ -7,7 +7,7 @@ import { clientIp, clientNetwork } from "../http/client";
 import { AppError, tooManyRequests } from "../http/errors";
 import { enforceRateLimit } from "../http/rate-limit";
 import { passChallenge } from "./lockout/challenge";
-import { clearFailures, failureScope, reserveAttempt, SESSION_FAILURE_LIMIT } from "./lockout/failures";
+import { type Attempt, clearFailures, failureScope, reserveAttempt, SESSION_FAILURE_LIMIT } from "./lockout/failures";
 import { hashCost, verifyPassword } from "./passwords";
 import { revokeSession } from "./sessions";
 
@@ -34,6 +34,33 @@ export async function comparePassword(c: Context<AppEnv>, password: string, hash
   const ok = await verifyPassword(password, hash);
   c.set("passwordCheck", { bcryptCost: hashCost(hash), delayMs });
   return ok;
+}
+
+/** This session has used up its wrong proofs (`SESSION_FAILURE_LIMIT`): compare nothing more. */
+export const overSessionBudget = (attempt: Attempt) => attempt.sessionFailures > SESSION_FAILURE_LIMIT;
+
+/**
+ * A wrong proof (password or code) of a signed-in user: audited with the
+ * route it came through; the `SESSION_FAILURE_LIMIT`-th on one session
+ * revokes that session, so whoever holds a stolen token cannot keep guessing.
+ */
+export async function recordFailedProof(
+  c: Context<AppEnv>,
+  userId: string,
+  attempt: Attempt,
+  failure: { action: "login_failure" | "mfa_failure"; via: string },
+) {
+  const { db, sessionId } = c.var;
+  const revoke = attempt.sessionFailures >= SESSION_FAILURE_LIMIT;
+  const audit = auditInsert(db, {
+    action: failure.action,
+    actorId: userId,
+    targetId: userId,
+    ip: clientIp(c),
+    details: { via: failure.via, sessionId, ...(revoke && { sessionRevoked: true }) },
+  });
+  if (revoke) await db.batch([audit, revokeSession(db, userId, sessionId)]);
+  else await audit;
 }
 
 const wrongPassword = () => new AppError(401, "INVALID_CREDENTIALS", "Current password is incorrect");
@@ -68,18 +95,9 @@ export async function provePassword(
   const stillHolds = passwordStillHolds(user.id, user.passwordHash);
   // Past the session's budget nothing is compared: parallel guesses on one stolen token get
   // SESSION_FAILURE_LIMIT compares between them, not one each.
-  const overBudget = attempt.sessionFailures > SESSION_FAILURE_LIMIT;
+  const overBudget = overSessionBudget(attempt);
   if (overBudget || !(await comparePassword(c, password, user.passwordHash, delayMs))) {
-    const revoke = attempt.sessionFailures >= SESSION_FAILURE_LIMIT;
-    const audit = auditInsert(db, {
-      action: "login_failure",
-      actorId: user.id,
-      targetId: user.id,
-      ip: clientIp(c),
-      details: { via: endpoint, sessionId, ...(revoke && { sessionRevoked: true }) },
-    });
-    if (revoke) await db.batch([audit, revokeSession(db, user.id, sessionId)]);
-    else await audit;
+    await recordFailedProof(c, user.id, attempt, { action: "login_failure", via: endpoint });
     throw wrongPassword();
   }
   if (callerClearsFailures) return { stillHolds };

@@ -1,13 +1,11 @@
 import { type SQL, sql } from "drizzle-orm";
 import type { Context } from "hono";
-import { auditInsert } from "../../audit/audit";
 import { sessions } from "../../db/schema";
 import type { AppEnv } from "../../env";
-import { clientIp, clientNetwork } from "../../http/client";
+import { clientNetwork } from "../../http/client";
 import { AppError, tooManyRequests } from "../../http/errors";
-import { clearFailures, failureScope, reserveAttempt, SESSION_FAILURE_LIMIT } from "../lockout/failures";
-import { passwordStillHolds, provePassword } from "../password-proof";
-import { revokeSession } from "../sessions";
+import { clearFailures, failureScope, reserveAttempt } from "../lockout/failures";
+import { overSessionBudget, passwordStillHolds, provePassword, recordFailedProof } from "../password-proof";
 import { verifyTotpCode } from "../totp/verify";
 
 export const reauthenticationRequired = () =>
@@ -90,20 +88,12 @@ export async function proveTotpCode(c: Context<AppEnv>, code: string, endpoint: 
   const attempt = await reserveAttempt(db, { email: user.email, network, sessionId });
   if (attempt.lockedForSeconds > 0) throw tooManyRequests(attempt.lockedForSeconds, "ACCOUNT_LOCKED");
   const stillHolds = passwordStillHolds(user.id, user.passwordHash);
-  if (await verifyTotpCode({ db, config }, user.id, code)) {
+  // Past the session's budget nothing is compared (see provePassword).
+  if (!overSessionBudget(attempt) && (await verifyTotpCode({ db, config }, user.id, code))) {
     const scopes = [failureScope.account, failureScope.network(network), failureScope.session(sessionId)];
     await clearFailures(db, user.email, scopes, stillHolds);
     return;
   }
-  const revoke = attempt.sessionFailures >= SESSION_FAILURE_LIMIT;
-  const audit = auditInsert(db, {
-    action: "mfa_failure",
-    actorId: user.id,
-    targetId: user.id,
-    ip: clientIp(c),
-    details: { via: endpoint, sessionId, ...(revoke && { sessionRevoked: true }) },
-  });
-  if (revoke) await db.batch([audit, revokeSession(db, user.id, sessionId)]);
-  else await audit;
+  await recordFailedProof(c, user.id, attempt, { action: "mfa_failure", via: endpoint });
   throw invalidMfaCode();
 }
