@@ -5,7 +5,7 @@ import { expectFailure } from "./support/expect-failure";
 import { waitForEmail } from "./support/mailbox";
 import { codeNow, enrolled } from "./support/mfa-api";
 import { settled } from "./support/settled";
-import { wrongCodes } from "./support/totp";
+import { base32Decode, wrongCodes } from "./support/totp";
 
 const passwordStep = async (user: TestUser) => {
   const res = await api("POST", "/login", { body: { email: user.email, password: user.password } });
@@ -119,6 +119,44 @@ describe("TOTP enrolment and login with a second factor", () => {
 });
 
 describe("the second step from the attacker's side", () => {
+  it("signs every other session out when MFA is turned on: an intruder's refresh token dies", async () => {
+    const intruder = await registerAndLogin();
+    const owner = await login(intruder.user);
+    const started = await api("POST", "/me/mfa/totp", {
+      token: owner.accessToken,
+      body: { currentPassword: owner.user.password },
+    });
+    const secret = base32Decode(started.body.data.secret);
+    expect(
+      (await api("POST", "/me/mfa/totp/confirm", { token: owner.accessToken, body: { code: codeNow(secret) } })).status,
+    ).toBe(200);
+    expectFailure(
+      await api("POST", "/refresh", { body: { refreshToken: intruder.refreshToken } }),
+      401,
+      "INVALID_REFRESH_TOKEN",
+    );
+    expect((await api("GET", "/me", { token: owner.accessToken })).status).toBe(200);
+  });
+
+  it("keeps the owner's own network able to finish sign-in while strangers burn wrong codes elsewhere", async () => {
+    const { user, secret } = await enrolled();
+    const step = (ip: string) =>
+      api("POST", "/login", { ip, body: { email: user.email, password: user.password } }).then(
+        (r) => r.body.data.mfaToken as string,
+      );
+    // Two strangers who know the password spend the per-minute budget of their own networks.
+    for (const ip of ["2001:db8:aa:0::1", "2001:db8:aa:1::1"]) {
+      const token = await step(ip);
+      for (let i = 0; i < 5; i++) await api("POST", "/login/mfa", { ip, body: { mfaToken: token, code: "000000" } });
+    }
+    const ownerIp = "192.0.2.77";
+    const done = await api("POST", "/login/mfa", {
+      ip: ownerIp,
+      body: { mfaToken: await step(ownerIp), code: codeNow(secret, 1) },
+    });
+    expect(done.status).toBe(200);
+  }, 40_000); // past ten failures on the email every attempt is slowed down (up to 8 s each)
+
   it("someone else's mfaToken does not accept my code, and a password change kills a pending mfaToken", async () => {
     const victim = await enrolled();
     const attacker = await enrolled();

@@ -11,6 +11,7 @@ import { findUser } from "../../users/service";
 import { passChallenge } from "../lockout/challenge";
 import { clearFailures, failureScope, reserveAttempt } from "../lockout/failures";
 import { passwordStillHolds, provePassword } from "../password-proof";
+import { revokeAllSessions } from "../sessions";
 import { completeSignIn } from "../sign-in";
 import { invalidMfaCode, proveStepUp, proveTotpCode } from "../step-up/proof";
 import { sha256Hex } from "../tokens";
@@ -82,6 +83,8 @@ export const mfaRoutes = createRouter()
       auditInsert(db, { action: "mfa_enable", actorId: user.id, targetId: user.id, ip: clientIp(c) }),
       // Earlier re-authentications proved the password only: with MFA on, fresh proof needs a code too.
       db.update(sessions).set({ lastProofAt: null }).where(eq(sessions.userId, user.id)),
+      // Whoever turns MFA on may suspect someone else is signed in: every other session ends.
+      revokeAllSessions(db, user.id, c.var.sessionId),
     ]);
     sendMfaNotice(c, user, "enabled");
     return ok(c, "MFA enabled", { recoveryCodes: confirmed.recoveryCodes });
@@ -172,7 +175,8 @@ export const mfaRoutes = createRouter()
       .where(eq(mfaChallenges.tokenHash, await sha256Hex(body.mfaToken)))
       .get();
     if (!owner) throw invalidMfaToken();
-    await enforceRateLimit(c, "login-mfa", { userId: owner.id });
+    // Per account and network, like /login: strangers guessing codes cannot use up the owner's budget.
+    await enforceRateLimit(c, "login-mfa", { email: owner.email, network });
     const attempt = await reserveAttempt(db, { email: owner.email, network });
     if (attempt.lockedForSeconds > 0) throw tooManyRequests(attempt.lockedForSeconds, "ACCOUNT_LOCKED");
     await passChallenge(c, attempt, { allowed: false });
