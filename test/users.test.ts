@@ -1,6 +1,15 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { api, login, registerAndLogin, registerUser, type Session, STRONG_PASSWORD, unique } from "./support/api";
+import {
+  api,
+  login,
+  PUBLIC_USER_KEYS,
+  registerAndLogin,
+  registerUser,
+  type Session,
+  STRONG_PASSWORD,
+  unique,
+} from "./support/api";
 import { waitForEmail } from "./support/mailbox";
 import {
   activeAdminCount,
@@ -43,20 +52,7 @@ describe("GET /users", () => {
     expect(res.body.meta).toMatchObject({ page: 1, limit: 2 });
     expect(res.body.meta.total).toBeGreaterThanOrEqual(4);
     expect(res.body.meta.totalPages).toBe(Math.ceil(res.body.meta.total / 2));
-    expect(Object.keys(res.body.data[0]).sort()).toEqual(
-      [
-        "createdAt",
-        "email",
-        "emailVerified",
-        "id",
-        "mfaEnabled",
-        "pendingEmail",
-        "role",
-        "status",
-        "updatedAt",
-        "username",
-      ].sort(),
-    );
+    expect(Object.keys(res.body.data[0]).sort()).toEqual(PUBLIC_USER_KEYS);
     expect(JSON.stringify(res.body)).not.toMatch(/password/i);
   });
 

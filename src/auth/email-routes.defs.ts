@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { User } from "../openapi/resources";
-import { failures, html, JSON_BODY, SIGNED_IN, success } from "../openapi/responses";
+import { failures, html, JSON_BODY, SIGNED_IN, STEP_UP, success } from "../openapi/responses";
 import { bearer, requestBody } from "../openapi/router";
 import { requireAuth, requireAuthAllowUnverified } from "./guard";
 import { changePasswordBody, forgotBody, noBody, resetBody, verifyBody } from "./schemas";
@@ -75,15 +75,7 @@ export const changePasswordRoute = createRoute({
   request: { body: requestBody(changePasswordBody) },
   responses: {
     200: success("Password changed"),
-    ...failures(
-      ...SIGNED_IN,
-      ...JSON_BODY,
-      "INVALID_CREDENTIALS",
-      "INVALID_MFA_CODE",
-      "REAUTHENTICATION_REQUIRED",
-      "TOO_MANY_REQUESTS",
-      "ACCOUNT_LOCKED",
-    ),
+    ...failures(...SIGNED_IN, ...JSON_BODY, ...STEP_UP),
   },
 });
 

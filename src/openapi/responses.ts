@@ -77,6 +77,14 @@ export const SIGNED_IN = [
 export const PERMITTED = [...SIGNED_IN, "FORBIDDEN"] as const;
 /** What validated path params or a query string can answer. */
 export const INPUT = ["VALIDATION_ERROR"] as const;
+/** What step-up (`proveStepUp`: a password and, with MFA, a code or a recent re-authentication) can answer. */
+export const STEP_UP = [
+  "REAUTHENTICATION_REQUIRED",
+  "INVALID_CREDENTIALS",
+  "INVALID_MFA_CODE",
+  "TOO_MANY_REQUESTS",
+  "ACCOUNT_LOCKED",
+] as const;
 /** What a JSON body can answer (the `jsonBody` middleware, then the schema). */
 export const JSON_BODY = ["VALIDATION_ERROR", "INVALID_JSON", "UNSUPPORTED_MEDIA_TYPE", "PAYLOAD_TOO_LARGE"] as const;
 

@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { requireAuthAllowUnverified } from "../auth/guard";
 import { Session, User } from "../openapi/resources";
-import { failures, INPUT, JSON_BODY, SIGNED_IN, success } from "../openapi/responses";
+import { failures, INPUT, JSON_BODY, SIGNED_IN, STEP_UP, success } from "../openapi/responses";
 import { bearer, requestBody } from "../openapi/router";
 import { idParam } from "./fields";
 import { deleteMeBody, patchMeBody } from "./schemas";
@@ -20,16 +20,7 @@ export const patchMeRoute = createRoute({
   request: { body: requestBody(patchMeBody) },
   responses: {
     200: success("Profile updated", z.object({ user: User })),
-    ...failures(
-      ...SIGNED_IN,
-      ...JSON_BODY,
-      "INVALID_CREDENTIALS",
-      "INVALID_MFA_CODE",
-      "REAUTHENTICATION_REQUIRED",
-      "CONFLICT",
-      "TOO_MANY_REQUESTS",
-      "ACCOUNT_LOCKED",
-    ),
+    ...failures(...SIGNED_IN, ...JSON_BODY, ...STEP_UP, "CONFLICT"),
   },
 });
 
@@ -58,16 +49,7 @@ export const deleteMeRoute = createRoute({
   request: { body: requestBody(deleteMeBody) },
   responses: {
     200: success("Account deleted"),
-    ...failures(
-      ...SIGNED_IN,
-      ...JSON_BODY,
-      "INVALID_CREDENTIALS",
-      "INVALID_MFA_CODE",
-      "REAUTHENTICATION_REQUIRED",
-      "TOO_MANY_REQUESTS",
-      "ACCOUNT_LOCKED",
-      "LAST_ADMIN",
-    ),
+    ...failures(...SIGNED_IN, ...JSON_BODY, ...STEP_UP, "LAST_ADMIN"),
   },
 });
 

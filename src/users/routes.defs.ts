@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { requireAuth } from "../auth/guard";
 import { requirePermission } from "../auth/permissions";
 import { User } from "../openapi/resources";
-import { failures, INPUT, JSON_BODY, PERMITTED, page, success } from "../openapi/responses";
+import { failures, INPUT, JSON_BODY, PERMITTED, page, STEP_UP, success } from "../openapi/responses";
 import { bearer, requestBody } from "../openapi/router";
 import { idParam } from "./fields";
 import { deleteUserBody, patchUserBody, putUserBody, userListQuery } from "./schemas";
@@ -49,17 +49,7 @@ export const putUserRoute = createRoute({
   request: { params: idParam, body: requestBody(putUserBody) },
   responses: {
     200: success("User updated", one),
-    ...failures(
-      ...PERMITTED,
-      ...JSON_BODY,
-      "NOT_FOUND",
-      "INVALID_CREDENTIALS",
-      "INVALID_MFA_CODE",
-      "REAUTHENTICATION_REQUIRED",
-      "CONFLICT",
-      "TOO_MANY_REQUESTS",
-      "ACCOUNT_LOCKED",
-    ),
+    ...failures(...PERMITTED, ...JSON_BODY, ...STEP_UP, "NOT_FOUND", "CONFLICT"),
   },
 });
 
@@ -74,18 +64,7 @@ export const patchUserRoute = createRoute({
   request: { params: idParam, body: requestBody(patchUserBody) },
   responses: {
     200: success("User updated", one),
-    ...failures(
-      ...PERMITTED,
-      ...JSON_BODY,
-      "NOT_FOUND",
-      "INVALID_CREDENTIALS",
-      "INVALID_MFA_CODE",
-      "REAUTHENTICATION_REQUIRED",
-      "CONFLICT",
-      "LAST_ADMIN",
-      "TOO_MANY_REQUESTS",
-      "ACCOUNT_LOCKED",
-    ),
+    ...failures(...PERMITTED, ...JSON_BODY, ...STEP_UP, "NOT_FOUND", "CONFLICT", "LAST_ADMIN"),
   },
 });
 
@@ -100,16 +79,6 @@ export const deleteUserRoute = createRoute({
   request: { params: idParam, body: requestBody(deleteUserBody, "Only `password`, and only when deleting oneself.") },
   responses: {
     200: success("User deleted"),
-    ...failures(
-      ...PERMITTED,
-      ...JSON_BODY,
-      "NOT_FOUND",
-      "INVALID_CREDENTIALS",
-      "INVALID_MFA_CODE",
-      "REAUTHENTICATION_REQUIRED",
-      "LAST_ADMIN",
-      "TOO_MANY_REQUESTS",
-      "ACCOUNT_LOCKED",
-    ),
+    ...failures(...PERMITTED, ...JSON_BODY, ...STEP_UP, "NOT_FOUND", "LAST_ADMIN"),
   },
 });

@@ -52,6 +52,20 @@ export async function api<T = any>(method: string, path: string, options: CallOp
 
 export const STRONG_PASSWORD = "correct-horse-battery-9";
 
+/** The fields of the public User object, sorted: the contract's shape, and nothing more (no hash). */
+export const PUBLIC_USER_KEYS = [
+  "createdAt",
+  "email",
+  "emailVerified",
+  "id",
+  "mfaEnabled",
+  "pendingEmail",
+  "role",
+  "status",
+  "updatedAt",
+  "username",
+];
+
 export type TestUser = {
   id: string;
   username: string;

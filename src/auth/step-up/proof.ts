@@ -29,7 +29,7 @@ export type InlineProof = { currentPassword?: string; code?: string };
 const recentProofHolds = (c: Context<AppEnv>, lastProofAt: string): SQL =>
   sql`exists (select 1 from ${sessions} where ${sessions.id} = ${c.var.sessionId} and ${sessions.lastProofAt} = ${lastProofAt} and ${sessions.revokedAt} is null) and ${passwordStillHolds(c.var.user.id, c.var.user.passwordHash)}`;
 
-/** The session proved its user (sign-in or POST /me/reauthenticate) within `STEP_UP_TTL` seconds. */
+/** The session proved its user with POST /me/reauthenticate within `STEP_UP_TTL` seconds (a sign-in does not count). */
 function recentProof(c: Context<AppEnv>): SQL | undefined {
   const { lastProofAt } = c.var.user;
   if (!lastProofAt) return undefined;
@@ -44,8 +44,8 @@ function recentProof(c: Context<AppEnv>): SQL | undefined {
  * - inline: `currentPassword` (through `provePassword`: one failure budget
  *   with login) plus, when MFA is on, `code` (`proveTotpCode`);
  * - recent: this session's `last_proof_at` within `STEP_UP_TTL` seconds (set
- *   at sign-in and by `POST /me/reauthenticate`; another session's proof
- *   never counts). A password that was sent is still checked.
+ *   only by `POST /me/reauthenticate`, not at sign-in; another session's
+ *   proof never counts). A password that was sent is still checked.
  * `codeRequired`: the action also needs a code whatever the recent proof
  * (turning MFA off, new recovery codes).
  * Throws 401 for a wrong password or code, 403 `REAUTHENTICATION_REQUIRED`
