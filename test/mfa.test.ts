@@ -119,6 +119,23 @@ describe("TOTP enrolment and login with a second factor", () => {
 });
 
 describe("the second step from the attacker's side", () => {
+  it("finishes the second step of a login that upgraded the password hash (a new BCRYPT_COST)", async () => {
+    const { user, secret } = await enrolled();
+    const bindings = { BCRYPT_COST: "5" };
+    const step = await settled("POST", "/login", { bindings, body: { email: user.email, password: user.password } });
+    expect(step.body.data.mfaRequired).toBe(true);
+    const done = await settled("POST", "/login/mfa", {
+      bindings,
+      body: { mfaToken: step.body.data.mfaToken, code: codeNow(secret, 1) },
+    });
+    expect(done.status).toBe(200);
+    const { password_hash } =
+      (await env.DB.prepare("select password_hash from users where id = ?")
+        .bind(user.id)
+        .first<{ password_hash: string }>()) ?? {};
+    expect(password_hash?.slice(0, 7)).toMatch(/^\$2.\$05\$/);
+  });
+
   it("signs every other session out when MFA is turned on: an intruder's refresh token dies", async () => {
     const intruder = await registerAndLogin();
     const owner = await login(intruder.user);

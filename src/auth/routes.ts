@@ -1,4 +1,4 @@
-import { and, eq } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { auditInsert } from "../audit/audit";
 import { nowIso } from "../db/client";
 import { type UserRow, users } from "../db/schema";
@@ -99,13 +99,7 @@ export const authRoutes = createRouter()
       factors: ["pwd"],
       stillHolds,
       before: [clearFailures(db, email, [failureScope.account, failureScope.network(network)], stillHolds)],
-      // Last: it changes the hash the statements before it are conditional on.
-      after: [
-        db
-          .update(users)
-          .set({ passwordHash: upgradedHash ?? user.passwordHash })
-          .where(and(eq(users.id, user.id), eq(users.passwordHash, user.passwordHash), eq(users.status, "active"))),
-      ],
+      upgradedHash,
     });
     if ("mfaRequired" in answer) return ok(c, "Second factor required", answer);
     return ok(c, "Login successful", answer);

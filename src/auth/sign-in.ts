@@ -1,9 +1,9 @@
-import type { SQL } from "drizzle-orm";
+import { and, eq, type SQL } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Context } from "hono";
 import { auditInsertWhere } from "../audit/audit";
 import { insertWhere } from "../db/insert-where";
-import { sessions, type UserRow } from "../db/schema";
+import { sessions, type UserRow, users } from "../db/schema";
 import type { AppEnv, Config } from "../env";
 import { clientIp, userAgent } from "../http/client";
 import { AppError } from "../http/errors";
@@ -26,8 +26,11 @@ export type SignIn = {
   stillHolds: SQL;
   /** The method's own writes (clearing its failure counters) that go in the same batch, before the session; not run when a second factor is still due. */
   before?: BatchItem<"sqlite">[];
-  /** Writes after the session insert (a password rehash, which changes what `stillHolds` compares). */
-  after?: BatchItem<"sqlite">[];
+  /**
+   * A password method's hash at today's `BCRYPT_COST`, when the stored one was made at another.
+   * Written last (it changes what `stillHolds` compares), and an mfaToken is bound to it.
+   */
+  upgradedHash?: string;
   /** Audit details of the method (e.g. `{ via: "login/mfa" }`). */
   details?: Record<string, unknown>;
 };
@@ -58,12 +61,22 @@ export async function completeSignIn(c: Context<AppEnv>, signIn: SignIn): Promis
   }
   const ip = clientIp(c);
   const before = signIn.before ?? [];
-  const after = signIn.after ?? [];
+  const after = signIn.upgradedHash
+    ? [
+        db
+          .update(users)
+          .set({ passwordHash: signIn.upgradedHash })
+          .where(and(eq(users.id, user.id), eq(users.passwordHash, user.passwordHash), eq(users.status, "active"))),
+      ]
+    : [];
 
   if (user.mfaEnabledAt && factors.length < 2) {
     // Without the key the second step could not be checked: say so now, not after the password.
     requireEncryptionKey(config);
-    const challenge = await prepareMfaChallenge({ db }, user);
+    const challenge = await prepareMfaChallenge(
+      { db },
+      { id: user.id, passwordHash: signIn.upgradedHash ?? user.passwordHash },
+    );
     // The challenge is bound to the password hash it was issued against, so a stale one is useless by itself.
     // `before` (the method giving back its failure counts) is not run: the attempt stays counted until the
     // second step completes, so whoever has the password cannot reset the lockout between rounds of codes.

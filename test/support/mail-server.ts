@@ -14,7 +14,8 @@ import type { CapturedEmail } from "./email-types";
  * 127.0.0.1 only: the messages carry live reset links.
  */
 
-const readBody = (req: IncomingMessage) =>
+/** A request body as text (shared by the local stand-ins: mail, Turnstile, identity provider). */
+export const readBody = (req: IncomingMessage) =>
   new Promise<string>((resolve, reject) => {
     let body = "";
     req.setEncoding("utf8");

@@ -1,5 +1,6 @@
 import { createHash, createHmac, generateKeyPairSync, type KeyObject, randomBytes, sign } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
+import { readBody } from "./mail-server";
 import { TEST_OAUTH_CLIENT } from "./oidc-client";
 
 /**
@@ -68,17 +69,6 @@ function signJwt(claims: Record<string, unknown>, alg: SignAlg, key: SigningKey)
       : sign("sha256", Buffer.from(input), { key: key.privateKey, dsaEncoding: "ieee-p1363" });
   return `${input}.${b64url(signature)}`;
 }
-
-const readBody = (req: IncomingMessage) =>
-  new Promise<string>((resolve, reject) => {
-    let body = "";
-    req.setEncoding("utf8");
-    req.on("data", (chunk) => {
-      body += chunk;
-    });
-    req.on("end", () => resolve(body));
-    req.on("error", reject);
-  });
 
 /** Client credentials from HTTP Basic (form-urlencoded parts, RFC 6749 2.3.1) or the body. */
 function clientOf(req: IncomingMessage, form: URLSearchParams) {

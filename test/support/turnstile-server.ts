@@ -1,4 +1,5 @@
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createServer, type Server } from "node:http";
+import { readBody } from "./mail-server";
 import { TEST_TURNSTILE_SECRET } from "./turnstile-secret";
 
 /**
@@ -7,17 +8,6 @@ import { TEST_TURNSTILE_SECRET } from "./turnstile-secret";
  * a token starting with "valid-" sent with the secret `TEST_TURNSTILE_SECRET`,
  * and each token only once. `GET /received` lists the form fields it got.
  */
-const readBody = (req: IncomingMessage) =>
-  new Promise<string>((resolve, reject) => {
-    let body = "";
-    req.setEncoding("utf8");
-    req.on("data", (chunk) => {
-      body += chunk;
-    });
-    req.on("end", () => resolve(body));
-    req.on("error", reject);
-  });
-
 export function startTurnstileServer(): Promise<{ server: Server; url: string }> {
   const received: Record<string, string>[] = [];
   const spent = new Set<string>();
