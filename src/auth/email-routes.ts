@@ -24,7 +24,9 @@ import {
 } from "./email-routes.defs";
 import { discardEmailToken, findEmailToken, isBoundTo, issueEmailToken, resetBinding } from "./email-tokens";
 import { replacePassword } from "./password-change";
+import { wrongPassword } from "./password-proof";
 import { assertAcceptablePassword, hashPassword } from "./passwords";
+import { accountSuspended } from "./sessions";
 import { proveStepUp } from "./step-up/proof";
 import { tokenPage } from "./token-pages";
 import { sendVerificationEmail } from "./verification";
@@ -35,7 +37,8 @@ export const MAX_RESET_EMAILS_PER_HOUR = 3;
 const invalidToken = () => new AppError(400, "INVALID_TOKEN", "This link is invalid, has expired or was already used");
 const FORGOT_MESSAGE = "If an account exists for that email, a password reset link has been sent to it";
 
-const findUser = (db: Db, id: string) => db.select().from(users).where(eq(users.id, id)).get();
+/** The token's account, or undefined (a token may outlive its account). */
+const accountOf = (db: Db, id: string) => db.select().from(users).where(eq(users.id, id)).get();
 
 export const emailRoutes = createRouter()
   /**
@@ -67,7 +70,7 @@ export const emailRoutes = createRouter()
     const ip = clientIp(c);
     await enforceRateLimit(c, "reset");
     const found = await findEmailToken(c.env.KV, "reset", token);
-    const user = found && (await findUser(db, found.userId));
+    const user = found && (await accountOf(db, found.userId));
     if (!found || !user || !(await isBoundTo(found, resetBinding(user)))) throw invalidToken();
     // A reset is no way around a suspension; the link stays as it was, and so does the account.
     if (user.status !== "active") throw accountSuspended();
@@ -94,7 +97,7 @@ export const emailRoutes = createRouter()
     const ip = clientIp(c);
     await enforceRateLimit(c, "verify");
     const found = await findEmailToken(c.env.KV, "verify", c.req.valid("json").token);
-    const user = found && (await findUser(db, found.userId));
+    const user = found && (await accountOf(db, found.userId));
     if (!found || !user) throw invalidToken();
     const { pendingEmail } = user;
     if (pendingEmail && (await isBoundTo(found, pendingBinding(pendingEmail)))) {
@@ -159,12 +162,9 @@ export const emailRoutes = createRouter()
       }),
     );
     // A concurrent change got there first, so `currentPassword` is no longer current.
-    if (updated.length === 0) throw wrongCurrentPassword();
+    if (updated.length === 0) throw wrongPassword();
     return ok(c, "Password changed; every other session has been signed out");
   })
 
   .openapi(resetPasswordPageRoute, (c) => tokenPage(c, "reset"))
   .openapi(verifyEmailPageRoute, (c) => tokenPage(c, "verify"));
-
-const accountSuspended = () => new AppError(403, "ACCOUNT_SUSPENDED", "This account is suspended");
-const wrongCurrentPassword = () => new AppError(401, "INVALID_CREDENTIALS", "Current password is incorrect");

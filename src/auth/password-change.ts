@@ -8,7 +8,7 @@ import { clearAllFailures } from "./lockout/failures";
 
 type PasswordReplacement = {
   userId: string;
-  /** The account's email, whose failure counters a new password clears. */
+  /** The account's email as the caller saw it: an email change landing meanwhile stops the batch (reset links are bound to it), and its failure counters are cleared. */
   email: string;
   /** The hash the caller checked (current password or reset token binding). */
   expectedHash: string;
@@ -37,6 +37,7 @@ export function replacePassword(db: Db, change: PasswordReplacement) {
   const stillUnchanged = and(
     eq(users.id, change.userId),
     eq(users.passwordHash, change.expectedHash),
+    eq(users.email, change.email),
     eq(users.status, "active"),
   );
   const guard = sql`exists (select 1 from ${users} where ${stillUnchanged})`;

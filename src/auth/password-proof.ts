@@ -63,7 +63,8 @@ export async function recordFailedProof(
   else await audit;
 }
 
-const wrongPassword = () => new AppError(401, "INVALID_CREDENTIALS", "Current password is incorrect");
+/** A wrong (or stale) current password of a signed-in user. */
+export const wrongPassword = () => new AppError(401, "INVALID_CREDENTIALS", "Current password is incorrect");
 
 /**
  * Proof of presence by password for a signed-in user: the one place every
@@ -83,8 +84,6 @@ export async function provePassword(
   user: Pick<AuthUser, "id" | "email" | "passwordHash">,
   password: string,
   endpoint: string,
-  /** Set when the caller's own batch clears the email's failures (as `replacePassword` does): one round trip less. */
-  { callerClearsFailures = false }: { callerClearsFailures?: boolean } = {},
 ): Promise<PasswordProof> {
   const { db, sessionId } = c.var;
   const network = clientNetwork(c);
@@ -100,7 +99,6 @@ export async function provePassword(
     await recordFailedProof(c, user.id, attempt, { action: "login_failure", via: endpoint });
     throw wrongPassword();
   }
-  if (callerClearsFailures) return { stillHolds };
   const scopes = [failureScope.account, failureScope.network(network), failureScope.session(sessionId)];
   await clearFailures(db, user.email, scopes, stillHolds);
   return { stillHolds };

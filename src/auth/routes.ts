@@ -4,7 +4,7 @@ import { nowIso } from "../db/client";
 import { type UserRow, users } from "../db/schema";
 import { clientIp, clientNetwork } from "../http/client";
 import { ok } from "../http/envelope";
-import { AppError, tooManyRequests } from "../http/errors";
+import { tooManyRequests } from "../http/errors";
 import { enforceRateLimit } from "../http/rate-limit";
 import { createRouter } from "../openapi/router";
 import { isUniqueViolation, uniqueConflict } from "../users/conflicts";
@@ -23,11 +23,9 @@ import {
   revokeSession,
   rotateRefreshToken,
 } from "./sessions";
-import { completeSignIn, tokenResponse } from "./sign-in";
+import { completeSignIn, invalidCredentials, tokenResponse } from "./sign-in";
 import { sha256Hex } from "./tokens";
 import { sendVerificationEmail } from "./verification";
-
-const invalidCredentials = () => new AppError(401, "INVALID_CREDENTIALS", "Invalid email or password");
 
 export const authRoutes = createRouter()
   .openapi(registerRoute, async (c) => {

@@ -42,13 +42,10 @@ const accountMayHoldTokens = (config: Pick<Config, "REQUIRE_EMAIL_VERIFICATION">
   })`;
 
 /**
- * Prepares a new session. The insert is returned unexecuted so login can
- * batch it with the statements that go with it.
+ * Prepares a new session's row and refresh token; the caller inserts the row
+ * conditionally, in the batch that goes with it (see db/insert-where.ts).
  */
-export async function newSession(
-  db: Db,
-  init: { userId: string; userAgent: string | null; ip: string; ttlSeconds: number },
-) {
+export async function newSession(init: { userId: string; userAgent: string | null; ip: string; ttlSeconds: number }) {
   const id = crypto.randomUUID();
   const refreshToken = makeRefreshToken(id);
   const row = {
@@ -61,8 +58,7 @@ export async function newSession(
     lastUsedAt: nowIso(),
     expiresAt: addSeconds(init.ttlSeconds),
   };
-  // `row` lets a caller insert it conditionally (see db/insert-where.ts).
-  return { id, refreshToken, row, insert: db.insert(sessions).values(row) };
+  return { id, refreshToken, row };
 }
 
 type RotationConfig = Pick<

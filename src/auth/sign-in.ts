@@ -8,7 +8,7 @@ import type { AppEnv, Config } from "../env";
 import { clientIp, userAgent } from "../http/client";
 import { AppError } from "../http/errors";
 import { toPublicUser } from "../users/present";
-import { newSession } from "./sessions";
+import { accountSuspended, emailNotVerified, newSession } from "./sessions";
 import { signAccessToken } from "./tokens";
 import { prepareMfaChallenge } from "./totp/challenge";
 import { requireEncryptionKey } from "./totp/keys";
@@ -39,7 +39,8 @@ export type SignInAnswer =
   | Awaited<ReturnType<typeof tokenResponse>>
   | { mfaRequired: true; mfaToken: string; methods: MfaMethod[]; expiresIn: number };
 
-const invalidCredentials = () => new AppError(401, "INVALID_CREDENTIALS", "Invalid email or password");
+/** A wrong email or password, and a sign-in whose check went stale: one answer. */
+export const invalidCredentials = () => new AppError(401, "INVALID_CREDENTIALS", "Invalid email or password");
 
 /**
  * The one door every sign-in method ends at (password, then a second factor;
@@ -55,10 +56,8 @@ const invalidCredentials = () => new AppError(401, "INVALID_CREDENTIALS", "Inval
 export async function completeSignIn(c: Context<AppEnv>, signIn: SignIn): Promise<SignInAnswer> {
   const { db, config } = c.var;
   const { user, factors, stillHolds } = signIn;
-  if (user.status !== "active") throw new AppError(403, "ACCOUNT_SUSPENDED", "This account is suspended");
-  if (config.REQUIRE_EMAIL_VERIFICATION && !user.emailVerifiedAt) {
-    throw new AppError(403, "EMAIL_NOT_VERIFIED", "Verify your email address before logging in");
-  }
+  if (user.status !== "active") throw accountSuspended();
+  if (config.REQUIRE_EMAIL_VERIFICATION && !user.emailVerifiedAt) throw emailNotVerified();
   const ip = clientIp(c);
   const before = signIn.before ?? [];
   const after = signIn.upgradedHash
@@ -89,7 +88,7 @@ export async function completeSignIn(c: Context<AppEnv>, signIn: SignIn): Promis
     };
   }
 
-  const session = await newSession(db, {
+  const session = await newSession({
     userId: user.id,
     userAgent: userAgent(c),
     ip,

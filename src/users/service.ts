@@ -3,6 +3,7 @@ import type { BatchItem } from "drizzle-orm/batch";
 import type { Context } from "hono";
 import type { AuditEntry } from "../audit/audit";
 import { auditInsertWhere } from "../audit/audit";
+import { wrongPassword } from "../auth/password-proof";
 import { proveStepUp } from "../auth/step-up/proof";
 import { sendVerificationEmail } from "../auth/verification";
 import { type Db, nowIso } from "../db/client";
@@ -13,7 +14,7 @@ import { sendEmailChangeNotice, sendEmailChangeVerification } from "../email-cha
 import { proveOwnEmailChange } from "../email-change/request";
 import type { AppEnv, AuthUser } from "../env";
 import { clientIp } from "../http/client";
-import { AppError, forbidden, notFound } from "../http/errors";
+import { forbidden, notFound } from "../http/errors";
 import type { PageQuery } from "../http/pagination";
 import { enforceRateLimit } from "../http/rate-limit";
 import { isUniqueViolation, uniqueConflict } from "./conflicts";
@@ -106,7 +107,7 @@ async function explainNoMatch(
   proven?: SQL,
 ): Promise<never> {
   await findUser(db, userId);
-  if (proven && !(await holdsFor(db, userId, proven))) throw staleProof();
+  if (proven && !(await holdsFor(db, userId, proven))) throw wrongPassword();
   if (!(await holdsFor(db, userId, leavesAnActiveAdmin(userId)))) throw lastAdmin();
   if (!(await holdsFor(db, actor.id, actorStillHolds(actor)))) throw forbidden();
   throw lastAdmin();
@@ -252,4 +253,3 @@ export async function deleteOwnAccount(c: Context<AppEnv>, proof: { password?: s
 }
 
 /** The password was changed, or the account suspended or deleted, while the proof ran: the proof is void. */
-const staleProof = () => new AppError(401, "INVALID_CREDENTIALS", "Current password is incorrect");

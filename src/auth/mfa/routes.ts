@@ -10,7 +10,13 @@ import { createRouter } from "../../openapi/router";
 import { findUser } from "../../users/service";
 import { passChallenge } from "../lockout/challenge";
 import { clearFailures, failureScope, reserveAttempt } from "../lockout/failures";
-import { passwordStillHolds, provePassword } from "../password-proof";
+import {
+  overSessionBudget,
+  passwordStillHolds,
+  provePassword,
+  recordFailedProof,
+  wrongPassword,
+} from "../password-proof";
 import { revokeAllSessions } from "../sessions";
 import { completeSignIn } from "../sign-in";
 import { invalidMfaCode, proveStepUp, proveTotpCode } from "../step-up/proof";
@@ -60,16 +66,15 @@ export const mfaRoutes = createRouter()
     // Counted up front like a password: guessing the pending secret's codes draws on the same budget.
     const attempt = await reserveAttempt(db, { email: user.email, network, sessionId: c.var.sessionId });
     if (attempt.lockedForSeconds > 0) throw tooManyRequests(attempt.lockedForSeconds, "ACCOUNT_LOCKED");
+    // Past the session's budget nothing is compared, as for every other proof (see provePassword).
+    if (overSessionBudget(attempt)) {
+      await recordFailedProof(c, user.id, attempt, { action: "mfa_failure", via: "mfa-confirm" });
+      throw invalidMfaCode();
+    }
     const confirmed = await confirmTotpEnrolment({ db, config }, user.id, c.req.valid("json").code);
     if (!confirmed.ok && confirmed.reason === "no_pending_enrolment") throw notFound("Pending enrolment");
     if (!confirmed.ok) {
-      await auditInsert(db, {
-        action: "mfa_failure",
-        actorId: user.id,
-        targetId: user.id,
-        ip: clientIp(c),
-        details: { via: "mfa-confirm" },
-      });
+      await recordFailedProof(c, user.id, attempt, { action: "mfa_failure", via: "mfa-confirm" });
       throw invalidMfaCode();
     }
     const stillHolds = passwordStillHolds(user.id, user.passwordHash);
@@ -151,7 +156,7 @@ export const mfaRoutes = createRouter()
         stillHolds,
       ),
     ]);
-    if (!proven[0]) throw new AppError(401, "INVALID_CREDENTIALS", "Current password is incorrect");
+    if (!proven[0]) throw wrongPassword();
     return ok(c, "Re-authenticated", { stepUpExpiresIn: config.STEP_UP_TTL });
   })
 

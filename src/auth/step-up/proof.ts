@@ -66,7 +66,8 @@ export async function proveStepUp(
   let stillHolds = recent;
   if (inline.currentPassword !== undefined) {
     const proof = await provePassword(c, c.var.user, inline.currentPassword, endpoint);
-    stillHolds = inlineComplete || !recent ? proof.stillHolds : sql`${proof.stillHolds} and ${recent}`;
+    // A recent proof's condition already includes the password's (recentProofHolds).
+    stillHolds = inlineComplete || !recent ? proof.stillHolds : recent;
   }
   if (mfaOn && inline.code !== undefined) await proveTotpCode(c, inline.code, endpoint);
   if (!stillHolds) throw reauthenticationRequired();
