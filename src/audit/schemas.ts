@@ -1,9 +1,10 @@
 import * as z from "zod";
 import { pageQuery } from "../http/pagination";
+import { idField } from "../users/fields";
 
 export const auditListQuery = pageQuery.extend({
   /** Events where the user acted or was acted upon. */
-  userId: z.uuid({ error: "userId must be a user id" }).toLowerCase().optional(),
+  userId: idField("userId must be a user id").optional(),
   // A shape check rather than a fixed list, so a new kind of event needs no change here.
   action: z
     .string()

@@ -1,5 +1,6 @@
 import * as z from "zod";
 import { pageQuery } from "../http/pagination";
+import { idField } from "../users/fields";
 
 /** Counts Unicode code points, so an emoji is one character, as the contract's "chars" reads to a person. */
 export const charCount = (s: string) => {
@@ -37,7 +38,7 @@ export const patchPostBody = z
   .meta({ minProperties: 1 });
 
 export const postListQuery = pageQuery.extend({
-  authorId: z.uuid({ error: "authorId must be a user id" }).toLowerCase().optional(),
+  authorId: idField("authorId must be a user id").optional(),
   // An empty search box means no filter; longer than a title can be, it could never match.
   q: z
     .string()

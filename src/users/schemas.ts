@@ -56,5 +56,5 @@ export const patchMeBody = z
 /** Step-up: `password` (+ `code` with MFA on), or neither within STEP_UP_TTL of POST /me/reauthenticate. */
 export const deleteMeBody = z.strictObject({ password: passwordField.optional(), code });
 
-/** An admin deleting someone else sends no body; deleting oneself needs `password`, as on DELETE /me (checked in the route). */
-export const deleteUserBody = z.strictObject({ password: passwordField.optional(), code });
+/** An admin deleting someone else sends no body; deleting oneself is DELETE /me, with its body (checked in the route). */
+export const deleteUserBody = deleteMeBody;
