@@ -129,12 +129,19 @@ describe("verifying email login codes", () => {
   });
 });
 
+/** A social identity linked to the account, as sign-in with a provider would leave it. */
+const linkIdentity = (userId: string) =>
+  env.DB.prepare("insert into oauth_identities (id, user_id, provider, subject) values (?, ?, 'acme', ?)")
+    .bind(crypto.randomUUID(), userId, unique("sub_"))
+    .run();
+
 describe("a right code on an account whose email was never verified", () => {
-  it("takes the account back from whoever registered it: password, pending email, passkeys, sessions", async () => {
+  it("takes the account back from whoever registered it: password, pending email, passkeys, identities, sessions", async () => {
     const { deps } = codeDeps();
     const squatter = await registerUser();
     const session = await login(squatter);
     await withPasskey(passkeyDeps().deps, squatter);
+    await linkIdentity(squatter.id);
     await env.DB.prepare("update users set pending_email = ?, pending_email_expires_at = ? where id = ?")
       .bind(`${unique("attacker_")}@example.com`, new Date(Date.now() + 3_600_000).toISOString(), squatter.id)
       .run();
@@ -148,6 +155,7 @@ describe("a right code on an account whose email was never verified", () => {
       { email_verified_at: expect.any(String), pending_email: null },
     ]);
     expect(await listPasskeys(deps.db, squatter.id)).toEqual([]);
+    expect(await rows("select id from oauth_identities where user_id = ?", squatter.id)).toEqual([]);
     expect((await api("GET", "/me", { token: session.accessToken })).status).toBe(401);
     const relogin = await api("POST", "/login", { body: { email: squatter.email, password: squatter.password } });
     expect(relogin.status).toBe(401);

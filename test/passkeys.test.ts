@@ -433,6 +433,17 @@ describe("managing passkeys", () => {
     expect(await listPasskeys(deps.db, user.id)).toHaveLength(1);
   });
 
+  it("lets the last passkey go when a linked social identity remains a way in", async () => {
+    const { deps } = passkeyDeps();
+    const user = await registerUser();
+    const { passkey } = await withPasskey(deps, user);
+    await removePassword(user.id);
+    await env.DB.prepare("insert into oauth_identities (id, user_id, provider, subject) values (?, ?, 'acme', ?)")
+      .bind(crypto.randomUUID(), user.id, unique("sub_"))
+      .run();
+    expect(await removePasskey(deps.db, user.id, passkey.id)).toMatchObject({ ok: true, passkey: { id: passkey.id } });
+  });
+
   it("lets exactly one of two parallel removals of the last two passkeys through", async () => {
     const { deps } = passkeyDeps();
     const user = await registerUser();

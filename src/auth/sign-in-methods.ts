@@ -1,5 +1,5 @@
 import { type SQL, sql } from "drizzle-orm";
-import { passkeyCredentials, users } from "../db/schema";
+import { oauthIdentities, passkeyCredentials, users } from "../db/schema";
 
 /**
  * Whether an account has a password is `users.has_password` (false for
@@ -15,15 +15,12 @@ export const NO_PASSWORD = "!";
 
 /**
  * SQL: the account `userId` keeps a way to sign in other than the passkey
- * `exceptPasskeyId` (a password or another passkey). Carried by the very
- * statement that removes a sign-in method, so two removals racing each other
- * cannot both see "another one remains". When OAuth identities exist they
- * join this list.
+ * `exceptPasskeyId`: a password, another passkey or a linked social identity.
+ * Carried by the very statement that removes a sign-in method, so two
+ * removals racing each other cannot both see "another one remains".
  */
-export function otherSignInMethodRemains(userId: string, exceptPasskeyId: string | null): SQL {
-  const otherPasskey =
-    exceptPasskeyId === null
-      ? sql`select 1 from ${passkeyCredentials} where ${passkeyCredentials.userId} = ${userId}`
-      : sql`select 1 from ${passkeyCredentials} where ${passkeyCredentials.userId} = ${userId} and ${passkeyCredentials.id} <> ${exceptPasskeyId}`;
-  return sql`(exists (select 1 from ${users} where ${users.id} = ${userId} and ${users.hasPassword} = 1) or exists (${otherPasskey}))`;
+export function otherSignInMethodRemains(userId: string, exceptPasskeyId: string): SQL {
+  return sql`(exists (select 1 from ${users} where ${users.id} = ${userId} and ${users.hasPassword} = 1)
+    or exists (select 1 from ${passkeyCredentials} where ${passkeyCredentials.userId} = ${userId} and ${passkeyCredentials.id} <> ${exceptPasskeyId})
+    or exists (select 1 from ${oauthIdentities} where ${oauthIdentities.userId} = ${userId}))`;
 }

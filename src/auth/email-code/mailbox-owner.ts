@@ -1,5 +1,5 @@
 import { and, eq, isNull, type SQL, sql } from "drizzle-orm";
-import { passkeyCredentials, recoveryCodes, sessions, totpCredentials, users } from "../../db/schema";
+import { oauthIdentities, passkeyCredentials, recoveryCodes, sessions, totpCredentials, users } from "../../db/schema";
 import { NO_PASSWORD } from "../sign-in-methods";
 import { clock, type EmailCodeDeps } from "./deps";
 
@@ -10,7 +10,7 @@ import { clock, type EmailCodeDeps } from "./deps";
  * address first (pre-account takeover) and set a password, a pending email,
  * TOTP or passkeys, and kept a session. So the email becomes verified and
  * every one of those goes: the password (NO_PASSWORD), the pending email,
- * TOTP and recovery codes, passkeys, and all sessions. One batch; the first
+ * TOTP and recovery codes, passkeys, linked social identities, and all sessions. One batch; the first
  * statement decides (only an unverified account with this address changes),
  * and the others carry "this batch just verified it" as their condition.
  * Returns whether the account was taken back (audit it). A verified account
@@ -41,6 +41,7 @@ export async function proveMailboxOwner(
     db.delete(totpCredentials).where(and(eq(totpCredentials.userId, userId), justVerified)),
     db.delete(recoveryCodes).where(and(eq(recoveryCodes.userId, userId), justVerified)),
     db.delete(passkeyCredentials).where(and(eq(passkeyCredentials.userId, userId), justVerified)),
+    db.delete(oauthIdentities).where(and(eq(oauthIdentities.userId, userId), justVerified)),
     db
       .update(sessions)
       .set({ revokedAt: nowIso })
