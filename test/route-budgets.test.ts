@@ -407,7 +407,7 @@ const BUDGETS: Record<string, Budget> = {
   },
   "PUT /user/:id": {
     status: 200,
-    queries: 4,
+    queries: 3,
     read: 11,
     written: 17,
     send: async (f) => {

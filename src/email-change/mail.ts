@@ -9,11 +9,12 @@ import { pendingBinding } from "./binding";
 /**
  * Mails the confirmation link for a pending change to the new address. The
  * token is bound to that pending address, so a newer request or a
- * cancellation kills it. Within the per-address `email_change` budget only.
+ * cancellation kills it. Within the per-address `email_change` budget only,
+ * taken after the response like the mail itself, so the request waits on neither.
  */
-export async function sendEmailChangeVerification(c: Context<AppEnv>, userId: string, newEmail: string, ttl: number) {
-  if (!(await takeMailQuota(c, "email_change", newEmail))) return;
+export function sendEmailChangeVerification(c: Context<AppEnv>, userId: string, newEmail: string, ttl: number) {
   deliverAfterResponse(c, { kind: "email_change_verify", userId }, async () => {
+    if (!(await takeMailQuota(c, "email_change", newEmail))) return null;
     const token = await issueEmailToken(c.env.KV, "verify", { userId, boundTo: pendingBinding(newEmail) }, ttl);
     return emailChangeVerificationEmail(newEmail, `${linkBase(c)}/verify-email?token=${token}`, ttl);
   });
@@ -25,13 +26,14 @@ export async function sendEmailChangeVerification(c: Context<AppEnv>, userId: st
  * owner of that address learns of the change without the mail becoming a
  * way back in or a channel for someone else's words.
  */
-export async function sendEmailChangeNotice(
+export function sendEmailChangeNotice(
   c: Context<AppEnv>,
   userId: string,
   address: string,
   stage: "requested" | "done",
 ) {
-  if (!(await takeMailQuota(c, "email_change", address))) return;
   const compose = stage === "requested" ? emailChangeRequestedNotice : emailChangedNotice;
-  deliverAfterResponse(c, { kind: `email_change_${stage}`, userId }, async () => compose(address));
+  deliverAfterResponse(c, { kind: `email_change_${stage}`, userId }, async () =>
+    (await takeMailQuota(c, "email_change", address)) ? compose(address) : null,
+  );
 }

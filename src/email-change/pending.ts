@@ -62,7 +62,7 @@ export async function confirmEmailChange(
     throw err;
   }
   if (!swapped) return null;
-  await sendEmailChangeNotice(c, user.id, user.email, "done");
+  sendEmailChangeNotice(c, user.id, user.email, "done");
   return swapped;
 }
 

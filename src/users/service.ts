@@ -199,11 +199,11 @@ export async function updateUser(c: Context<AppEnv>, target: Target, requested: 
   if (!updated) return explainNoMatch(db, target.id, c.var.user, proven);
   if (changes.email !== undefined) {
     await sendVerificationEmail(c, updated);
-    await sendEmailChangeNotice(c, target.id, target.email, "done");
+    sendEmailChangeNotice(c, target.id, target.email, "done");
   }
   if (ownNewEmail !== undefined) {
-    await sendEmailChangeVerification(c, target.id, ownNewEmail, config.VERIFY_TOKEN_TTL);
-    await sendEmailChangeNotice(c, target.id, target.email, "requested");
+    sendEmailChangeVerification(c, target.id, ownNewEmail, config.VERIFY_TOKEN_TTL);
+    sendEmailChangeNotice(c, target.id, target.email, "requested");
   }
   return updated;
 }
