@@ -1,7 +1,8 @@
 // `npm run size`: builds the Worker exactly as `wrangler deploy` would (dry run)
 // and fails when the gzipped bundle exceeds the budget, or when it carries a
-// zod locale other than English (a sign that a `z` namespace is used as a value
-// somewhere, which pulls in all of them: write `import * as z from "zod"`).
+// zod locale other than English. What keeps them out is wrangler.toml's [alias]
+// of "zod" to build/zod-without-locales.js (zod's entry without its locales);
+// a locale coming back means something imports zod around that alias.
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -47,7 +48,9 @@ if (import.meta.main) {
   console.log(`Worker bundle: ${raw.toFixed(1)} KiB, ${gzipped.toFixed(1)} KiB gzipped (budget ${BUDGET_KIB} KiB)`);
   const locales = extraZodLocales("dist");
   if (locales.length > 0) {
-    console.error(`${locales.length} zod locales are bundled (e.g. ${locales[0]}): use \`import * as z from "zod"\``);
+    console.error(
+      `${locales.length} zod locales are bundled (e.g. ${locales[0]}): check the "zod" [alias] in wrangler.toml (build/zod-without-locales.js)`,
+    );
     process.exit(1);
   }
   if (gzipped > BUDGET_KIB) {
