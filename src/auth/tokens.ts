@@ -62,8 +62,17 @@ export function randomToken(): string {
  * one of these.
  */
 export async function nextRefreshSecret(secret: string, refreshToken: string): Promise<string> {
-  const message = new TextEncoder().encode(`refresh-successor:${refreshToken}`);
-  return base64url(new Uint8Array(await crypto.subtle.sign("HMAC", await hmacKey(secret), message)));
+  return base64url(await hmacSha256(secret, `refresh-successor:${refreshToken}`));
+}
+
+/**
+ * HMAC-SHA-256 of `message` under the server key. Callers prefix the message
+ * with their purpose (`refresh-successor:`, `email-code:`, `passkey-decoy:`),
+ * so a MAC made for one use is never valid for another.
+ */
+export async function hmacSha256(secret: string, message: string): Promise<Uint8Array> {
+  const mac = await crypto.subtle.sign("HMAC", await hmacKey(secret), new TextEncoder().encode(message));
+  return new Uint8Array(mac);
 }
 
 /** Tokens are stored only as this hash, so a database or KV leak yields nothing usable. */

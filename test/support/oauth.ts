@@ -2,8 +2,8 @@ import { env } from "cloudflare:workers";
 import { inject } from "vitest";
 import { parseProviders } from "../../src/auth/oauth/config";
 import type { OAuthDeps } from "../../src/auth/oauth/deps";
-import { allowedRedirectOrigins } from "../../src/auth/oauth/redirects";
 import { createDb } from "../../src/db/client";
+import { appOrigins } from "../../src/http/app-origins";
 import { TEST_OAUTH_CLIENT } from "./oidc-client";
 
 /** The local identity provider (test/support/oidc-provider.ts), started by the global setup. */
@@ -39,7 +39,7 @@ export function provider(id: "acme" | "google" | "github") {
 }
 
 export const SPA = "https://app.test";
-export const origins = allowedRedirectOrigins({ APP_URL: SPA, CORS_ORIGINS: ["https://spa.test"] });
+export const origins = appOrigins({ APP_URL: SPA, CORS_ORIGINS: ["https://spa.test"] });
 
 export const oauthDeps = (overrides: Partial<OAuthDeps> = {}): OAuthDeps => ({
   db: createDb(env.DB),

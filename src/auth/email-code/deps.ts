@@ -8,7 +8,7 @@ import type { Db } from "../../db/client";
  */
 export type EmailCodeDeps = { db: Db; secret: string; now?: () => number };
 
-export const clock = (deps: Pick<EmailCodeDeps, "now">) => deps.now?.() ?? Date.now();
+export { clock } from "../clock";
 
 export const EMAIL_CODE_TTL_SECONDS = 10 * 60;
 export const EMAIL_CODE_MAX_ATTEMPTS = 5;

@@ -18,4 +18,4 @@ export type OAuthDeps = {
   now?: () => number;
 };
 
-export const clock = (deps: Pick<OAuthDeps, "now">) => deps.now?.() ?? Date.now();
+export { clock } from "../clock";

@@ -1,6 +1,6 @@
-import { encodeBase64urlNoPadding } from "@oslojs/encoding";
 import { and, eq, gt, lte } from "drizzle-orm";
 import { webauthnChallenges } from "../../db/schema";
+import { randomToken } from "../tokens";
 import { CHALLENGE_TTL_SECONDS, clock, type PasskeyDeps } from "./deps";
 
 export type ChallengePurpose = "register" | "login";
@@ -16,8 +16,8 @@ export async function issueChallenge(
   userId: string | null,
 ): Promise<{ challengeId: string; challenge: string }> {
   const now = clock(deps);
-  const challenge = encodeBase64urlNoPadding(crypto.getRandomValues(new Uint8Array(32)));
-  const challengeId = encodeBase64urlNoPadding(crypto.getRandomValues(new Uint8Array(16)));
+  const challenge = randomToken();
+  const challengeId = randomToken();
   await deps.db.batch([
     deps.db.delete(webauthnChallenges).where(lte(webauthnChallenges.expiresAt, new Date(now).toISOString())),
     deps.db.insert(webauthnChallenges).values({

@@ -1,4 +1,5 @@
 import type { Config } from "../../env";
+import { appOrigins } from "../../http/app-origins";
 
 /** The relying party as the passkey services see it. */
 export type PasskeyConfig = {
@@ -21,12 +22,11 @@ export function passkeyConfig(
     "WEBAUTHN_RP_ID" | "WEBAUTHN_RP_NAME" | "WEBAUTHN_ORIGINS" | "APP_URL" | "APP_NAME" | "CORS_ORIGINS"
   >,
 ): PasskeyConfig | null {
-  const appOrigin = config.APP_URL ? new URL(config.APP_URL).origin : undefined;
   const rpId = (
     config.WEBAUTHN_RP_ID ?? (config.APP_URL ? new URL(config.APP_URL).hostname : undefined)
   )?.toLowerCase();
   if (!rpId) return null;
-  const origins = config.WEBAUTHN_ORIGINS ?? [...(appOrigin ? [appOrigin] : []), ...config.CORS_ORIGINS];
+  const origins = config.WEBAUTHN_ORIGINS ?? [...appOrigins(config)];
   return {
     rpId,
     rpName: config.WEBAUTHN_RP_NAME ?? config.APP_NAME,

@@ -8,7 +8,7 @@ import type { PasskeyConfig } from "./config";
  */
 export type PasskeyDeps = { db: Db; config: PasskeyConfig; decoyKey: string; now?: () => number };
 
-export const clock = (deps: Pick<PasskeyDeps, "now">) => deps.now?.() ?? Date.now();
+export { clock } from "../clock";
 
 /** Challenges (registration and login) live this long. */
 export const CHALLENGE_TTL_SECONDS = 5 * 60;

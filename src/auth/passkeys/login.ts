@@ -1,6 +1,7 @@
 import { decodeBase64urlIgnorePadding, encodeBase64urlNoPadding } from "@oslojs/encoding";
 import { and, eq, sql } from "drizzle-orm";
 import { passkeyCredentials, users, webauthnUserHandles } from "../../db/schema";
+import { hmacSha256 } from "../tokens";
 import { parseAuthenticatorData } from "./authenticator-data";
 import { claimLoginChallenge, issueChallenge } from "./challenges";
 import { type CeremonyFailure, checkAuthenticatorData, readClientData } from "./client-data";
@@ -51,19 +52,7 @@ export async function loginOptions(deps: PasskeyDeps, email?: string) {
 
 /** 32 bytes of HMAC-SHA-256(server key, "passkey-decoy:" + email), the length of a platform passkey's id. */
 async function decoyCredentialId(key: string, email: string): Promise<string> {
-  const hmacKey = await crypto.subtle.importKey(
-    "raw",
-    new TextEncoder().encode(key),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign"],
-  );
-  const mac = await crypto.subtle.sign(
-    "HMAC",
-    hmacKey,
-    new TextEncoder().encode(`passkey-decoy:${email.toLowerCase()}`),
-  );
-  return encodeBase64urlNoPadding(new Uint8Array(mac));
+  return encodeBase64urlNoPadding(await hmacSha256(key, `passkey-decoy:${email.toLowerCase()}`));
 }
 
 export type PasskeyLoginResult =

@@ -1,7 +1,7 @@
-import { encodeBase64urlNoPadding } from "@oslojs/encoding";
 import { eq } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { webauthnUserHandles } from "../../db/schema";
+import { randomToken } from "../tokens";
 
 /**
  * The account's WebAuthn user handle: 32 random bytes made on first use and
@@ -10,7 +10,7 @@ import { webauthnUserHandles } from "../../db/schema";
  * user id. Insert-if-absent and read in one batch: parallel first uses agree.
  */
 export async function userHandle(db: Db, userId: string): Promise<string> {
-  const fresh = encodeBase64urlNoPadding(crypto.getRandomValues(new Uint8Array(32)));
+  const fresh = randomToken();
   const [, rows] = await db.batch([
     db.insert(webauthnUserHandles).values({ userId, handle: fresh }).onConflictDoNothing(),
     db

@@ -8,4 +8,4 @@ import type { EncryptionConfig } from "./keys";
  */
 export type MfaDeps = { db: Db; config: EncryptionConfig; now?: () => number };
 
-export const clock = (deps: Pick<MfaDeps, "now">) => deps.now?.() ?? Date.now();
+export { clock } from "../clock";
