@@ -17,6 +17,7 @@ import { connect } from "node:net";
 import { dirname, join } from "node:path";
 import { applyLocalMigrations } from "./lib/d1.mjs";
 import { copyDocsAssets } from "./lib/docs-assets.mjs";
+import { writeOpenApiDocument } from "./openapi-document.mjs";
 
 let inboxUrl;
 
@@ -82,6 +83,12 @@ if (busy.length) {
   process.exit(1);
 }
 
+// /openapi.json serves docs/openapi.json: regenerate it so dev serves what the routes declare now.
+try {
+  await writeOpenApiDocument();
+} catch (err) {
+  console.warn(`warning: docs/openapi.json not regenerated (${err.message}); /openapi.json serves the committed one.`);
+}
 copyDocsAssets();
 
 // Without a terminal on stdin wrangler applies migrations instead of asking "continue? (Y/n)".

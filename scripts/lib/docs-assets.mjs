@@ -1,6 +1,8 @@
 // The static assets wrangler serves next to the Worker ([assets] in wrangler.toml): Scalar's
 // standalone API reference bundle for /docs, in public/docs/scalar.js (git-ignored), so /docs
-// works offline and the 5 MB bundle never counts toward the Worker's size budget.
+// works offline and the 5 MB bundle never counts toward the Worker's size budget. Also
+// public/openapi.json: docs/openapi.json (the committed document, `npm run openapi`), minified,
+// which the Worker's GET /openapi.json reads through the ASSETS binding (src/openapi/routes.ts).
 //
 // Only that one file is needed, so it comes from the package's tarball (`npm pack`, checked
 // against the pinned integrity) instead of a devDependency: @scalar/api-reference would pull in
@@ -33,6 +35,9 @@ export function copyDocsAssets({ strict = false } = {}) {
     join(ROOT, "public/_headers"),
     "/docs/*\n  X-Content-Type-Options: nosniff\n  Referrer-Policy: no-referrer\n",
   );
+  // Every time: the committed document may have changed since the last run.
+  const document = JSON.parse(readFileSync(join(ROOT, "docs/openapi.json"), "utf8"));
+  writeFileSync(join(ROOT, "public/openapi.json"), JSON.stringify(document));
   const stamp = join(DOCS, ".version");
   if (existsSync(join(DOCS, "scalar.js")) && existsSync(stamp) && readFileSync(stamp, "utf8") === SCALAR.version)
     return;
