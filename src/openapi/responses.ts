@@ -14,22 +14,42 @@ const requestIdHeader = { "X-Request-Id": { $ref: "#/components/headers/RequestI
 const envelope = <const S extends number, D extends z.ZodType>(status: S, data: D) =>
   z.object({ status: z.literal("success"), statusCode: z.literal(status), message: z.string(), data });
 
-const json = <T extends z.ZodType>(description: string, schema: T) => ({
-  description,
-  headers: requestIdHeader,
-  content: { "application/json": { schema } },
-});
+/**
+ * A JSON response whose schema is built when first read. Only the document generator reads it
+ * (`npm run openapi`, the tests): the Worker validates requests, never responses, so building
+ * a few thousand response schemas at startup was most of its startup CPU.
+ */
+const json = <T extends z.ZodType>(
+  description: string,
+  build: () => T,
+  headers: Record<string, { $ref: string }> = requestIdHeader,
+) => {
+  let schema: T | undefined;
+  return {
+    description,
+    headers,
+    content: {
+      "application/json": {
+        get schema(): T {
+          schema ??= build();
+          return schema;
+        },
+      },
+    },
+  };
+};
 
 /** 200 with `data` (default: `{}`, for answers that only confirm). */
 export const success = <D extends z.ZodType = typeof Empty>(description: string, data: D = Empty as unknown as D) =>
-  json(description, envelope(200, data));
+  json(description, () => envelope(200, data));
 
 /** 201 with the created object in `data`. */
-export const created = <D extends z.ZodType>(description: string, data: D) => json(description, envelope(201, data));
+export const created = <D extends z.ZodType>(description: string, data: D) =>
+  json(description, () => envelope(201, data));
 
 /** 200 with a list in `data` and its pagination in `meta`. */
 export const page = <I extends z.ZodType>(description: string, item: I) =>
-  json(description, envelope(200, z.array(item)).extend({ meta: PageMeta }));
+  json(description, () => envelope(200, z.array(item)).extend({ meta: PageMeta }));
 
 /** 200 with an HTML page. */
 export const html = (description: string) => ({
@@ -116,12 +136,12 @@ export function failures<const Specs extends readonly FailureSpec[]>(
     if (codes.includes("TOO_MANY_REQUESTS") || codes.includes("ACCOUNT_LOCKED")) {
       headers["Retry-After"] = { $ref: "#/components/headers/RetryAfter" };
     }
-    const schema = failureEnvelope(status, codes.length === 1 ? z.literal(codes[0]) : z.enum(codes));
-    responses[status] = {
-      description: group.map((g) => `\`${g.code}\`: ${g.when}`).join("\n\n"),
+    const schema = () => failureEnvelope(status, codes.length === 1 ? z.literal(codes[0]) : z.enum(codes));
+    responses[status] = json(
+      group.map((g) => `\`${g.code}\`: ${g.when}`).join("\n\n"),
+      schema as unknown as () => typeof Failure,
       headers,
-      content: { "application/json": { schema: schema as unknown as typeof Failure } },
-    } as FailureResponse;
+    );
   }
   return responses as never;
 }
