@@ -8,7 +8,9 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 
-export const BUDGET_KIB = 150;
+// 127.5 KiB on the perfbundle branch plus ~20 KiB for the social sign-in, passkey and email-code routes
+// being added (their services alone measure +13.9 KiB: README, "Bundle and startup").
+export const BUDGET_KIB = 148;
 
 /** Bundles a Worker with wrangler's own bundler; returns the path of the built script. */
 export function buildWorker({ outdir, entry, name }) {
