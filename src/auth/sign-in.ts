@@ -14,7 +14,7 @@ import { prepareMfaChallenge } from "./totp/challenge";
 import { requireEncryptionKey } from "./totp/keys";
 
 /** Factors a sign-in proved, stored on the session like OIDC's `amr`. */
-export type Factor = "pwd" | "otp" | "recovery";
+export type Factor = "pwd" | "otp" | "recovery" | "email";
 
 export type MfaMethod = "totp" | "recovery_code";
 
