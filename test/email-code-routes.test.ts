@@ -194,6 +194,9 @@ describe("POST /login/email-code/verify", () => {
     });
     expect(second.status).toBe(200);
     expect(second.body.data.accessToken).toEqual(expect.any(String));
+    // The session records what it rests on: the email code, then TOTP (not a password).
+    const amrs = await rows("select amr from sessions where user_id = ? and revoked_at is null", user.id);
+    expect(amrs.map((r) => r.amr).sort()).toEqual(["email,otp", "pwd"]); // the enrolling session, and this one
   });
 
   it("refuses a suspended account like /login, even with a code mailed before the suspension", async () => {
