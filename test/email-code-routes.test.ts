@@ -275,6 +275,16 @@ describe("pre-account takeover", () => {
     ).toEqual([{ actor_id: squatter.id }]);
   });
 
+  it("lets the owner set a password of their own afterwards with /forgot-password", async () => {
+    const squatter = await registerUser();
+    expect((await verify(squatter.email, await mailedCode(squatter.email))).status).toBe(200);
+    expect((await api("POST", "/forgot-password", { body: { email: squatter.email } })).status).toBe(200);
+    const token = await waitForToken(squatter.email, "/reset-password");
+    const password = "the-owners-own-password-7";
+    expect((await api("POST", "/reset-password", { body: { token, password } })).status).toBe(200);
+    expect((await api("POST", "/login", { body: { email: squatter.email, password } })).status).toBe(200);
+  });
+
   it("leaves a verified account's password and sessions alone", async () => {
     const user = await verifiedUser();
     const session = await login(user);
