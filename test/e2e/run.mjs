@@ -478,9 +478,9 @@ async function main() {
         await act("me", 200);
         await shot("email-code-signed-in");
         // The password the registrant set is gone: the mailbox owner signed in.
+        // (The two deliberate 401s are in the console, so console errors are not checked here.)
         await fill({ password: PASSWORD });
         await act("login", 401);
-        noConsoleErrors();
       },
     ],
   ]);
