@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { sha256Hex } from "../src/auth/tokens";
 import { networkOf } from "../src/http/client";
 import { MAX_MAILS_PER_HOUR } from "../src/mail/quota";
@@ -210,6 +210,31 @@ describe("POST /login/email-code/verify", () => {
   it("refuses malformed bodies", async () => {
     for (const body of [{}, { email: ghostEmail() }, { email: "x", code: "123456" }, { code: "123456" }])
       expectFailure(await api("POST", "/login/email-code/verify", { body }), 400, "VALIDATION_ERROR");
+  });
+});
+
+describe("logs", () => {
+  it("never carry the code or the address, when it is asked for, mailed, or tried right and wrong", async () => {
+    const user = await verifiedUser();
+    const lines: string[] = [];
+    const spies = (["log", "info", "warn", "error"] as const).map((level) =>
+      vi.spyOn(console, level).mockImplementation((...args: unknown[]) => {
+        lines.push(args.map(String).join(" "));
+      }),
+    );
+    let code = "";
+    try {
+      code = await mailedCode(user.email);
+      expectFailure(await verify(user.email, wrong(code)), 401, "INVALID_EMAIL_CODE");
+      expect((await verify(user.email, code)).status).toBe(200);
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
+    expect(lines.some((l) => l.includes('"event":"mail_sent"'))).toBe(true);
+    for (const line of lines) {
+      expect(line).not.toContain(code);
+      expect(line.toLowerCase()).not.toContain(user.email.toLowerCase());
+    }
   });
 });
 
