@@ -2,6 +2,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { cors } from "hono/cors";
 import { secureHeaders } from "hono/secure-headers";
 import { auditRoutes } from "./audit/routes";
+import { emailCodeRoutes } from "./auth/email-code/routes";
 import { emailRoutes } from "./auth/email-routes";
 import { mfaRoutes } from "./auth/mfa/routes";
 import { authRoutes } from "./auth/routes";
@@ -54,6 +55,7 @@ const routes = app
   .route("/", healthRoutes)
   .route("/", authRoutes)
   .route("/", emailRoutes)
+  .route("/", emailCodeRoutes)
   .route("/", mfaRoutes)
   .route("/", postsRoutes)
   .route("/", commentsRoutes)

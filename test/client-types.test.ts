@@ -70,6 +70,23 @@ describe("hc<AppType>() typed client", () => {
     if (res.status === 200) expectTypeOf((await res.json()).data.accessToken).toBeString();
   });
 
+  it("types email codes: POST /login/email-code, then /login/email-code/verify answers tokens, mfaRequired or a typed error", async () => {
+    const email = `${unique("typed_")}@example.com`;
+    const asked = await client.login["email-code"].$post({ json: { email } });
+    expect(asked.status).toBe(200);
+    const res = await client.login["email-code"].verify.$post({ json: { email, code: "123456" } });
+    expect(res.status).toBe(401);
+    if (res.status === 401) {
+      const failure = await res.json();
+      expectTypeOf(failure.error.code).toEqualTypeOf<ErrorCode>();
+      expect(failure.error.code).toBe("INVALID_EMAIL_CODE");
+    }
+    if (res.status === 200) {
+      const { data } = await res.json();
+      if (!("mfaRequired" in data)) expectTypeOf(data.accessToken).toBeString();
+    }
+  });
+
   it("refuses at compile time a body field the schema does not have", () => {
     // The call is only type-checked (`npm run typecheck`), never sent.
     const send = () =>

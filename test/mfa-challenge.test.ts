@@ -33,6 +33,7 @@ describe("mfa challenge (the login mfaToken)", () => {
     expect(await completeMfaChallenge(c.deps, c.mfaToken, { code: c.code() })).toEqual({
       ok: true,
       userId: c.user.id,
+      firstFactor: "pwd",
       method: "totp",
     });
     c.advanceSteps(1);
@@ -48,6 +49,7 @@ describe("mfa challenge (the login mfaToken)", () => {
     expect(await completeMfaChallenge(c.deps, c.mfaToken, { recoveryCode })).toEqual({
       ok: true,
       userId: c.user.id,
+      firstFactor: "pwd",
       method: "recovery_code",
       remainingRecoveryCodes: 9,
     });

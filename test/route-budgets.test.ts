@@ -93,6 +93,27 @@ const BUDGETS: Record<string, Budget> = {
       return call("POST", "/login", { body: { email, password } });
     },
   },
+  "POST /login/email-code": {
+    status: 200,
+    queries: 2,
+    read: 4,
+    written: 6,
+    send: async () => call("POST", "/login/email-code", { body: { email: (await registerUser()).email } }),
+  },
+  "POST /login/email-code/verify": {
+    status: 200,
+    queries: 4,
+    read: 27,
+    written: 28,
+    send: async () => {
+      // An unverified account: the sign-in also takes it back (the most writes this route makes).
+      const { email } = await registerUser();
+      await call("POST", "/login/email-code", { body: { email } });
+      const mail = (await emailsTo(email)).find((m) => m.subject === "Your sign-in code");
+      const code = /sign-in code is (\d{6})\./.exec(mail?.text ?? "")?.[1];
+      return call("POST", "/login/email-code/verify", { body: { email, code } });
+    },
+  },
   "POST /refresh": {
     status: 200,
     queries: 1,
@@ -522,6 +543,9 @@ describe("row counts are shown only to a signed-in caller by default", () => {
       await settled("POST", "/login", { body: { email: unknown, password } }),
       await settled("POST", "/forgot-password", { body: { email } }),
       await settled("POST", "/forgot-password", { body: { email: unknown } }),
+      await settled("POST", "/login/email-code", { body: { email } }),
+      await settled("POST", "/login/email-code", { body: { email: unknown } }),
+      await settled("POST", "/login/email-code/verify", { body: { email, code: "123456" } }),
       await settled("POST", "/register", { body: { username: unique("user_"), email, password } }),
       await settled("POST", "/refresh", { body: { refreshToken: "forged" } }),
     ];

@@ -28,7 +28,8 @@ export type AuditAction =
   | "mfa_failure"
   | "recovery_code_used"
   | "recovery_codes_regenerated"
-  | "reauthenticate";
+  | "reauthenticate"
+  | "account_reclaimed";
 
 export type AuditEntry = {
   action: AuditAction;

@@ -14,7 +14,7 @@ import { prepareMfaChallenge } from "./totp/challenge";
 import { requireEncryptionKey } from "./totp/keys";
 
 /** Factors a sign-in proved, stored on the session like OIDC's `amr`. */
-export type Factor = "pwd" | "otp" | "recovery";
+export type Factor = "pwd" | "otp" | "recovery" | "email";
 
 export type MfaMethod = "totp" | "recovery_code";
 
@@ -75,6 +75,7 @@ export async function completeSignIn(c: Context<AppEnv>, signIn: SignIn): Promis
     const challenge = await prepareMfaChallenge(
       { db },
       { id: user.id, passwordHash: signIn.upgradedHash ?? user.passwordHash },
+      factors.includes("email") ? "email" : "pwd",
     );
     // The challenge is bound to the password hash it was issued against, so a stale one is useless by itself.
     // `before` (the method giving back its failure counts) is not run: the attempt stays counted until the

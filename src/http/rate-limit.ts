@@ -14,6 +14,8 @@ const PUBLIC_ENDPOINTS: Record<string, string> = {
   "/register": "register",
   "/login": "login",
   "/login/mfa": "login-mfa",
+  "/login/email-code": "email-code",
+  "/login/email-code/verify": "email-code-verify",
   "/refresh": "refresh",
   "/forgot-password": "forgot",
   "/reset-password": "reset",

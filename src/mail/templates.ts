@@ -135,3 +135,15 @@ export const recoveryCodeUsedNotice = (to: string, remaining: number) =>
       "If this was not you, reset your password now and contact support.",
     ],
   });
+
+/** A one-time sign-in code (POST /login/email-code): the code in the body only, never in a link or the subject. */
+export const loginCodeEmail = (to: string, code: string, ttlSeconds: number) =>
+  render({
+    to,
+    subject: "Your sign-in code",
+    lines: [
+      "Someone (hopefully you) asked to sign in to the account registered with this email address.",
+      `Your sign-in code is ${code}. It works once and expires in ${describeDuration(ttlSeconds)}.`,
+      "Never give this code to anyone. If you did not ask for it, ignore this email: nobody can sign in without it.",
+    ],
+  });

@@ -28,6 +28,10 @@ export const ERROR_CODES = {
     status: 401,
     when: "The `mfaToken` of POST /login/mfa is unknown, expired (5 min), used, spent (5 wrong codes) or stale (the password changed).",
   },
+  INVALID_EMAIL_CODE: {
+    status: 401,
+    when: "The email login code is wrong, expired (10 min), already used or spent (5 wrong tries), or was for another address.",
+  },
   REAUTHENTICATION_REQUIRED: {
     status: 403,
     when: "A sensitive action without fresh proof: send `currentPassword` (and `code` when MFA is on) or call POST /me/reauthenticate first.",

@@ -1,7 +1,7 @@
 import { and, eq, gt, lt, lte, sql } from "drizzle-orm";
 import { emailLoginCodes, users } from "../../db/schema";
 import { clock, EMAIL_CODE_MAX_ATTEMPTS, EMAIL_CODE_TTL_SECONDS, type EmailCodeDeps } from "./deps";
-import { codeHash, emailKey, sixDigitCode } from "./hash";
+import { codeHash, emailKey, normalEmail, sixDigitCode } from "./hash";
 
 export type IssuedCode = {
   code: string;
@@ -15,15 +15,17 @@ export type IssuedCode = {
  * its attempts). The work is the same whether or not an account has the
  * address: one upsert that looks the account up inside itself, and a row
  * either way (with no account behind it, no code can ever be claimed from
- * it), so neither time nor D1 writes tell accounts apart. Only the caller's
- * mail differs, and that is sent after the response. Callers take the mail
+ * it), so neither time nor D1 writes tell accounts apart. A suspended
+ * account is treated like no account: it gets no code (`userId` null). Only
+ * the caller's mail differs, and that is sent after the response. Callers take the mail
  * quota (`takeMailQuota(c, "login_code", email)`) first, for every address,
  * and skip this when it is spent: the quota is what bounds fresh attempts.
  */
 export async function issueEmailCode(deps: EmailCodeDeps, email: string): Promise<IssuedCode> {
   const now = clock(deps);
+  const address = normalEmail(email);
   const code = sixDigitCode();
-  const emailHash = await emailKey(email);
+  const emailHash = await emailKey(address);
   const hash = await codeHash(deps.secret, emailHash, code);
   const expiresAt = new Date(now + EMAIL_CODE_TTL_SECONDS * 1000).toISOString();
   const [, [row]] = await deps.db.batch([
@@ -32,7 +34,7 @@ export async function issueEmailCode(deps: EmailCodeDeps, email: string): Promis
       .insert(emailLoginCodes)
       .values({
         emailHash,
-        userId: sql`(select ${users.id} from ${users} where ${users.email} = ${email.trim()})`,
+        userId: sql`(select ${users.id} from ${users} where ${users.email} = ${address} and ${users.status} = 'active')`,
         codeHash: hash,
         attempts: 0,
         expiresAt,
@@ -64,12 +66,13 @@ export type EmailCodeResult =
  * have this address: of parallel right answers exactly one gets ok, and a
  * code sent to an address the account has since left is dead. The caller
  * counts every failure toward the lockout like a wrong password, and on ok
- * calls `proveMailboxOwner` before the sign-in door (one factor: TOTP, when
- * on, still follows).
+ * signs in through the door, with `takeBackAccount` in the same batch when
+ * the email was never verified (one factor: TOTP, when on, still follows).
  */
 export async function verifyEmailCode(deps: EmailCodeDeps, email: string, code: string): Promise<EmailCodeResult> {
   const nowIso = new Date(clock(deps)).toISOString();
-  const emailHash = await emailKey(email);
+  const address = normalEmail(email);
+  const emailHash = await emailKey(address);
   const live = and(eq(emailLoginCodes.emailHash, emailHash), gt(emailLoginCodes.expiresAt, nowIso));
   const [reserved] = await deps.db
     .update(emailLoginCodes)
@@ -87,7 +90,7 @@ export async function verifyEmailCode(deps: EmailCodeDeps, email: string, code: 
       and(
         live,
         eq(emailLoginCodes.codeHash, hash),
-        sql`${emailLoginCodes.userId} = (select ${users.id} from ${users} where ${users.email} = ${email.trim()})`,
+        sql`${emailLoginCodes.userId} = (select ${users.id} from ${users} where ${users.email} = ${address})`,
       ),
     )
     .returning({ userId: emailLoginCodes.userId });

@@ -1,8 +1,16 @@
 import { encodeHexLowerCase } from "@oslojs/encoding";
+import { emailField } from "../../users/fields";
 import { hmacSha256, sha256Hex } from "../tokens";
 
-/** The row key of an address: SHA-256 of it lower-cased (emails compare case-insensitively here). */
-export const emailKey = (email: string) => sha256Hex(email.trim().toLowerCase());
+/**
+ * An address as /register stores it and /login compares it (`emailField`:
+ * trimmed, lower-cased), so a code is keyed, looked up and claimed under the
+ * very string the account row holds.
+ */
+export const normalEmail = (email: string) => emailField.parse(email);
+
+/** The row key of a normalised address: its SHA-256 (the table never holds an address). */
+export const emailKey = (normalisedEmail: string) => sha256Hex(normalisedEmail);
 
 /** HMAC-SHA-256 under the server key of the code, bound to the address it was sent to. */
 export async function codeHash(secret: string, emailHash: string, code: string): Promise<string> {

@@ -203,7 +203,7 @@ export const mfaRoutes = createRouter()
     const recovery = result.method === "recovery_code";
     const answer = await completeSignIn(c, {
       user,
-      factors: ["pwd", recovery ? "recovery" : "otp"],
+      factors: [result.firstFactor, recovery ? "recovery" : "otp"],
       stillHolds,
       before: [
         clearFailures(db, user.email, [failureScope.account, failureScope.network(network)], stillHolds),

@@ -24,10 +24,14 @@ export async function issueMfaChallenge(
   return issued;
 }
 
+/** The first step an mfaToken follows (see `mfaChallenges.firstFactor`). */
+export type FirstFactor = "pwd" | "email";
+
 /** `issueMfaChallenge` as statements, for a caller that batches them with its own writes (login). */
 export async function prepareMfaChallenge(
   deps: Pick<MfaDeps, "db" | "now">,
   user: { id: string; passwordHash: string },
+  firstFactor: FirstFactor = "pwd",
 ) {
   const now = clock(deps);
   const mfaToken = randomToken();
@@ -48,6 +52,7 @@ export async function prepareMfaChallenge(
       userId: user.id,
       passwordHash: user.passwordHash,
       expiresAt: new Date(now + MFA_CHALLENGE_TTL_SECONDS * 1000).toISOString(),
+      firstFactor,
     }),
   ] as const;
   return { mfaToken, expiresIn: MFA_CHALLENGE_TTL_SECONDS, statements };
@@ -57,8 +62,8 @@ export async function prepareMfaChallenge(
 export type MfaProof = { code: string } | { recoveryCode: string };
 
 export type MfaChallengeResult =
-  | { ok: true; userId: string; method: "totp" }
-  | { ok: true; userId: string; method: "recovery_code"; remainingRecoveryCodes: number }
+  | { ok: true; userId: string; firstFactor: FirstFactor; method: "totp" }
+  | { ok: true; userId: string; firstFactor: FirstFactor; method: "recovery_code"; remainingRecoveryCodes: number }
   | { ok: false; reason: "invalid_token" }
   | { ok: false; reason: "invalid_code"; userId: string; attemptsLeft: number };
 
@@ -119,11 +124,12 @@ export async function completeMfaChallenge(
   const consumed = await db
     .delete(mfaChallenges)
     .where(liveChallenge(tokenHash, nowIso))
-    .returning({ userId: mfaChallenges.userId });
-  if (consumed.length === 0) return { ok: false, reason: "invalid_token" };
+    .returning({ firstFactor: mfaChallenges.firstFactor });
+  const firstFactor = consumed[0]?.firstFactor;
+  if (!firstFactor) return { ok: false, reason: "invalid_token" };
   return remainingRecoveryCodes === undefined
-    ? { ok: true, userId, method: "totp" }
-    : { ok: true, userId, method: "recovery_code", remainingRecoveryCodes };
+    ? { ok: true, userId, firstFactor, method: "totp" }
+    : { ok: true, userId, firstFactor, method: "recovery_code", remainingRecoveryCodes };
 }
 
 const failed = (userId: string, attempts: number): MfaChallengeResult => ({

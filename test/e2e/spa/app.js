@@ -64,6 +64,16 @@ $("mfa-confirm").addEventListener("click", () =>
 $("login-mfa").addEventListener("click", async () =>
   keepTokens(await call("login-mfa", "POST", "/login/mfa", { mfaToken, code: value("mfa-code") })),
 );
+// Passwordless: the code goes to the Email field's address; a TOTP account still asks for its code after it.
+$("email-code").addEventListener("click", () =>
+  call("email-code", "POST", "/login/email-code", { email: value("email") }),
+);
+$("email-code-verify").addEventListener("click", async () => {
+  const body = { email: value("email"), code: value("email-code-value") };
+  const json = await call("email-code-verify", "POST", "/login/email-code/verify", body);
+  mfaToken = json?.data?.mfaRequired ? json.data.mfaToken : "";
+  keepTokens(json);
+});
 $("forgot").addEventListener("click", () => call("forgot", "POST", "/forgot-password", { email: value("email") }));
 $("me").addEventListener("click", async () => {
   const json = await call("me", "GET", "/me", undefined, true);

@@ -1,0 +1,121 @@
+import { and, eq, isNotNull, type SQL, sql } from "drizzle-orm";
+import { auditInsert } from "../../audit/audit";
+import { users } from "../../db/schema";
+import { clientIp, clientNetwork } from "../../http/client";
+import { ok } from "../../http/envelope";
+import { AppError, notFound, tooManyRequests } from "../../http/errors";
+import { enforceRateLimit } from "../../http/rate-limit";
+import { deliverAfterResponse } from "../../mail/deliver";
+import { takeMailQuota } from "../../mail/quota";
+import { loginCodeEmail } from "../../mail/templates";
+import { createRouter } from "../../openapi/router";
+import { passChallenge } from "../lockout/challenge";
+import { clearFailures, failureScope, reserveAttempt } from "../lockout/failures";
+import { completeSignIn } from "../sign-in";
+import { NO_PASSWORD } from "../sign-in-methods";
+import { issueEmailCode, verifyEmailCode } from "./codes";
+import { takeBackAccount } from "./mailbox-owner";
+import { requestEmailCodeRoute, verifyEmailCodeRoute } from "./routes.defs";
+
+const REQUEST_MESSAGE = "If an account exists for that email, a sign-in code has been sent to it";
+
+const invalidEmailCode = () =>
+  new AppError(401, "INVALID_EMAIL_CODE", "The code is wrong, has expired or was already used");
+
+/** `EMAIL_CODE_LOGIN=false`: the routes answer like routes that do not exist (docs/API.md, Decisions). */
+const switchedOff = () => notFound("Route");
+
+/**
+ * What a verified account's sign-in by code rests on: the account still has
+ * this address, is still active and still verified. Every write of the
+ * sign-in carries it, so a suspension or email change racing the code writes nothing.
+ */
+const codeStillHolds = (userId: string, email: string): SQL =>
+  sql`exists (select 1 from ${users} where ${and(eq(users.id, userId), eq(users.email, email), eq(users.status, "active"), isNotNull(users.emailVerifiedAt))})`;
+
+export const emailCodeRoutes = createRouter()
+  /**
+   * Known and unknown addresses do the same work before the response (the
+   * quota step and the code upsert, see `issueEmailCode`) and get the same
+   * body; only the mail, sent after the response, differs.
+   */
+  .openapi(requestEmailCodeRoute, async (c) => {
+    const { email } = c.req.valid("json");
+    const { config, db } = c.var;
+    if (!config.EMAIL_CODE_LOGIN) throw switchedOff();
+    await enforceRateLimit(c, "email-code", { email });
+    if (await takeMailQuota(c, "login_code", email)) {
+      const issued = await issueEmailCode({ db, secret: config.JWT_SECRET }, email);
+      const { userId } = issued;
+      if (userId) {
+        deliverAfterResponse(c, { kind: "login_code", userId }, async () =>
+          loginCodeEmail(email, issued.code, issued.expiresIn),
+        );
+      }
+    }
+    return ok(c, REQUEST_MESSAGE);
+  })
+
+  /**
+   * Like POST /login with the code in place of the password: the attempt is
+   * reserved against the lockout before the code is looked at, every failure
+   * is one answer (`INVALID_EMAIL_CODE`) whatever its reason, and the sign-in
+   * goes through the one door. Taking back an unverified account happens in
+   * the door's batch, conditional on the take-back itself.
+   */
+  .openapi(verifyEmailCodeRoute, async (c) => {
+    const { email, code } = c.req.valid("json");
+    const { config, db } = c.var;
+    if (!config.EMAIL_CODE_LOGIN) throw switchedOff();
+    const ip = clientIp(c);
+    const network = clientNetwork(c);
+    // Per email and network, like /login: strangers guessing cannot use up the owner's budget.
+    await enforceRateLimit(c, "email-code-verify", { email, network });
+
+    const attempt = await reserveAttempt(db, { email, network });
+    if (attempt.lockedForSeconds > 0) throw tooManyRequests(attempt.lockedForSeconds, "ACCOUNT_LOCKED");
+    // No Turnstile here (the body has no token): an email with many failures is slowed down.
+    await passChallenge(c, attempt, { allowed: false });
+    const result = await verifyEmailCode({ db, secret: config.JWT_SECRET }, email, code);
+    const { user } = attempt;
+    if (!result.ok || !user || user.id !== result.userId) {
+      await auditInsert(db, {
+        action: "login_failure",
+        targetId: user?.id,
+        ip,
+        details: { email, via: "email-code" },
+      });
+      throw invalidEmailCode();
+    }
+
+    const takeBack = user.emailVerifiedAt ? undefined : takeBackAccount(db, user, { ip, now: Date.now() });
+    const stillHolds = takeBack?.tookBack ?? codeStillHolds(user.id, email);
+    const answer = await completeSignIn(c, {
+      // After a take-back the account is what the batch leaves: verified, no password, no TOTP.
+      user: takeBack
+        ? {
+            ...user,
+            emailVerifiedAt: takeBack.at,
+            passwordHash: NO_PASSWORD,
+            hasPassword: false,
+            pendingEmail: null,
+            pendingEmailExpiresAt: null,
+            mfaEnabledAt: null,
+            updatedAt: takeBack.at,
+          }
+        : user,
+      factors: ["email"],
+      stillHolds,
+      before: [
+        ...(takeBack?.statements ?? []),
+        clearFailures(db, email, [failureScope.account, failureScope.network(network)], stillHolds),
+      ],
+      details: { via: "email-code", ...(takeBack ? { reclaimed: true } : {}) },
+    }).catch((err: unknown) => {
+      // The door's "your check went stale" (INVALID_CREDENTIALS) is, here, a code that no longer signs in.
+      if (err instanceof AppError && err.code === "INVALID_CREDENTIALS") throw invalidEmailCode();
+      throw err;
+    });
+    if ("mfaRequired" in answer) return ok(c, "Second factor required", answer);
+    return ok(c, "Login successful", answer);
+  });
