@@ -28,7 +28,10 @@ export type AuditAction =
   | "mfa_failure"
   | "recovery_code_used"
   | "recovery_codes_regenerated"
-  | "reauthenticate";
+  | "reauthenticate"
+  | "oauth_login"
+  | "identity_link"
+  | "identity_unlink";
 
 export type AuditEntry = {
   action: AuditAction;

@@ -14,7 +14,7 @@ import { prepareMfaChallenge } from "./totp/challenge";
 import { requireEncryptionKey } from "./totp/keys";
 
 /** Factors a sign-in proved, stored on the session like OIDC's `amr`. */
-export type Factor = "pwd" | "otp" | "recovery";
+export type Factor = "pwd" | "otp" | "recovery" | "oauth";
 
 export type MfaMethod = "totp" | "recovery_code";
 
@@ -33,6 +33,8 @@ export type SignIn = {
   upgradedHash?: string;
   /** Audit details of the method (e.g. `{ via: "login/mfa" }`). */
   details?: Record<string, unknown>;
+  /** The audit action of a completed sign-in (default `login_success`; social sign-in: `oauth_login`). */
+  auditAction?: "login_success" | "oauth_login";
 };
 
 export type SignInAnswer =
@@ -101,7 +103,7 @@ export async function completeSignIn(c: Context<AppEnv>, signIn: SignIn): Promis
     ...before,
     auditInsertWhere(
       db,
-      { action: "login_success", actorId: user.id, targetId: user.id, ip, details: signIn.details },
+      { action: signIn.auditAction ?? "login_success", actorId: user.id, targetId: user.id, ip, details: signIn.details },
       stillHolds,
     ),
     insertWhere(db, sessions, row, stillHolds).returning({ id: sessions.id }),

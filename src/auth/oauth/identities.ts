@@ -5,6 +5,16 @@ import { oauthIdentities, users } from "../../db/schema";
 import type { ProviderIdentity } from "./identity";
 import { decideLink, decideSignIn, type LinkDecision, type SignInDecision } from "./linking";
 
+/**
+ * Marks the identity used by a sign-in (`lastUsedAt`), for the owner's list;
+ * put in the batch that completes the sign-in.
+ */
+export const touchIdentity = (db: Db, identity: Pick<ProviderIdentity, "provider" | "subject">) =>
+  db
+    .update(oauthIdentities)
+    .set({ lastUsedAt: new Date().toISOString() })
+    .where(and(eq(oauthIdentities.provider, identity.provider), eq(oauthIdentities.subject, identity.subject)));
+
 const linkedTo = (db: Db, identity: ProviderIdentity) =>
   db
     .select({ userId: oauthIdentities.userId })
@@ -23,6 +33,8 @@ const insertIdentity = (db: Db, identity: ProviderIdentity, userId: string, cond
       subject: identity.subject,
       email: identity.email,
       createdAt: new Date().toISOString(),
+      // Every link follows a sign-in at the provider: used now, like an identity made with its account.
+      lastUsedAt: new Date().toISOString(),
     },
     sql`exists (select 1 from ${users} where ${condition})`,
   )
