@@ -103,7 +103,13 @@ export async function completeSignIn(c: Context<AppEnv>, signIn: SignIn): Promis
     ...before,
     auditInsertWhere(
       db,
-      { action: signIn.auditAction ?? "login_success", actorId: user.id, targetId: user.id, ip, details: signIn.details },
+      {
+        action: signIn.auditAction ?? "login_success",
+        actorId: user.id,
+        targetId: user.id,
+        ip,
+        details: signIn.details,
+      },
       stillHolds,
     ),
     insertWhere(db, sessions, row, stillHolds).returning({ id: sessions.id }),

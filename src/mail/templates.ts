@@ -135,3 +135,14 @@ export const recoveryCodeUsedNotice = (to: string, remaining: number) =>
       "If this was not you, reset your password now and contact support.",
     ],
   });
+
+/** To the account's address when a social sign-in identity was linked: which provider (its configured name), nothing a user typed. */
+export const identityLinkedNotice = (to: string, providerName: string) =>
+  render({
+    to,
+    subject: `${providerName} sign-in was linked to your account`,
+    lines: [
+      `Your ${providerName} account can now sign in to your account.`,
+      "If this was not you, sign in, unlink it under your sign-in methods, and change your password.",
+    ],
+  });
