@@ -12,7 +12,7 @@ const codeChallenge = z.string().min(1).max(128).meta({
 });
 
 export const providerParam = z.strictObject({
-  provider: z.string().max(32).meta({ description: "A provider id of `GET /oauth/providers`.", example: "github" }),
+  provider: z.string().max(64).meta({ description: "A provider id of `GET /oauth/providers`.", example: "github" }),
 });
 
 export const authorizeQuery = z.object({
