@@ -21,6 +21,8 @@ export type AuthUser = {
   status: UserStatus;
   emailVerifiedAt: string | null;
   passwordHash: string;
+  /** False for accounts made by social sign-in (optional until every loader selects it). */
+  hasPassword?: boolean;
   createdAt: string;
   updatedAt: string;
   /** Optional until the guard selects them: without them `toPublicUser` shows `pendingEmail: null`. */

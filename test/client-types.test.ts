@@ -113,7 +113,7 @@ describe("route declarations type their handlers", () => {
     router.openapi(meRoute, (c) => ok(c, "Current user", { user: c.var.user }));
     // @ts-expect-error GET /me declares 200, not 201
     router.openapi(meRoute, (c) => ok(c, "Current user", { user: toPublicUser(c.var.user) }, { status: 201 }));
-    router.openapi(meRoute, (c) => ok(c, "Current user", { user: toPublicUser(c.var.user) }));
+    router.openapi(meRoute, (c) => ok(c, "Current user", { user: toPublicUser(c.var.user), hasPassword: true }));
   });
 
   it("types validated input from the declared schemas", () => {

@@ -122,6 +122,7 @@ describe("browser sign-in", () => {
       expect(answer.body.data).toMatchObject({ tokenType: "Bearer", user: { email, emailVerified: true } });
       const me = await call("GET", "/me", { token: answer.body.data.accessToken });
       expect(me.body.data.user.email).toBe(email);
+      expect(me.body.data.hasPassword).toBe(false);
 
       const [user] = await rows("select id, password_hash, has_password from users where email = ?", email);
       expect(user).toMatchObject({ password_hash: NO_PASSWORD, has_password: 0 });
@@ -411,6 +412,7 @@ describe("POST /oauth/:provider/id-token (native apps)", () => {
 describe("/me/identities", () => {
   it("linking needs step-up", async () => {
     const session = await registerAndLogin();
+    expect((await call("GET", "/me", { token: session.accessToken })).body.data.hasPassword).toBe(true);
     const spa = await pkcePair();
     const start = (body: Record<string, unknown>) =>
       call("POST", "/me/identities/acme", { token: session.accessToken, body });
