@@ -1,12 +1,24 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { NO_PASSWORD } from "../src/auth/sign-in-methods";
+import { sha256Hex } from "../src/auth/tokens";
 import { randomIp, registerAndLogin, registerUser, type Session, STRONG_PASSWORD, unique } from "./support/api";
 import { rows, suspendUser } from "./support/db";
 import { detailPaths, expectFailure } from "./support/expect-failure";
 import { emailsTo } from "./support/mailbox";
 import { codeNow, enrolled } from "./support/mfa-api";
-import { type AtProvider, claims, consentAt, mintIdToken, pkcePair, SPA, TEST_OAUTH_PROVIDERS } from "./support/oauth";
+import {
+  type AtProvider,
+  claims,
+  consentAt,
+  IDP,
+  mintIdToken,
+  pkcePair,
+  providerStats,
+  SPA,
+  TEST_OAUTH_PROVIDERS,
+} from "./support/oauth";
+import { TEST_OAUTH_CLIENT } from "./support/oidc-client";
 import { expectRateLimitedAfter } from "./support/rate-limit";
 import { settled } from "./support/settled";
 
@@ -150,6 +162,37 @@ describe("browser sign-in", () => {
     expect(second.body.data.user.id).toBe(first.body.data.user.id);
     const [after] = await rows("select last_used_at from oauth_identities where subject = ?", sub);
     expect(String(after?.last_used_at) > String(before?.last_used_at)).toBe(true);
+  });
+
+  it("an account deleted between the callback and the redemption gets nothing", async () => {
+    const { landed, spa } = await browserFlow("acme");
+    const code = landed.searchParams.get("code") ?? "";
+    const [owner] = await rows("select user_id from oauth_login_codes where code_hash = ?", await sha256Hex(code));
+    await env.DB.prepare("delete from users where id = ?").bind(owner?.user_id).run();
+    expectFailure(await redeem(code, spa.verifier), 401, "INVALID_LOGIN_CODE");
+  });
+
+  it("a provider email the API could not register counts as none: a new identity is refused with EMAIL_REQUIRED", async () => {
+    const { landed } = await browserFlow("acme", { email: "not an email" });
+    expect(landed.searchParams.get("error")).toBe("EMAIL_REQUIRED");
+  });
+
+  it("fetches the discovery document once for a whole sign-in, also when requests arrive together", async () => {
+    const issuer = `${IDP}/t/routes-${crypto.randomUUID().slice(0, 8)}`;
+    const tenant = JSON.stringify({
+      tenant: { type: "oidc", issuer, clientId: TEST_OAUTH_CLIENT.id, clientSecret: TEST_OAUTH_CLIENT.secret },
+    });
+    const spa = await pkcePair();
+    const path = `/oauth/tenant/authorize?${query({ redirect_uri: DONE, code_challenge: spa.challenge, code_challenge_method: "S256" })}`;
+    const starts = await Promise.all(
+      Array.from({ length: 3 }, () => call("GET", path, { bindings: { OAUTH_PROVIDERS: tenant } })),
+    );
+    const back = await consentAt(starts[0]?.headers.get("location") ?? "");
+    const res = await call("GET", `/oauth/tenant/callback?${query(back.params)}`, {
+      bindings: { OAUTH_PROVIDERS: tenant },
+    });
+    expect(new URL(res.headers.get("location") ?? "").searchParams.has("code")).toBe(true);
+    expect((await providerStats(issuer)).discoveryFetches).toBe(1);
   });
 
   it("a provider's refusal goes back to the SPA as ?error=ACCESS_DENIED", async () => {
