@@ -505,6 +505,20 @@ describe("/me/identities", () => {
     expect(actions).toEqual(expect.arrayContaining(["identity_link", "identity_unlink"]));
   });
 
+  it("a link started before a suspension completes nothing", async () => {
+    const session = await registerAndLogin();
+    const spa = await pkcePair();
+    const started = await call("POST", "/me/identities/acme", {
+      token: session.accessToken,
+      body: { redirectUri: DONE, codeChallenge: spa.challenge, currentPassword: session.user.password },
+    });
+    await suspendUser(session.user.id);
+    const back = await consentAt(started.body.data.authorizeUrl, { sub: subject() });
+    const { landed } = await callback("acme", back.params);
+    expect(landed?.searchParams.get("error")).toBe("ACCESS_DENIED");
+    expect(await identitiesOf(session.user.id)).toEqual([]);
+  });
+
   it("an identity linked to someone else is never moved: ?error=IDENTITY_IN_USE", async () => {
     const sub = subject();
     const victim = await socialSignIn("acme", { sub });
