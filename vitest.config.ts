@@ -38,6 +38,8 @@ const pinned = {
   TURNSTILE_SECRET: "",
   // No social sign-in unless a test configures a provider (test/oauth.test.ts passes its own).
   OAUTH_PROVIDERS: "",
+  // Social sign-in callbacks default to APP_URL's origin (https://api.test, this API in the tests).
+  OAUTH_CALLBACK_ORIGIN: "",
   // Passkeys take their defaults from APP_URL (rp id api.test, origin https://api.test).
   WEBAUTHN_RP_ID: "",
   WEBAUTHN_RP_NAME: "",

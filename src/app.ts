@@ -5,6 +5,7 @@ import { auditRoutes } from "./audit/routes";
 import { emailCodeRoutes } from "./auth/email-code/routes";
 import { emailRoutes } from "./auth/email-routes";
 import { mfaRoutes } from "./auth/mfa/routes";
+import { oauthRoutes } from "./auth/oauth/routes";
 import { authRoutes } from "./auth/routes";
 import { commentsRoutes } from "./comments/routes";
 import { dbProvider } from "./db/client";
@@ -57,6 +58,7 @@ const routes = app
   .route("/", emailRoutes)
   .route("/", emailCodeRoutes)
   .route("/", mfaRoutes)
+  .route("/", oauthRoutes)
   .route("/", postsRoutes)
   .route("/", commentsRoutes)
   .route("/", userRoutes)

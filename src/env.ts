@@ -21,6 +21,8 @@ export type AuthUser = {
   status: UserStatus;
   emailVerifiedAt: string | null;
   passwordHash: string;
+  /** False for accounts made by social sign-in (optional until every loader selects it). */
+  hasPassword?: boolean;
   createdAt: string;
   updatedAt: string;
   /** Optional until the guard selects them: without them `toPublicUser` shows `pendingEmail: null`. */
@@ -74,6 +76,8 @@ const configSchema = z
     // JSON of the social sign-in providers, parsed by src/auth/oauth/config.ts only where it is used,
     // so a bad value answers 503 on the OAuth routes instead of taking the whole API down.
     OAUTH_PROVIDERS: z.preprocess(emptyAsUndefined, z.string().optional()),
+    /** This API's public origin, for the providers' callback URLs (default: APP_URL's origin); never the Host header. */
+    OAUTH_CALLBACK_ORIGIN: z.preprocess(emptyAsUndefined, z.url().optional()),
     MAIL_FROM: z.preprocess(emptyAsUndefined, z.string().default("Edge Users <no-reply@example.com>")),
     BCRYPT_COST: z.coerce.number().int().min(4).max(14).default(10),
     PASSWORD_MIN_LENGTH: z.coerce.number().int().min(8).max(64).default(12),

@@ -87,6 +87,29 @@ describe("hc<AppType>() typed client", () => {
     }
   });
 
+  it("types social sign-in: the provider list, and POST /oauth/token's typed failure", async () => {
+    // Without OAUTH_PROVIDERS (the test default) the list is empty, but its items are typed for the SPA's buttons.
+    const providers = await client.oauth.providers.$get();
+    if (providers.status !== 200) throw new Error(`/oauth/providers answered ${providers.status}`);
+    const { data } = await providers.json();
+    expectTypeOf(data[0]?.type).toEqualTypeOf<"github" | "google" | "oidc" | undefined>();
+    expect(data).toEqual([]);
+
+    const redeemed = await client.oauth.token.$post({ json: { code: "made-up", codeVerifier: "x".repeat(43) } });
+    expect(redeemed.status).toBe(401);
+    if (redeemed.status === 401) expect((await redeemed.json()).error.code).toBe("INVALID_LOGIN_CODE");
+    if (redeemed.status === 200) {
+      const answer = (await redeemed.json()).data;
+      if (!("mfaRequired" in answer)) expectTypeOf(answer.accessToken).toBeString();
+    }
+    // Path params are typed too (compiles only because `:provider` is declared).
+    const native = await client.oauth[":provider"]["id-token"].$post({
+      param: { provider: "acme" },
+      json: { idToken: "not-a-token" },
+    });
+    expect(native.status).toBe(404);
+  });
+
   it("refuses at compile time a body field the schema does not have", () => {
     // The call is only type-checked (`npm run typecheck`), never sent.
     const send = () =>
@@ -107,7 +130,7 @@ describe("route declarations type their handlers", () => {
     router.openapi(meRoute, (c) => ok(c, "Current user", { user: c.var.user }));
     // @ts-expect-error GET /me declares 200, not 201
     router.openapi(meRoute, (c) => ok(c, "Current user", { user: toPublicUser(c.var.user) }, { status: 201 }));
-    router.openapi(meRoute, (c) => ok(c, "Current user", { user: toPublicUser(c.var.user) }));
+    router.openapi(meRoute, (c) => ok(c, "Current user", { user: toPublicUser(c.var.user), hasPassword: true }));
   });
 
   it("types validated input from the declared schemas", () => {

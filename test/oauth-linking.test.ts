@@ -13,6 +13,12 @@ import { oauthDeps, pkcePair } from "./support/oauth";
 const deps = oauthDeps();
 const { db } = deps;
 
+/** A redemption as the route sees it: the account only when the verifier matched. */
+async function redeem(d: typeof deps, code: string, verifier: string) {
+  const claimed = await claimLoginCode(d, code, verifier);
+  return claimed?.verified ? { userId: claimed.userId, provider: claimed.provider } : null;
+}
+
 const markVerified = (userId: string) =>
   env.DB.prepare("update users set email_verified_at = ? where id = ?").bind(new Date().toISOString(), userId).run();
 
@@ -180,44 +186,45 @@ describe("one-time login codes", () => {
     const { code, spa } = await issue(user.id);
     expect(code).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(await rows("select * from oauth_login_codes where code_hash = ?", await sha256Hex(code))).toHaveLength(1);
-    expect(await claimLoginCode(deps, code, spa.verifier)).toEqual({ userId: user.id, provider: "acme" });
-    expect(await claimLoginCode(deps, code, spa.verifier)).toBeNull();
+    expect(await redeem(deps, code, spa.verifier)).toEqual({ userId: user.id, provider: "acme" });
+    expect(await redeem(deps, code, spa.verifier)).toBeNull();
   });
 
   it("refuses a wrong verifier, and the code is spent by that attempt", async () => {
     const user = await registerUser();
     const { code, spa } = await issue(user.id);
     const attacker = await pkcePair();
-    expect(await claimLoginCode(deps, code, attacker.verifier)).toBeNull();
-    expect(await claimLoginCode(deps, code, spa.verifier)).toBeNull();
+    // The account is named (its lockout counts the failure), but nothing is granted.
+    expect(await claimLoginCode(deps, code, attacker.verifier)).toMatchObject({ userId: user.id, verified: false });
+    expect(await redeem(deps, code, spa.verifier)).toBeNull();
   });
 
   it("refuses the challenge itself, malformed verifiers, and unknown codes", async () => {
     const user = await registerUser();
     for (const verifier of [(await issue(user.id)).spa.challenge, "", "short", "x".repeat(129), `${"a".repeat(43)} `]) {
       const { code } = await issue(user.id);
-      expect(await claimLoginCode(deps, code, verifier)).toBeNull();
+      expect(await redeem(deps, code, verifier)).toBeNull();
     }
-    expect(await claimLoginCode(deps, "made-up-code", (await pkcePair()).verifier)).toBeNull();
+    expect(await redeem(deps, "made-up-code", (await pkcePair()).verifier)).toBeNull();
   });
 
   it("expires after 60 seconds", async () => {
     const user = await registerUser();
     const { code, spa } = await issue(user.id);
     const later = oauthDeps({ now: () => Date.now() + (LOGIN_CODE_TTL_SECONDS + 1) * 1000 });
-    expect(await claimLoginCode(later, code, spa.verifier)).toBeNull();
+    expect(await redeem(later, code, spa.verifier)).toBeNull();
   });
 
   it("of parallel redemptions exactly one succeeds", async () => {
     const user = await registerUser();
     const { code, spa } = await issue(user.id);
-    const results = await Promise.all(Array.from({ length: 6 }, () => claimLoginCode(deps, code, spa.verifier)));
+    const results = await Promise.all(Array.from({ length: 6 }, () => redeem(deps, code, spa.verifier)));
     expect(results.filter((r) => r !== null)).toHaveLength(1);
   });
 });
 
 describe("createAccountForIdentity", () => {
-  const create = (id: ProviderIdentity & { email: string }) => createAccountForIdentity({ db, bcryptCost: 4 }, id);
+  const create = (id: ProviderIdentity & { email: string }) => createAccountForIdentity({ db }, id);
 
   it("creates a passwordless account with a derived username and the identity, verified as the provider says", async () => {
     const local = unique("Ad.a+");
@@ -260,7 +267,7 @@ describe("createAccountForIdentity", () => {
     const result = await create({ ...identity(), email });
     if (!result.ok) throw new Error(result.reason);
     const [user] = await rows("select username from users where id = ?", result.userId);
-    expect(user?.username).toMatch(new RegExp(`^${taken.username}-[0-9a-f]{4}$`));
+    expect(user?.username).toMatch(new RegExp(`^${taken.username}-[A-Za-z0-9_-]{6}$`));
   });
 
   it("creates nothing when the email was registered meanwhile", async () => {
@@ -287,6 +294,6 @@ describe("createAccountForIdentity", () => {
     [`${"l".repeat(40)}@example.com`, "l".repeat(24)],
   ])("derives a username from %s", (email, username) => {
     expect(deriveUsername(email, 0)).toBe(username);
-    expect(deriveUsername(email, 1)).toMatch(new RegExp(`^${username}-[0-9a-f]{4}$`));
+    expect(deriveUsername(email, 1)).toMatch(new RegExp(`^${username}-[A-Za-z0-9_-]{6}$`));
   });
 });

@@ -14,6 +14,7 @@ import {
 import { d1Rows, d1Timing } from "./support/d1-usage";
 import { emailsTo, tokenFrom, waitForEmail } from "./support/mailbox";
 import { codeNow, enrolled } from "./support/mfa-api";
+import { claims, consentAt, mintIdToken, pkcePair, SPA, TEST_OAUTH_PROVIDERS } from "./support/oauth";
 import { signedInAs } from "./support/roles";
 import { settled } from "./support/settled";
 import { base32Decode } from "./support/totp";
@@ -63,6 +64,31 @@ const auditEvents = async () =>
   (await env.DB.prepare("select count(*) as n from audit_events").first<{ n: number }>())?.n ?? 0;
 
 const fresh = () => registerAndLogin();
+
+/** Social sign-in: the local provider configured, the SPA's origin allowed. */
+const OAUTH = { OAUTH_PROVIDERS: TEST_OAUTH_PROVIDERS, CORS_ORIGINS: SPA };
+const oauthCall = (method: string, path: string, options: CallOptions = {}) =>
+  settled(method, path, { ...options, bindings: { ...ROWS_EVERYWHERE, ...OAUTH } });
+const authorizeQuery = (challenge: string) =>
+  new URLSearchParams({ redirect_uri: `${SPA}/done`, code_challenge: challenge, code_challenge_method: "S256" });
+/** A browser sign-up at the local provider up to our callback: the callback's query and the SPA's verifier. */
+async function atCallback() {
+  const spa = await pkcePair();
+  const start = await settled("GET", `/oauth/acme/authorize?${authorizeQuery(spa.challenge)}`, { bindings: OAUTH });
+  const back = await consentAt(start.headers.get("location") ?? "", { sub: unique("sub-") });
+  return { query: new URLSearchParams(back.params), spa };
+}
+/** A password account with one linked identity, after a recent re-authentication. */
+async function withIdentity() {
+  const s = await fresh();
+  const spa = await pkcePair();
+  const body = { redirectUri: `${SPA}/done`, codeChallenge: spa.challenge, currentPassword: s.user.password };
+  const started = await settled("POST", "/me/identities/acme", { token: s.accessToken, body, bindings: OAUTH });
+  const back = await consentAt(started.body.data.authorizeUrl, { sub: unique("sub-") });
+  await settled("GET", `/oauth/acme/callback?${new URLSearchParams(back.params)}`, { bindings: OAUTH });
+  const list = await settled("GET", "/me/identities", { token: s.accessToken, bindings: OAUTH });
+  return { s, identityId: list.body.data[0].id as string };
+}
 const json = (token: string, body?: unknown): CallOptions => ({ token, body });
 
 /** The route table: `METHOD /path` as the app declares it → its budget and one request that exercises it. */
@@ -458,6 +484,87 @@ const BUDGETS: Record<string, Budget> = {
     read: async () => LIMIT + (await auditEvents()) + 5,
     written: 0,
     send: (f) => call("GET", `/audit?limit=${LIMIT}`, json(f.admin.accessToken)),
+  },
+
+  // Social sign-in (a sign-up at the callback and with an ID token: the most round trips).
+  "GET /oauth/providers": {
+    status: 200,
+    queries: 0,
+    read: 0,
+    written: 0,
+    send: () => oauthCall("GET", "/oauth/providers"),
+  },
+  "GET /oauth/:provider/authorize": {
+    status: 302,
+    queries: 1,
+    read: 5,
+    written: 6,
+    send: async () => oauthCall("GET", `/oauth/acme/authorize?${authorizeQuery((await pkcePair()).challenge)}`),
+  },
+  "GET /oauth/:provider/callback": {
+    status: 302,
+    queries: 4,
+    read: 12,
+    written: 20,
+    send: async () => oauthCall("GET", `/oauth/acme/callback?${(await atCallback()).query}`),
+  },
+  "POST /oauth/token": {
+    status: 200,
+    queries: 3,
+    read: 40,
+    written: 24,
+    send: async () => {
+      const { query, spa } = await atCallback();
+      const landed = await settled("GET", `/oauth/acme/callback?${query}`, { bindings: OAUTH });
+      const code = new URL(landed.headers.get("location") ?? "").searchParams.get("code");
+      return oauthCall("POST", "/oauth/token", { body: { code, codeVerifier: spa.verifier } });
+    },
+  },
+  "POST /oauth/:provider/id-token": {
+    status: 200,
+    queries: 5,
+    read: 40,
+    written: 35,
+    send: async () =>
+      oauthCall("POST", "/oauth/acme/id-token", {
+        body: { idToken: await mintIdToken(claims({ email: `${unique("native")}@idp.test` })) },
+      }),
+  },
+  "GET /me/identities": {
+    status: 200,
+    queries: 1,
+    read: 5,
+    written: 0,
+    send: (f) => oauthCall("GET", "/me/identities", json(f.user.accessToken)),
+  },
+  "POST /me/identities/:provider": {
+    status: 200,
+    queries: 4,
+    read: 35,
+    written: 20,
+    send: async () => {
+      const s = await fresh();
+      const body = {
+        redirectUri: `${SPA}/done`,
+        codeChallenge: (await pkcePair()).challenge,
+        currentPassword: s.user.password,
+      };
+      return oauthCall("POST", "/me/identities/acme", json(s.accessToken, body));
+    },
+  },
+  "DELETE /me/identities/:id": {
+    status: 200,
+    queries: 4,
+    read: 40,
+    written: 24,
+    send: async () => {
+      const { s, identityId } = await withIdentity();
+      return oauthCall(
+        "DELETE",
+        `/me/identities/${identityId}`,
+        json(s.accessToken, { currentPassword: s.user.password }),
+      );
+    },
   },
 
   "GET /openapi.json": { status: 200, queries: 0, read: 0, written: 0, send: () => call("GET", "/openapi.json") },

@@ -29,7 +29,10 @@ export type AuditAction =
   | "recovery_code_used"
   | "recovery_codes_regenerated"
   | "reauthenticate"
-  | "account_reclaimed";
+  | "account_reclaimed"
+  | "oauth_login"
+  | "identity_link"
+  | "identity_unlink";
 
 export type AuditEntry = {
   action: AuditAction;

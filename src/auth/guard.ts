@@ -24,6 +24,7 @@ const guardFields = (config: Config) => ({
   pendingEmail: users.pendingEmail,
   pendingEmailExpiresAt: users.pendingEmailExpiresAt,
   passwordHash: users.passwordHash,
+  hasPassword: users.hasPassword,
   createdAt: users.createdAt,
   updatedAt: users.updatedAt,
   mfaEnabledAt: users.mfaEnabledAt,

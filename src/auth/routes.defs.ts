@@ -78,5 +78,16 @@ export const meRoute = createRoute({
   summary: "The signed-in user",
   security: bearer,
   middleware: [requireAuthAllowUnverified] as const,
-  responses: { 200: success("Current user", one), ...failures(...SIGNED_IN) },
+  responses: {
+    200: success(
+      "Current user",
+      one.extend({
+        hasPassword: z.boolean().meta({
+          description:
+            "False for an account made by social sign-in (until `forgot-password` sets one): it signs in with its linked providers.",
+        }),
+      }),
+    ),
+    ...failures(...SIGNED_IN),
+  },
 });

@@ -143,4 +143,7 @@ export const authRoutes = createRouter()
     return ok(c, "Logged out");
   })
 
-  .openapi(meRoute, async (c) => ok(c, "Current user", { user: toPublicUser(await sessionUser(c)) }));
+  .openapi(meRoute, async (c) => {
+    const user = await sessionUser(c);
+    return ok(c, "Current user", { user: toPublicUser(user), hasPassword: user.hasPassword !== false });
+  });

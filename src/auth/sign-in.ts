@@ -10,11 +10,11 @@ import { AppError } from "../http/errors";
 import { toPublicUser } from "../users/present";
 import { accountSuspended, emailNotVerified, newSession } from "./sessions";
 import { signAccessToken } from "./tokens";
-import { prepareMfaChallenge } from "./totp/challenge";
+import { type FirstFactor, prepareMfaChallenge } from "./totp/challenge";
 import { requireEncryptionKey } from "./totp/keys";
 
 /** Factors a sign-in proved, stored on the session like OIDC's `amr`. */
-export type Factor = "pwd" | "otp" | "recovery" | "email";
+export type Factor = "pwd" | "otp" | "recovery" | "email" | "oauth";
 
 export type MfaMethod = "totp" | "recovery_code";
 
@@ -33,6 +33,8 @@ export type SignIn = {
   upgradedHash?: string;
   /** Audit details of the method (e.g. `{ via: "login/mfa" }`). */
   details?: Record<string, unknown>;
+  /** The audit action of a completed sign-in (default `login_success`; social sign-in: `oauth_login`). */
+  auditAction?: "login_success" | "oauth_login";
 };
 
 export type SignInAnswer =
@@ -75,7 +77,7 @@ export async function completeSignIn(c: Context<AppEnv>, signIn: SignIn): Promis
     const challenge = await prepareMfaChallenge(
       { db },
       { id: user.id, passwordHash: signIn.upgradedHash ?? user.passwordHash },
-      factors.includes("email") ? "email" : "pwd",
+      factors[0] as FirstFactor,
     );
     // The challenge is bound to the password hash it was issued against, so a stale one is useless by itself.
     // `before` (the method giving back its failure counts) is not run: the attempt stays counted until the
@@ -102,7 +104,13 @@ export async function completeSignIn(c: Context<AppEnv>, signIn: SignIn): Promis
     ...before,
     auditInsertWhere(
       db,
-      { action: "login_success", actorId: user.id, targetId: user.id, ip, details: signIn.details },
+      {
+        action: signIn.auditAction ?? "login_success",
+        actorId: user.id,
+        targetId: user.id,
+        ip,
+        details: signIn.details,
+      },
       stillHolds,
     ),
     insertWhere(db, sessions, row, stillHolds).returning({ id: sessions.id }),

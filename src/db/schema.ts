@@ -184,8 +184,8 @@ export const recoveryCodes = sqliteTable(
  * SHA-256 hash, bound to the password hash it was issued against (kept as is
  * so the claim can compare it in SQL; the same hash is in `users` anyway).
  * `attempts` counts codes compared against it, reserved before each compare.
- * `first_factor` is what the first step proved (`pwd`, or `email` for an email
- * code), so the session's `amr` says which factors it really rests on.
+ * `first_factor` is what the first step proved (`pwd`, `email` for an email
+ * code, `oauth` for a social sign-in), so the session's `amr` says which factors it really rests on.
  */
 export const mfaChallenges = sqliteTable(
   "mfa_challenges",
@@ -198,7 +198,7 @@ export const mfaChallenges = sqliteTable(
     attempts: integer("attempts").notNull().default(0),
     expiresAt: timestamp("expires_at").notNull(),
     createdAt: timestamp("created_at").notNull().default(now),
-    firstFactor: text("first_factor", { enum: ["pwd", "email"] })
+    firstFactor: text("first_factor", { enum: ["pwd", "email", "oauth"] })
       .notNull()
       .default("pwd"),
   },

@@ -25,7 +25,14 @@ export type ErrorCode =
   | "TOO_MANY_REQUESTS"
   | "ACCOUNT_LOCKED"
   | "INTERNAL_ERROR"
-  | "MISCONFIGURED";
+  | "MISCONFIGURED"
+  | "INVALID_STATE"
+  | "INVALID_LOGIN_CODE"
+  | "INVALID_ID_TOKEN"
+  | "ACCOUNT_EXISTS"
+  | "EMAIL_REQUIRED"
+  | "IDENTITY_IN_USE"
+  | "LAST_SIGN_IN_METHOD";
 
 export type ErrorDetail = { path: string; message: string };
 

@@ -20,7 +20,12 @@ const PUBLIC_ENDPOINTS: Record<string, string> = {
   "/forgot-password": "forgot",
   "/reset-password": "reset",
   "/verify-email": "verify",
+  "/oauth/token": "oauth-token",
+  "/oauth/:provider/id-token": "oauth-id-token",
 };
+
+/** The key of `PUBLIC_ENDPOINTS` a path falls under (paths with a provider id are one endpoint). */
+const endpointPath = (path: string) => path.replace(/^\/oauth\/[^/]+\/id-token$/, "/oauth/:provider/id-token");
 
 const ipCheck = (c: Context<AppEnv>, endpoint: string) =>
   c.env.RATE_LIMIT_IP.limit({ key: `${endpoint}:ip:${clientNetwork(c)}` });
@@ -34,7 +39,7 @@ const ipCheck = (c: Context<AppEnv>, endpoint: string) =>
  * validator, so an anonymous body there is refused before it is looked at.
  */
 export const limitPublicEndpointsByIp: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const endpoint = c.req.method === "POST" ? PUBLIC_ENDPOINTS[c.req.path] : undefined;
+  const endpoint = c.req.method === "POST" ? PUBLIC_ENDPOINTS[endpointPath(c.req.path)] : undefined;
   if (endpoint) {
     if (!(await ipCheck(c, endpoint)).success) throw tooManyRequests(WINDOW_SECONDS);
     c.set("ipLimited", endpoint);

@@ -147,3 +147,14 @@ export const loginCodeEmail = (to: string, code: string, ttlSeconds: number) =>
       "Never give this code to anyone. If you did not ask for it, ignore this email: nobody can sign in without it.",
     ],
   });
+
+/** To the account's address when a social sign-in identity was linked: which provider (its configured name), nothing a user typed. */
+export const identityLinkedNotice = (to: string, providerName: string) =>
+  render({
+    to,
+    subject: `${providerName} sign-in was linked to your account`,
+    lines: [
+      `Your ${providerName} account can now sign in to your account.`,
+      "If this was not you, sign in, unlink it under your sign-in methods, and change your password.",
+    ],
+  });

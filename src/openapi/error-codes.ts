@@ -65,6 +65,28 @@ export const ERROR_CODES = {
     status: 503,
     when: "A required secret or binding is missing (the message names it, never its value).",
   },
+  INVALID_STATE: {
+    status: 400,
+    when: "GET /oauth/:provider/callback without a valid `state` (missing, unknown, expired, already used, or issued for another provider).",
+  },
+  INVALID_LOGIN_CODE: {
+    status: 401,
+    when: "POST /oauth/token: the login code is unknown, expired (60 s) or used, or `codeVerifier` does not match its challenge (the code is spent either way).",
+  },
+  INVALID_ID_TOKEN: {
+    status: 401,
+    when: "POST /oauth/:provider/id-token: the ID token's signature, `iss`, `aud`, `exp`, `iat` or `nonce` does not check out.",
+  },
+  ACCOUNT_EXISTS: {
+    status: 409,
+    when: "An account has the identity's email, and the provider or the account has not verified it: sign in and link it from /me/identities.",
+  },
+  EMAIL_REQUIRED: { status: 400, when: "The provider gave no usable email for a new identity." },
+  IDENTITY_IN_USE: { status: 409, when: "The identity is linked to another account." },
+  LAST_SIGN_IN_METHOD: {
+    status: 409,
+    when: "The removal would leave the account no way to sign in (no password, passkey or other identity).",
+  },
 } as const satisfies Record<ErrorCode, { status: ContentfulStatusCode; when: string }>;
 
 export const ERROR_CODE_NAMES = Object.keys(ERROR_CODES) as ErrorCode[];

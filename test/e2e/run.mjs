@@ -3,11 +3,13 @@
 // `npm run dev` with its own throwaway local D1/KV and its local inbox on a free port, then walks a
 // user through the index page, register, the inbox, verify on the API's page, login, /me, a post,
 // refresh, logout, a password reset on the API's page, a CORS refusal and a request sent from the
-// /docs reference. One screenshot per step in test-results/e2e/; prints "N passed, M failed".
+// /docs reference, and a social sign-in through the local identity provider (test/support/oidc-provider.ts).
+// One screenshot per step in test-results/e2e/; prints "N passed, M failed".
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
+import { registerHooks } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -20,6 +22,18 @@ const RUN_TIMEOUT_MS = 8 * 60_000;
 const STEP_TIMEOUT_MS = 30_000;
 const PASSWORD = "correct-horse-battery-9";
 const NEW_PASSWORD = "a-brand-new-passphrase-42";
+
+// test/support/*.ts import each other without extensions (as the bundler resolves them); Node needs `.ts`.
+registerHooks({
+  resolve(specifier, context, next) {
+    try {
+      return next(specifier, context);
+    } catch (err) {
+      if (!specifier.startsWith(".") || /\.\w+$/.test(specifier)) throw err;
+      return next(`${specifier}.ts`, context);
+    }
+  },
+});
 
 const cleanups = [];
 const log = (...args) => console.log("[e2e]", ...args);
@@ -76,7 +90,7 @@ const withTimeout = (promise, ms, what) =>
   Promise.race([promise, sleep(ms).then(() => Promise.reject(new Error(`${what} took longer than ${ms} ms`)))]);
 
 /** Starts `npm run dev` in its own process group (so the whole tree can be stopped) on a throwaway state dir. */
-async function startApi({ inboxPort, spaOrigin }) {
+async function startApi({ inboxPort, spaOrigin, oauthProviders }) {
   const port = await freePort();
   const inspectorPort = await freePort();
   const persistTo = mkdtempSync(join(tmpdir(), "e2e-wrangler-"));
@@ -97,6 +111,9 @@ async function startApi({ inboxPort, spaOrigin }) {
     APP_URL: `http://127.0.0.1:${port}`,
     BCRYPT_COST: "4",
     REQUIRE_EMAIL_VERIFICATION: "false",
+    // Social sign-in at the local provider; the callback is this API (APP_URL's origin here, said explicitly).
+    OAUTH_PROVIDERS: oauthProviders,
+    OAUTH_CALLBACK_ORIGIN: `http://127.0.0.1:${port}`,
   };
   // `--var` wins over wrangler.toml and .dev.vars, so a developer's local settings cannot leak in.
   const args = ["run", "dev", "--", "--ip", "127.0.0.1", "--port", `${port}`, "--persist-to", persistTo];
@@ -197,8 +214,22 @@ async function main() {
     () => closeServer(allowed),
     () => closeServer(blocked),
   );
-  log(`inbox ${mailUrl}, SPA ${spaOrigin}, non-allowed origin ${otherOrigin}; starting npm run dev…`);
-  const apiUrl = await startApi({ inboxPort: Number(new URL(mailUrl).port), spaOrigin });
+  // The identity provider stand-in the unit tests use, with its auto-consenting /authorize.
+  const { startOidcProvider } = await import("../support/oidc-provider.ts");
+  const { TEST_OAUTH_CLIENT } = await import("../support/oidc-client.ts");
+  const idp = await startOidcProvider();
+  cleanups.push(() => closeServer(idp.server));
+  const oauthProviders = JSON.stringify({
+    acme: {
+      type: "oidc",
+      name: "Acme SSO",
+      issuer: idp.url,
+      clientId: TEST_OAUTH_CLIENT.id,
+      clientSecret: TEST_OAUTH_CLIENT.secret,
+    },
+  });
+  log(`inbox ${mailUrl}, SPA ${spaOrigin}, non-allowed origin ${otherOrigin}, IdP ${idp.url}; starting npm run dev…`);
+  const apiUrl = await startApi({ inboxPort: Number(new URL(mailUrl).port), spaOrigin, oauthProviders });
   log(`API ${apiUrl}`);
 
   const userDataDir = mkdtempSync(join(tmpdir(), "e2e-chromium-"));
@@ -481,6 +512,46 @@ async function main() {
         // (The two deliberate 401s are in the console, so console errors are not checked here.)
         await fill({ password: PASSWORD });
         await act("login", 401);
+      },
+    ],
+  ]);
+
+  await flow("social sign-in", [
+    [
+      "the SPA shows a button per provider, from GET /oauth/providers",
+      async () => {
+        await open(spa);
+        await page.waitForSelector("#oauth-acme");
+        check((await page.textContent("#oauth-acme")) === "Sign in with Acme SSO", "no Acme SSO button");
+      },
+    ],
+    [
+      "the button goes through the provider and lands back in the SPA signed in",
+      async () => {
+        const visited = [];
+        const onNavigate = (frame) => frame === page.mainFrame() && visited.push(frame.url());
+        page.on("framenavigated", onNavigate);
+        await page.click("#oauth-acme");
+        await page.waitForFunction(
+          () =>
+            document.body.dataset.step?.startsWith("oauth-token:") && !document.body.dataset.step.endsWith(":pending"),
+        );
+        page.off("framenavigated", onNavigate);
+        const step = await page.evaluate(() => document.body.dataset.step);
+        check(
+          step === "oauth-token:200",
+          `expected oauth-token:200, got ${step} (${await page.textContent("#status")})`,
+        );
+        check(new URL(page.url()).origin === spaOrigin, `landed on ${page.url()}`);
+        check(!page.url().includes("code="), "the login code stayed in the address bar");
+        check(
+          visited.every((url) => !/access_token|refresh|eyJ/.test(url)),
+          "a token travelled in a URL",
+        );
+        const me = await act("me", 200);
+        check(me.data.user.email.endsWith("@idp.test") && me.data.user.emailVerified, "me is not the provider's user");
+        await shot("social-signed-in");
+        noConsoleErrors();
       },
     ],
   ]);

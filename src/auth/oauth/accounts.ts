@@ -2,7 +2,7 @@ import { and, eq } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { oauthIdentities, users } from "../../db/schema";
 import { isUniqueViolation } from "../../users/conflicts";
-import { hashPassword } from "../passwords";
+import { NO_PASSWORD } from "../sign-in-methods";
 import { randomToken } from "../tokens";
 import type { ProviderIdentity } from "./identity";
 
@@ -10,8 +10,8 @@ const USERNAME_ATTEMPTS = 4;
 
 /**
  * A username from the email's local part: the characters usernames allow,
- * 3-24 of them (room for a suffix), then `-` and 4 random hex digits when
- * the plain one is taken.
+ * 3-24 of them (room for a suffix), then `-` and 6 random base64url
+ * characters when the plain one is taken.
  */
 export function deriveUsername(email: string, attempt: number): string {
   let base = (email.split("@")[0] ?? "")
@@ -20,8 +20,8 @@ export function deriveUsername(email: string, attempt: number): string {
     .slice(0, 24);
   if (base.length < 3) base = `user${base}`;
   if (attempt === 0) return base;
-  const suffix = [...crypto.getRandomValues(new Uint8Array(2))].map((b) => b.toString(16).padStart(2, "0")).join("");
-  return `${base}-${suffix}`;
+  // Six characters of a random token (base64url: letters, digits, - and _, all allowed in usernames).
+  return `${base}-${randomToken().slice(0, 6)}`;
 }
 
 export type CreateResult = { ok: true; userId: string } | { ok: false; reason: "email_taken" | "identity_taken" };
@@ -30,19 +30,18 @@ export type CreateResult = { ok: true; userId: string } | { ok: false; reason: "
  * Creates the account for a new identity whose email nobody has, and links
  * the identity, in one batch (one transaction): either both exist or
  * neither. The account has no password: `has_password` is false and the
- * hash is of 256 random bits that are thrown away, so a password login for
- * it fails exactly like a wrong password, at the same bcrypt cost (no
- * timing tells it apart), until `forgot-password` sets one. The email is
+ * hash is `NO_PASSWORD`, which no password matches; a password login for it
+ * is compared against the dummy hash like an unknown email (POST /login), so
+ * it fails exactly like a wrong password until `forgot-password` sets one. The email is
  * verified only when the provider says so. When the email was registered,
  * or the identity linked, between the caller's decision and this write,
  * nothing is created and the caller resolves the identity again.
  */
 export async function createAccountForIdentity(
-  deps: { db: Db; bcryptCost: number },
+  deps: { db: Db },
   identity: ProviderIdentity & { email: string },
 ): Promise<CreateResult> {
   const { db } = deps;
-  const passwordHash = await hashPassword(randomToken(), deps.bcryptCost);
   const now = new Date().toISOString();
   for (let attempt = 0; attempt < USERNAME_ATTEMPTS; attempt++) {
     const userId = crypto.randomUUID();
@@ -52,7 +51,7 @@ export async function createAccountForIdentity(
           id: userId,
           username: deriveUsername(identity.email, attempt),
           email: identity.email,
-          passwordHash,
+          passwordHash: NO_PASSWORD,
           hasPassword: false,
           emailVerifiedAt: identity.emailVerified ? now : null,
           createdAt: now,

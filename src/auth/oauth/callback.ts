@@ -1,4 +1,4 @@
-import { endpointsOf, oauthClient } from "./client";
+import { oauthClient } from "./client";
 import type { Provider } from "./config";
 import { clock, type OAuthDeps } from "./deps";
 import { discover } from "./discovery";
@@ -42,25 +42,31 @@ export async function finishAuthorization(
 
   const now = clock(deps);
   try {
-    const { tokenUrl } = await endpointsOf(provider, now);
+    if (provider.type === "github") {
+      const tokens = await oauthClient(provider, deps.callbackUrl(provider.id)).validateAuthorizationCode(
+        provider.tokenUrl,
+        params.code,
+        stored.codeVerifier,
+      );
+      return { ok: true, identity: await readGithubIdentity(provider, tokens.accessToken()), ...back };
+    }
+    // Discovered once for the whole callback (token endpoint, JWKS, userinfo).
+    const endpoints = await discover(provider, now);
     const tokens = await oauthClient(provider, deps.callbackUrl(provider.id)).validateAuthorizationCode(
-      tokenUrl,
+      endpoints.tokenUrl,
       params.code,
       stored.codeVerifier,
     );
-    if (provider.type === "github") {
-      return { ok: true, identity: await readGithubIdentity(provider, tokens.accessToken()), ...back };
-    }
     const verified = await verifyIdToken(provider, tokens.idToken(), {
       nonce: stored.nonce,
       now,
       jwksCooldownMs: deps.jwksCooldownMs,
+      jwksUri: endpoints.jwksUri,
     });
     if (!verified.ok) return { ok: false, reason: "invalid_id_token", ...back };
-    const { userinfoUrl } = await discover(provider, now);
     return {
       ok: true,
-      identity: await withUserinfoEmail(verified.identity, userinfoUrl, tokens.accessToken()),
+      identity: await withUserinfoEmail(verified.identity, endpoints.userinfoUrl, tokens.accessToken()),
       ...back,
     };
   } catch {

@@ -19,7 +19,7 @@ const documentSchema = z.object({
 
 /** Discovery documents change rarely; an hour per isolate keeps a sign-in to one round trip to the provider's token endpoint. */
 const TTL_MS = 60 * 60 * 1000;
-const cache = new Map<string, { endpoints: OidcEndpoints; expiresAt: number }>();
+const cache = new Map<string, { endpoints: Promise<OidcEndpoints>; expiresAt: number }>();
 
 /**
  * The provider's endpoints from `{issuer}/.well-known/openid-configuration`,
@@ -29,7 +29,7 @@ const cache = new Map<string, { endpoints: OidcEndpoints; expiresAt: number }>()
  */
 export async function discover(provider: OidcProvider, now = Date.now()): Promise<OidcEndpoints> {
   const hit = cache.get(provider.issuer);
-  const discovered = hit && hit.expiresAt > now ? hit.endpoints : await fetchDocument(provider.issuer, now);
+  const discovered = await (hit && hit.expiresAt > now ? hit.endpoints : load(provider.issuer, now));
   return {
     authorizationUrl: provider.authorizationUrl ?? discovered.authorizationUrl,
     tokenUrl: provider.tokenUrl ?? discovered.tokenUrl,
@@ -38,16 +38,28 @@ export async function discover(provider: OidcProvider, now = Date.now()): Promis
   };
 }
 
-async function fetchDocument(issuer: string, now: number): Promise<OidcEndpoints> {
+/**
+ * Caches the fetch itself (per isolate, for `TTL_MS`), so requests arriving
+ * together while the cache is cold share one fetch; a failed fetch is
+ * forgotten at once, so the next request tries again.
+ */
+function load(issuer: string, now: number): Promise<OidcEndpoints> {
+  const endpoints = fetchDocument(issuer);
+  cache.set(issuer, { endpoints, expiresAt: now + TTL_MS });
+  endpoints.catch(() => {
+    if (cache.get(issuer)?.endpoints === endpoints) cache.delete(issuer);
+  });
+  return endpoints;
+}
+
+async function fetchDocument(issuer: string): Promise<OidcEndpoints> {
   const parsed = documentSchema.safeParse(await fetchJson(`${issuer}/.well-known/openid-configuration`));
   if (!parsed.success) throw new ProviderError("invalid discovery document");
   if (parsed.data.issuer.replace(/\/+$/, "") !== issuer) throw new ProviderError("discovery names another issuer");
-  const endpoints = {
+  return {
     authorizationUrl: parsed.data.authorization_endpoint,
     tokenUrl: parsed.data.token_endpoint,
     userinfoUrl: parsed.data.userinfo_endpoint,
     jwksUri: parsed.data.jwks_uri,
   };
-  cache.set(issuer, { endpoints, expiresAt: now + TTL_MS });
-  return endpoints;
 }

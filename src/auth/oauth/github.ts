@@ -1,7 +1,7 @@
 import * as z from "zod";
 import type { GithubProvider } from "./config";
 import { fetchJson, ProviderError } from "./fetch-json";
-import type { ProviderIdentity } from "./identity";
+import { type ProviderIdentity, providerEmail } from "./identity";
 
 const userSchema = z.object({ id: z.number().int().positive() });
 const emailsSchema = z.array(z.object({ email: z.string(), primary: z.boolean(), verified: z.boolean() }));
@@ -22,10 +22,11 @@ export async function readGithubIdentity(provider: GithubProvider, accessToken: 
   const parsedEmails = emailsSchema.safeParse(emails);
   if (!parsedUser.success || !parsedEmails.success) throw new ProviderError("unexpected GitHub API answer");
   const primary = parsedEmails.data.find((e) => e.primary);
+  const email = providerEmail(primary?.email);
   return {
     provider: provider.id,
     subject: String(parsedUser.data.id),
-    email: primary ? primary.email.toLowerCase() : null,
-    emailVerified: primary?.verified === true,
+    email,
+    emailVerified: email !== null && primary?.verified === true,
   };
 }

@@ -3,7 +3,7 @@ import type { JWTPayload } from "hono/utils/jwt/types";
 import { JwtPayloadRequiresAud, JwtTokenAudience, JwtTokenIssuer } from "hono/utils/jwt/types";
 import type { OidcProvider } from "./config";
 import { discover } from "./discovery";
-import type { ProviderIdentity } from "./identity";
+import { type ProviderIdentity, providerEmail } from "./identity";
 import { jwksKeys } from "./jwks";
 
 /** Asymmetric only: `none` and every HMAC algorithm (the public-key-as-secret confusion) are refused before any key is looked up. */
@@ -42,7 +42,7 @@ function timeProblem(payload: JWTPayload, nowS: number): "expired" | "invalid_cl
 export async function verifyIdToken(
   provider: OidcProvider,
   idToken: string,
-  expected: { nonce?: string | null; now?: number; jwksCooldownMs?: number },
+  expected: { nonce?: string | null; now?: number; jwksCooldownMs?: number; jwksUri?: string },
 ): Promise<IdTokenResult> {
   const now = expected.now ?? Date.now();
   let kid: string | undefined;
@@ -51,7 +51,8 @@ export async function verifyIdToken(
   } catch {
     return { ok: false, reason: "invalid_signature" };
   }
-  const { jwksUri } = await discover(provider, now);
+  // The callback passes what it discovered already: one discovery per request.
+  const jwksUri = expected.jwksUri ?? (await discover(provider, now)).jwksUri;
   const keys = await jwksKeys(jwksUri, kid, now, expected.jwksCooldownMs);
   let payload: JWTPayload;
   try {
@@ -71,7 +72,7 @@ export async function verifyIdToken(
   if (expected.nonce != null && payload.nonce !== expected.nonce) return { ok: false, reason: "nonce_mismatch" };
   if (typeof payload.sub !== "string" || payload.sub === "" || payload.sub.length > 255)
     return { ok: false, reason: "invalid_claims" };
-  const email = typeof payload.email === "string" && payload.email.length <= 254 ? payload.email.toLowerCase() : null;
+  const email = providerEmail(payload.email);
   const verified = payload.email_verified === true || payload.email_verified === "true";
   return {
     ok: true,

@@ -5,6 +5,16 @@ import { oauthIdentities, users } from "../../db/schema";
 import type { ProviderIdentity } from "./identity";
 import { decideLink, decideSignIn, type LinkDecision, type SignInDecision } from "./linking";
 
+/**
+ * Marks the identity used by a sign-in (`lastUsedAt`), for the owner's list;
+ * put in the batch that completes the sign-in.
+ */
+export const touchIdentity = (db: Db, identity: Pick<ProviderIdentity, "provider" | "subject">) =>
+  db
+    .update(oauthIdentities)
+    .set({ lastUsedAt: new Date().toISOString() })
+    .where(and(eq(oauthIdentities.provider, identity.provider), eq(oauthIdentities.subject, identity.subject)));
+
 const linkedTo = (db: Db, identity: ProviderIdentity) =>
   db
     .select({ userId: oauthIdentities.userId })
@@ -23,6 +33,8 @@ const insertIdentity = (db: Db, identity: ProviderIdentity, userId: string, cond
       subject: identity.subject,
       email: identity.email,
       createdAt: new Date().toISOString(),
+      // Every link follows a sign-in at the provider: used now, like an identity made with its account.
+      lastUsedAt: new Date().toISOString(),
     },
     sql`exists (select 1 from ${users} where ${condition})`,
   )
@@ -66,7 +78,7 @@ export async function resolveSignIn(db: Db, identity: ProviderIdentity): Promise
  * The insert cannot take a (provider, subject) that is linked already, so of
  * two accounts racing to link one identity exactly one gets it; the other,
  * like anyone linking an identity someone else holds, gets `IDENTITY_IN_USE`.
- * An account deleted meanwhile gets nothing linked (`ACCOUNT_GONE`).
+ * An account deleted or suspended meanwhile gets nothing linked (`ACCOUNT_GONE`).
  */
 export async function linkIdentity(
   db: Db,
@@ -76,9 +88,10 @@ export async function linkIdentity(
   const [link] = await db.batch([linkedTo(db, identity)]);
   const decision = decideLink(link[0] ?? null, userId);
   if (decision.action !== "link") return decision;
-  const inserted = await insertIdentity(db, identity, userId, eq(users.id, userId));
+  // A link started before a suspension completes nothing.
+  const inserted = await insertIdentity(db, identity, userId, and(eq(users.id, userId), eq(users.status, "active")));
   if (inserted.length > 0) return decision;
-  // Nothing inserted: someone linked it meanwhile, or the account was deleted under us.
+  // Nothing inserted: someone linked it meanwhile, or the account was deleted or suspended under us.
   const [now] = await linkedTo(db, identity);
   return now ? decideLink(now, userId) : { action: "refuse", code: "ACCOUNT_GONE" };
 }

@@ -1,6 +1,6 @@
 import * as z from "zod";
 import { fetchJson } from "./fetch-json";
-import type { ProviderIdentity } from "./identity";
+import { type ProviderIdentity, providerEmail } from "./identity";
 
 const userinfoSchema = z.object({
   sub: z.string(),
@@ -21,7 +21,9 @@ export async function withUserinfoEmail(
 ): Promise<ProviderIdentity> {
   if (identity.email !== null || !userinfoUrl) return identity;
   const parsed = userinfoSchema.safeParse(await fetchJson(userinfoUrl, { authorization: `Bearer ${accessToken}` }));
-  if (!parsed.success || parsed.data.sub !== identity.subject || !parsed.data.email) return identity;
+  if (!parsed.success || parsed.data.sub !== identity.subject) return identity;
+  const email = providerEmail(parsed.data.email);
+  if (!email) return identity;
   const verified = parsed.data.email_verified === true || parsed.data.email_verified === "true";
-  return { ...identity, email: parsed.data.email.toLowerCase(), emailVerified: verified };
+  return { ...identity, email, emailVerified: verified };
 }

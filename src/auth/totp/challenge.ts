@@ -25,7 +25,7 @@ export async function issueMfaChallenge(
 }
 
 /** The first step an mfaToken follows (see `mfaChallenges.firstFactor`). */
-export type FirstFactor = "pwd" | "email";
+export type FirstFactor = "pwd" | "email" | "oauth";
 
 /** `issueMfaChallenge` as statements, for a caller that batches them with its own writes (login). */
 export async function prepareMfaChallenge(

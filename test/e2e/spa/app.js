@@ -90,3 +90,67 @@ $("logout").addEventListener("click", async () => {
 $("create-post").addEventListener("click", () =>
   call("create-post", "POST", "/posts", { title: value("title"), content: value("content") }, true),
 );
+
+// Social sign-in: a button per provider of GET /oauth/providers. The SPA makes its own PKCE pair
+// (the verifier stays in this tab's sessionStorage), goes to /oauth/:provider/authorize, and comes
+// back here with ?code=, a one-time login code it redeems with the verifier at POST /oauth/token.
+const base64url = (bytes) =>
+  btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
+const VERIFIER_KEY = "oauth-verifier";
+
+async function socialSignIn(provider) {
+  const verifier = base64url(crypto.getRandomValues(new Uint8Array(32)));
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier));
+  sessionStorage.setItem(VERIFIER_KEY, verifier);
+  const back = `${location.origin}/?api=${encodeURIComponent(api)}`;
+  const query = new URLSearchParams({
+    redirect_uri: back,
+    code_challenge: base64url(new Uint8Array(digest)),
+    code_challenge_method: "S256",
+  });
+  location.assign(`${api}/oauth/${encodeURIComponent(provider)}/authorize?${query}`);
+}
+
+async function listProviders() {
+  try {
+    const json = await (await fetch(`${api}/oauth/providers`)).json();
+    const list = $("providers");
+    if (!json.data?.length) return;
+    list.textContent = "";
+    for (const provider of json.data) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.id = `oauth-${provider.id}`;
+      button.textContent = `Sign in with ${provider.name}`;
+      button.addEventListener("click", () => socialSignIn(provider.id));
+      list.append(button);
+    }
+  } catch {
+    // No providers (or no API): the section stays as it is.
+  }
+}
+
+/** Back from the provider: the code leaves the address bar at once, then is redeemed with this tab's verifier. */
+async function finishSocialSignIn() {
+  const params = new URLSearchParams(location.search);
+  const code = params.get("code");
+  const error = params.get("error");
+  if (!code && !error) return;
+  params.delete("code");
+  params.delete("error");
+  history.replaceState(null, "", `${location.pathname}?${params}`);
+  if (error) {
+    $("status").textContent = `social sign-in: ${error}`;
+    document.body.dataset.step = `oauth-token:${error}`;
+    return;
+  }
+  const codeVerifier = sessionStorage.getItem(VERIFIER_KEY) ?? "";
+  sessionStorage.removeItem(VERIFIER_KEY);
+  keepTokens(await call("oauth-token", "POST", "/oauth/token", { code, codeVerifier }));
+}
+
+listProviders();
+finishSocialSignIn();

@@ -1,0 +1,211 @@
+import { eq } from "drizzle-orm";
+import type { Context } from "hono";
+import { auditInsert } from "../../audit/audit";
+import { users } from "../../db/schema";
+import type { AppEnv } from "../../env";
+import { appOrigins } from "../../http/app-origins";
+import { clientIp, clientNetwork } from "../../http/client";
+import { ok } from "../../http/envelope";
+import { AppError, notFound, validationError } from "../../http/errors";
+import { enforceRateLimit } from "../../http/rate-limit";
+import { createRouter } from "../../openapi/router";
+import { reserveAttempt } from "../lockout/failures";
+import { proveStepUp, reauthenticationRequired } from "../step-up/proof";
+import { startAuthorization } from "./authorize";
+import { finishAuthorization } from "./callback";
+import { type Provider, parseProviders, publicProviders } from "./config";
+import { verifyIdToken } from "./id-token";
+import { linkIdentity, touchIdentity } from "./identities";
+import type { ProviderIdentity } from "./identity";
+import { claimLoginCode, issueLoginCode } from "./login-codes";
+import { sendIdentityLinkedNotice } from "./mail";
+import { listIdentities, unlinkIdentity } from "./manage";
+import {
+  authorizeRoute,
+  callbackRoute,
+  idTokenRoute,
+  linkIdentityRoute,
+  listIdentitiesRoute,
+  providersRoute,
+  tokenRoute,
+  unlinkIdentityRoute,
+} from "./routes.defs";
+import { accountForIdentity, invalidLoginCode, oauthDeps, providerOf, signInWithIdentity } from "./sign-in";
+
+/** `redirectUri` (checked against the allowed origins when the state was made) with `params` added. */
+function back(redirectUri: string, params: Record<string, string>) {
+  const url = new URL(redirectUri);
+  for (const [key, value] of Object.entries(params)) url.searchParams.set(key, value);
+  return url.href;
+}
+
+const refusedRedirect = (reason: "redirect_uri" | "code_challenge", field: string) =>
+  validationError([
+    reason === "redirect_uri"
+      ? {
+          path: field,
+          message: "must be an http(s) URL on the origin of APP_URL or CORS_ORIGINS, without credentials or fragment",
+        }
+      : { path: field, message: "must be a PKCE S256 challenge (43 base64url characters)" },
+  ]);
+
+/** An identity linked to an account: audited (in one round trip with reading the owner's address) and mailed to the owner. */
+async function recordLink(c: Context<AppEnv>, userId: string, provider: Provider, via: string) {
+  const { db } = c.var;
+  const [, owner] = await db.batch([
+    auditInsert(db, {
+      action: "identity_link",
+      actorId: userId,
+      targetId: userId,
+      ip: clientIp(c),
+      details: { provider: provider.id, via },
+    }),
+    db.select({ id: users.id, email: users.email }).from(users).where(eq(users.id, userId)),
+  ]);
+  if (owner[0]) sendIdentityLinkedNotice(c, owner[0], provider.name);
+}
+
+/**
+ * Where the callback sends the browser after a link from a session (step-up
+ * done at POST /me/identities/:provider): the identity's email does not
+ * matter, but one linked to another account is never moved.
+ */
+async function finishLink(
+  c: Context<AppEnv>,
+  provider: Provider,
+  identity: ProviderIdentity,
+  userId: string,
+): Promise<Record<string, string>> {
+  const linked = await linkIdentity(c.var.db, identity, userId);
+  if (linked.action === "refuse") return { error: linked.code === "IDENTITY_IN_USE" ? linked.code : "ACCESS_DENIED" };
+  if (linked.action === "link") await recordLink(c, userId, provider, "session");
+  return { linked: provider.id };
+}
+
+/** Social sign-in (issue 13): the browser flow, native ID tokens, and the owner's identities. Services: this folder. */
+export const oauthRoutes = createRouter()
+  .openapi(providersRoute, (c) => ok(c, "Providers", publicProviders(parseProviders(c.var.config.OAUTH_PROVIDERS))))
+
+  .openapi(authorizeRoute, async (c) => {
+    const provider = providerOf(c, c.req.valid("param").provider);
+    const query = c.req.valid("query");
+    const started = await startAuthorization(oauthDeps(c), provider, appOrigins(c.var.config), {
+      redirectUri: query.redirect_uri,
+      codeChallenge: query.code_challenge,
+    });
+    if (!started.ok) throw refusedRedirect(started.reason, started.reason);
+    return c.redirect(started.authorizeUrl, 302);
+  })
+
+  /**
+   * Nothing is trusted before the state is claimed: without it the answer is
+   * a JSON 400 and no redirect. After it, every outcome goes back to the
+   * redirect the state was made for, with a one-time code (never a token),
+   * `linked`, or an error code.
+   */
+  .openapi(callbackRoute, async (c) => {
+    const provider = providerOf(c, c.req.valid("param").provider);
+    const deps = oauthDeps(c);
+    const result = await finishAuthorization(deps, provider, c.req.valid("query"));
+    if (!result.ok && result.reason === "invalid_state") {
+      throw new AppError(400, "INVALID_STATE", "The sign-in expired or was already completed; start again");
+    }
+    if (!result.ok) {
+      const error = result.reason === "access_denied" ? "ACCESS_DENIED" : "PROVIDER_ERROR";
+      return c.redirect(back(result.redirectUri, { error }), 302);
+    }
+    const { identity, redirectUri, codeChallenge, linkUserId } = result;
+    if (linkUserId) return c.redirect(back(redirectUri, await finishLink(c, provider, identity, linkUserId)), 302);
+
+    const account = await accountForIdentity(deps.db, identity);
+    if (!account.ok) return c.redirect(back(redirectUri, { error: account.code }), 302);
+    if (account.how === "linked") await recordLink(c, account.userId, provider, "sign-in");
+    const code = await issueLoginCode(deps, { userId: account.userId, provider: provider.id, codeChallenge }, [
+      touchIdentity(deps.db, identity),
+    ]);
+    return c.redirect(back(redirectUri, { code }), 302);
+  })
+
+  .openapi(tokenRoute, async (c) => {
+    const { code, codeVerifier } = c.req.valid("json");
+    const { db } = c.var;
+    await enforceRateLimit(c, "oauth-token");
+    const claimed = await claimLoginCode({ db }, code, codeVerifier);
+    if (!claimed) throw invalidLoginCode();
+    if (!claimed.verified) {
+      // The code named its account: a wrong verifier counts toward that account's lockout like a wrong password.
+      await reserveAttempt(db, { email: claimed.email, network: clientNetwork(c) });
+      await auditInsert(db, {
+        action: "login_failure",
+        targetId: claimed.userId,
+        ip: clientIp(c),
+        details: { via: "oauth/token", provider: claimed.provider },
+      });
+      throw invalidLoginCode();
+    }
+    const answer = await signInWithIdentity(c, { ...claimed, via: "oauth/token" });
+    if ("mfaRequired" in answer) return ok(c, "Second factor required", answer);
+    return ok(c, "Login successful", answer);
+  })
+
+  .openapi(idTokenRoute, async (c) => {
+    const { idToken, nonce } = c.req.valid("json");
+    const { db } = c.var;
+    await enforceRateLimit(c, "oauth-id-token");
+    const provider = providerOf(c, c.req.valid("param").provider);
+    if (provider.type === "github") throw notFound("Provider");
+    const verified = await verifyIdToken(provider, idToken, { nonce: nonce ?? null });
+    if (!verified.ok) throw new AppError(401, "INVALID_ID_TOKEN", "The ID token is not valid");
+    const { identity } = verified;
+    const account = await accountForIdentity(db, identity);
+    if (!account.ok && account.code === "ACCOUNT_EXISTS") {
+      throw new AppError(409, "ACCOUNT_EXISTS", "An account has this email: sign in to it and link the provider there");
+    }
+    if (!account.ok) throw new AppError(400, "EMAIL_REQUIRED", "The provider gave no email to create an account with");
+    if (account.how === "linked") await recordLink(c, account.userId, provider, "id-token");
+    const [owner] = await db.select({ email: users.email }).from(users).where(eq(users.id, account.userId));
+    if (!owner) throw invalidLoginCode();
+    const answer = await signInWithIdentity(
+      c,
+      { userId: account.userId, email: owner.email, provider: provider.id, via: "oauth/id-token" },
+      [touchIdentity(db, identity)],
+    );
+    if ("mfaRequired" in answer) return ok(c, "Second factor required", answer);
+    return ok(c, "Login successful", answer);
+  })
+
+  .openapi(listIdentitiesRoute, async (c) => ok(c, "Linked identities", await listIdentities(c.var.db, c.var.user.id)))
+
+  .openapi(linkIdentityRoute, async (c) => {
+    const { user, config } = c.var;
+    const provider = providerOf(c, c.req.valid("param").provider);
+    const body = c.req.valid("json");
+    await proveStepUp(c, body, "identity-link");
+    const started = await startAuthorization(oauthDeps(c), provider, appOrigins(config), {
+      redirectUri: body.redirectUri,
+      codeChallenge: body.codeChallenge,
+      linkUserId: user.id,
+    });
+    if (!started.ok)
+      throw refusedRedirect(started.reason, started.reason === "redirect_uri" ? "redirectUri" : "codeChallenge");
+    return ok(c, "Open authorizeUrl in the browser", { authorizeUrl: started.authorizeUrl });
+  })
+
+  .openapi(unlinkIdentityRoute, async (c) => {
+    const { db, user } = c.var;
+    const { id } = c.req.valid("param");
+    const { stillHolds } = await proveStepUp(c, c.req.valid("json"), "identity-unlink");
+    const result = await unlinkIdentity(db, user.id, id, stillHolds, {
+      action: "identity_unlink",
+      actorId: user.id,
+      targetId: user.id,
+      ip: clientIp(c),
+      details: { identityId: id },
+    });
+    if (result === "not_found") throw notFound("Identity");
+    if (result === "last_method") {
+      throw new AppError(409, "LAST_SIGN_IN_METHOD", "This is the account's only way to sign in; add another first");
+    }
+    if (result === "stale") throw reauthenticationRequired();
+    return ok(c, "Identity unlinked");
+  });
