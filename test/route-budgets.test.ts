@@ -393,14 +393,14 @@ const BUDGETS: Record<string, Budget> = {
 
   "GET /users": {
     status: 200,
-    queries: 2,
+    queries: 1,
     read: PER_ITEM * LIMIT + 5,
     written: 0,
     send: (f) => call("GET", `/users?limit=${LIMIT}`, json(f.admin.accessToken)),
   },
   "GET /user/:id": {
     status: 200,
-    queries: 2,
+    queries: 1,
     read: 3,
     written: 0,
     send: (f) => call("GET", `/user/${f.user.user.id}`, json(f.admin.accessToken)),
@@ -433,7 +433,7 @@ const BUDGETS: Record<string, Budget> = {
   },
   "GET /audit": {
     status: 200,
-    queries: 2,
+    queries: 1,
     read: async () => LIMIT + (await auditEvents()) + 5,
     written: 0,
     send: (f) => call("GET", `/audit?limit=${LIMIT}`, json(f.admin.accessToken)),

@@ -124,3 +124,77 @@ describe("decisions by role wait for the check: the token's role claim decides n
     );
   });
 });
+
+/**
+ * Reads decided by role (GET /users, GET /audit, another user's GET /user/:id)
+ * carry the role rule in the session check itself (`SessionGate.demand`), so
+ * they travel in one round trip like any read; these attack that: the route's
+ * rows were fetched in the same batch, and must never leave unless the role
+ * loaded with the check allows it.
+ */
+describe("reads decided by role: one round trip, and no data unless the checked role allows it", () => {
+  const roleDecided = (otherId: string) => ["/users?limit=5", "/audit?limit=5", `/user/${otherId}`];
+
+  it("an admin lists users, the audit trail and another user's record in 1 D1 round trip each", async () => {
+    const admin = await signedInAs("admin");
+    const other = await registerUser();
+    for (const path of roleDecided(other.id)) {
+      const res = await api("GET", path, as(admin));
+      expect(res.status, path).toBe(200);
+      expect(d1Timing(res).queries, path).toBe(1);
+    }
+  });
+
+  it("a plain user calling the admin reads gets 403 FORBIDDEN, none of the rows, no row counts", async () => {
+    const s = await signedInAs("user");
+    const other = await registerUser();
+    for (const path of roleDecided(other.id)) {
+      const res = await api("GET", path, as(s));
+      expectFailure(res, 403, "FORBIDDEN");
+      expect(JSON.stringify(res.body)).not.toContain(other.email);
+      expect(JSON.stringify(res.body)).not.toContain(other.id);
+      expect(d1Timing(res).rows).toBeUndefined();
+    }
+  });
+
+  it("a moderator may read another user's record but not the audit trail", async () => {
+    const s = await signedInAs("moderator");
+    const other = await registerUser();
+    expect((await api("GET", `/user/${other.id}`, as(s))).body.data.user.id).toBe(other.id);
+    expectFailure(await api("GET", "/audit", as(s)), 403, "FORBIDDEN");
+  });
+
+  it("a suspended admin gets 403 ACCOUNT_SUSPENDED and no data, a logged-out admin 401", async () => {
+    const suspended = await signedInAs("admin");
+    const loggedOutAdmin = await signedInAs("admin");
+    const other = await registerUser();
+    await suspendUser(suspended.user.id);
+    expect((await api("POST", "/logout", as(loggedOutAdmin))).status).toBe(200);
+    for (const path of roleDecided(other.id)) {
+      const res = await api("GET", path, as(suspended));
+      expectFailure(res, 403, "ACCOUNT_SUSPENDED");
+      expect(JSON.stringify(res.body)).not.toContain(other.email);
+      expectUnauthorized(await api("GET", path, as(loggedOutAdmin)));
+    }
+  });
+
+  it("an admin demoted mid-flight: each parallel read is a 200 with data or a 403 with none, then 403", async () => {
+    const admin = await signedInAs("admin");
+    const other = await registerUser();
+    const reads = Array.from({ length: 6 }, (_, i) => api("GET", roleDecided(other.id)[i % 3] as string, as(admin)));
+    const [, ...answers] = await Promise.all([setRole(admin.user.id, "user"), ...reads]);
+    for (const res of answers) {
+      if (res.status === 200) expect(res.body.data).toBeDefined();
+      else {
+        expectFailure(res, 403, "FORBIDDEN");
+        expect(JSON.stringify(res.body)).not.toContain(other.email);
+      }
+    }
+    for (const path of roleDecided(other.id)) expectFailure(await api("GET", path, as(admin)), 403, "FORBIDDEN");
+  });
+
+  it("an unknown id asked by a plain user is 403, not 404: the rule decides before the row is looked at", async () => {
+    const s = await signedInAs("user");
+    expectFailure(await api("GET", `/user/${crypto.randomUUID()}`, as(s)), 403, "FORBIDDEN");
+  });
+});

@@ -1,8 +1,8 @@
 import { eq, type SQL } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { ROLES, type Role } from "../db/schema";
-import type { AppEnv } from "../env";
+import type { AppEnv, AuthUser } from "../env";
 import { forbidden } from "../http/errors";
 import { sessionUser } from "./guard";
 
@@ -30,12 +30,24 @@ export function assertCan(role: Role, action: Action) {
   if (!can(role, action)) throw forbidden();
 }
 
+/**
+ * Decides on the caller's row as D1 holds it now, never on the token's claims.
+ * On a read whose session check is still pending, `rule` rides with that check
+ * (db/gate.ts `demand`): the check and the route's first read travel in one
+ * round trip, and when `rule` throws, the route's results are discarded like a
+ * dead session's. Otherwise the check runs first and `rule` sees its row.
+ */
+export async function decideOnSessionRow(c: Context<AppEnv>, rule: (user: AuthUser) => void): Promise<void> {
+  if (c.var.sessionGate.demand(() => rule(c.var.user))) return;
+  rule(await sessionUser(c));
+}
+
 /** Route middleware (after `requireAuth`): lets the request through only when the caller's role may do `action`. */
 export const requirePermission = (action: Action): MiddlewareHandler<AppEnv> => {
   // Granted to every role: no decision to make, so a deferred session check can still ride with the route's read.
   const everyone = ROLES.every((role) => can(role, action));
   return async (c, next) => {
-    if (!everyone) assertCan((await sessionUser(c)).role, action);
+    if (!everyone) await decideOnSessionRow(c, (user) => assertCan(user.role, action));
     await next();
   };
 };

@@ -28,6 +28,27 @@ export class SessionGate {
     this.passed = false;
   }
 
+  /**
+   * Adds a rule the caller's row must meet to the pending check, so a read
+   * decided by role still travels with the route's first read: `rule` runs
+   * right after the check accepted the row (and set `c.var.user`), and when it
+   * throws, the check fails exactly as a dead session does, so the route's
+   * answer is discarded. False when no check is pending (already sent): the
+   * caller must then decide on the loaded row itself.
+   */
+  demand(rule: () => void): boolean {
+    const check = this.#pending;
+    if (!check) return false;
+    this.#pending = {
+      statement: check.statement,
+      accept: (result) => {
+        check.accept(result);
+        rule();
+      },
+    };
+    return true;
+  }
+
   /** Takes the pending check for the caller to send; it must hand the result to `settle`. */
   claim(): SessionCheck | undefined {
     const check = this.#pending;

@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import { sessionUser } from "../auth/guard";
-import { assertCan, assertOwnerOr } from "../auth/permissions";
+import { assertCan, assertOwnerOr, decideOnSessionRow } from "../auth/permissions";
 import type { AppEnv } from "../env";
 import { ok, pageMeta } from "../http/envelope";
 import { createRouter } from "../openapi/router";
@@ -27,9 +27,10 @@ export const userRoutes = createRouter()
 
   .openapi(getUserRoute, async (c) => {
     const { id } = c.req.valid("param");
-    // Another user's record is a decision by role: the session check runs first (own id: it rides with nothing).
-    assertOwnerOr(await sessionUser(c), id, "users:read-any");
-    return ok(c, "User", { user: toPublicUser(await userById(c, id)) });
+    // Own id: the guard's row is the answer. Another's: a decision by role, which rides with the read (one round trip).
+    if (id === c.var.user.id) return ok(c, "User", { user: toPublicUser(await sessionUser(c)) });
+    await decideOnSessionRow(c, (user) => assertOwnerOr(user, id, "users:read-any"));
+    return ok(c, "User", { user: toPublicUser(await findUser(c.var.db, id)) });
   })
 
   .openapi(putUserRoute, async (c) => {
