@@ -219,7 +219,7 @@ describe("GET /posts", () => {
       createdAt: "2002-01-01T00:00:00.000Z",
       updatedAt: "2002-01-01T00:00:00.000Z",
     });
-    expect(res.body.meta).toEqual({ page: 1, limit: 20, total: 4, totalPages: 1 });
+    expect(res.body.meta).toEqual({ page: 1, limit: 20, total: 4, totalPages: 1, nextCursor: null });
   });
 
   it("filters by authorId and counts only that author's posts", async () => {
@@ -239,7 +239,7 @@ describe("GET /posts", () => {
     const none = await listPosts(token, `authorId=${crypto.randomUUID()}`);
     expect(none.status).toBe(200);
     expect(none.body.data).toEqual([]);
-    expect(none.body.meta).toEqual({ page: 1, limit: 20, total: 0, totalPages: 0 });
+    expect(none.body.meta).toEqual({ page: 1, limit: 20, total: 0, totalPages: 0, nextCursor: null });
 
     for (const bad of ["abc", "' OR 1=1 --", ""]) {
       const res = await listPosts(token, `authorId=${encodeURIComponent(bad)}`);
@@ -254,7 +254,13 @@ describe("GET /posts", () => {
     const seen: string[] = [];
     for (const page of [1, 2, 3]) {
       const res = await listPosts(token, `authorId=${author.user.id}&limit=2&page=${page}`);
-      expect(res.body.meta).toEqual({ page, limit: 2, total: 5, totalPages: 3 });
+      expect(res.body.meta).toEqual({
+        page,
+        limit: 2,
+        total: 5,
+        totalPages: 3,
+        nextCursor: page < 3 ? expect.any(String) : null,
+      });
       seen.push(...ids(res.body.data));
     }
     expect(seen).toEqual(newestFirst);
@@ -263,7 +269,7 @@ describe("GET /posts", () => {
       const past = await listPosts(token, `authorId=${author.user.id}&limit=2&page=${page}`);
       expect(past.status).toBe(200);
       expect(past.body.data).toEqual([]);
-      expect(past.body.meta).toEqual({ page, limit: 2, total: 5, totalPages: 3 });
+      expect(past.body.meta).toEqual({ page, limit: 2, total: 5, totalPages: 3, nextCursor: null });
     }
   });
 

@@ -449,6 +449,7 @@ const servedRoutes = () => [
 ];
 
 const BULK_POSTS = 1_200;
+const BULK_COMMENTS = 1_000;
 
 let f: Fixtures;
 beforeAll(async () => {
@@ -469,6 +470,13 @@ beforeAll(async () => {
      insert into comments (id, post_id, author_id, content) select lower(hex(randomblob(16))), ?1, ?2, 'c' || n from seq`,
   )
     .bind(postId, user.user.id)
+    .run();
+  // Enough comments for page 500 at limit 2, by another author (the user's own stay below the comment cap).
+  await env.DB.prepare(
+    `with recursive seq(n) as (select 1 union all select n + 1 from seq where n < ?3)
+     insert into comments (id, post_id, author_id, content) select lower(hex(randomblob(16))), ?1, ?2, 'd' || n from seq`,
+  )
+    .bind(postId, admin.user.id, BULK_COMMENTS)
     .run();
   f = { user, admin, postId, commentId: comment.body.data.comment.id };
 });
@@ -510,6 +518,54 @@ describe("deep pages: one index entry per skipped row, nothing more", () => {
     const [first, far] = [await rowsOf(1), await rowsOf(500)];
     const skipped = 499 * LIMIT_SMALL;
     expect(far).toBeLessThanOrEqual(first + skipped);
+  });
+});
+
+/**
+ * With `cursor` (the previous answer's `meta.nextCursor`) the page's ids are
+ * sought in the list's index after the previous page's last item, so a deep
+ * page reads what page 1 reads, plus the one index entry the seek lands on
+ * (the previous page's last item, compared and passed): no entry before it is
+ * walked, however deep.
+ */
+const SEEK_ENTRY = 1;
+describe("deep pages by cursor: page 500 costs no more than page 1", () => {
+  const LIMIT_SMALL = 2;
+  it.each([
+    ["GET /posts", () => "/posts", () => f.user.accessToken],
+    ["GET /posts/:id/comments", () => `/posts/${f.postId}/comments`, () => f.user.accessToken],
+  ])("%s", async (_, path, token) => {
+    const get = (query: string) => call("GET", `${path()}?limit=${LIMIT_SMALL}&${query}`, { token: token() });
+    const first = await get("page=1");
+    // The numbered page 499 hands out the cursor of page 500.
+    const before = await get("page=499");
+    const cursor = before.body.meta.nextCursor;
+    expect(cursor).toEqual(expect.any(String));
+    const far = await get(`cursor=${encodeURIComponent(cursor)}`);
+    expect(far.status).toBe(200);
+    expect(far.body.meta.page).toBe(500);
+    expect(far.body.data).toHaveLength(LIMIT_SMALL);
+    // The same items as the numbered page 500, for a fraction of its rows.
+    const numbered = await get("page=500");
+    expect(far.body.data.map((i: { id: string }) => i.id)).toEqual(numbered.body.data.map((i: { id: string }) => i.id));
+    expect(d1Timing(far).queries).toBe(1);
+    expect(d1Rows(far).read).toBeLessThanOrEqual(d1Rows(first).read + SEEK_ENTRY);
+    // What the cursor saves: the numbered page walks every index entry before it.
+    expect(d1Rows(numbered).read).toBeGreaterThanOrEqual(d1Rows(far).read + 499 * LIMIT_SMALL - SEEK_ENTRY);
+  });
+
+  it.each([
+    ["GET /users", "/users"],
+    ["GET /audit", "/audit"],
+  ])("%s: a page by cursor costs at most page 1 (admin lists, one round trip)", async (_, path) => {
+    const get = (query: string) => call("GET", `${path}?limit=${LIMIT_SMALL}&${query}`, json(f.admin.accessToken));
+    const first = await get("page=1");
+    const second = await get("page=2");
+    const byCursor = await get(`cursor=${encodeURIComponent(first.body.meta.nextCursor)}`);
+    expect(byCursor.body.data).toEqual(second.body.data);
+    expect(byCursor.body.meta.page).toBe(2);
+    expect(d1Timing(byCursor).queries).toBe(1);
+    expect(d1Rows(byCursor).read).toBeLessThanOrEqual(d1Rows(first).read + SEEK_ENTRY);
   });
 });
 

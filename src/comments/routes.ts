@@ -7,9 +7,9 @@ import { createComment, deleteComment, listComments, updateComment } from "./ser
 
 export const commentsRoutes = createRouter()
   .openapi(listCommentsRoute, async (c) => {
-    const { page, limit } = c.req.valid("query");
-    const { items, total } = await listComments(c.var.db, c.req.valid("param").id, { page, limit });
-    return ok(c, "Comments", items, { meta: pageMeta(page, limit, total) });
+    const paging = c.req.valid("query");
+    const { items, total, page, nextCursor } = await listComments(c.var.db, c.req.valid("param").id, paging);
+    return ok(c, "Comments", items, { meta: pageMeta(page, paging.limit, total, nextCursor) });
   })
 
   .openapi(createCommentRoute, async (c) => {

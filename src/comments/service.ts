@@ -3,8 +3,9 @@ import { type Actor, assertOwnerOr, modifiableBy } from "../auth/permissions";
 import { belowCap, contentLimitReached } from "../content-limits/limits";
 import { type Db, nowIso } from "../db/client";
 import { comments, posts, users } from "../db/schema";
+import { nextCursor } from "../http/cursor";
 import { notFound } from "../http/errors";
-import type { PageQuery } from "../http/pagination";
+import { type PageQuery, startOf } from "../http/pagination";
 import { batchOf, moderationAudit } from "../moderation/audit";
 import { editedBy } from "../moderation/edited";
 
@@ -50,25 +51,32 @@ export type Comment = ReturnType<typeof toComment>;
  * and a row that exists only if the post does and carries the total (its
  * trigger-kept counter, not a count of the comments). As for
  * posts, the page's ids come from the (post_id, created_at, id) index alone,
- * so a deep page does not read and join every comment before it.
+ * so a deep page does not read and join every comment before it, and with a
+ * `cursor` the index is sought past the previous page's last comment (keyset),
+ * so a deep page reads what page 1 reads.
  */
-export async function listComments(db: Db, postId: string, { page, limit }: PageQuery) {
+export async function listComments(db: Db, postId: string, query: PageQuery) {
+  const { limit } = query;
+  const start = startOf("comments", query);
+  const after = start.seek && sql`(${comments.createdAt}, ${comments.id}) > (${start.seek.key}, ${start.seek.id})`;
   const oldestFirst = [asc(comments.createdAt), asc(comments.id)];
   const pageIds = db
     .select({ id: comments.id })
     .from(comments)
-    .where(eq(comments.postId, postId))
+    .where(and(eq(comments.postId, postId), after))
     .orderBy(...oldestFirst)
     .limit(limit)
-    .offset((page - 1) * limit);
-  const [items, [post]] = await db.batch([
+    .offset(start.offset);
+  const [rows, [post]] = await db.batch([
     selectComments(db)
       .where(inArray(comments.id, pageIds))
       .orderBy(...oldestFirst),
     db.select({ total: posts.commentCount }).from(posts).where(eq(posts.id, postId)),
   ]);
   if (!post) throw notFound("Post");
-  return { items: items.map(toComment), total: post.total };
+  const items = rows.map(toComment);
+  const next = nextCursor("comments", start.page, items, limit, (c) => [c.createdAt, c.id]);
+  return { items, total: post.total, page: start.page, nextCursor: next };
 }
 
 /**

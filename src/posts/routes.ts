@@ -14,9 +14,9 @@ import { createPost, deletePost, findPost, listPosts, updatePost } from "./servi
 
 export const postsRoutes = createRouter()
   .openapi(listPostsRoute, async (c) => {
-    const { page, limit, authorId, q } = c.req.valid("query");
-    const { items, total } = await listPosts(c.var.db, { page, limit }, { authorId, q });
-    return ok(c, "Posts", items, { meta: pageMeta(page, limit, total) });
+    const { authorId, q, ...paging } = c.req.valid("query");
+    const { items, total, page, nextCursor } = await listPosts(c.var.db, paging, { authorId, q });
+    return ok(c, "Posts", items, { meta: pageMeta(page, paging.limit, total, nextCursor) });
   })
 
   .openapi(createPostRoute, async (c) => {

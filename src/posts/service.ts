@@ -4,8 +4,9 @@ import { belowCap, contentLimitReached } from "../content-limits/limits";
 import { type Db, nowIso } from "../db/client";
 import { posts, tableCounts, users } from "../db/schema";
 import { startsWith } from "../db/search";
+import { nextCursor } from "../http/cursor";
 import { notFound } from "../http/errors";
-import type { PageQuery } from "../http/pagination";
+import { type PageQuery, startOf } from "../http/pagination";
 import { batchOf, moderationAudit } from "../moderation/audit";
 import { editedBy } from "../moderation/edited";
 
@@ -58,23 +59,28 @@ export type PostFilter = { authorId?: string; q?: string };
  * The page's ids are picked first from the (created_at, id) index alone, and
  * only those rows are read and joined: with a plain OFFSET every skipped post
  * would be read and joined too (page 500 of 20 would read 10,000 rows).
- * Unfiltered, the total is the trigger-kept count rather than a count of
- * every post; a filter's total counts only its index range.
+ * With a `cursor` the ids are sought in that index after the last item of the
+ * previous page (keyset), so no entry before it is walked either: a deep page
+ * costs what page 1 costs. Unfiltered, the total is the trigger-kept count
+ * rather than a count of every post; a filter's total counts only its index range.
  */
-export async function listPosts(db: Db, { page, limit }: PageQuery, filter: PostFilter) {
+export async function listPosts(db: Db, query: PageQuery, filter: PostFilter) {
+  const { limit } = query;
+  const start = startOf("posts", query);
   const where: SQL | undefined = and(
     filter.authorId ? eq(posts.authorId, filter.authorId) : undefined,
     filter.q ? startsWith(posts.title, filter.q) : undefined,
   );
+  const after = start.seek && sql`(${posts.createdAt}, ${posts.id}) < (${start.seek.key}, ${start.seek.id})`;
   const newestFirst = [desc(posts.createdAt), desc(posts.id)];
   const pageIds = db
     .select({ id: posts.id })
     .from(posts)
-    .where(where)
+    .where(and(where, after))
     .orderBy(...newestFirst)
     .limit(limit)
-    .offset((page - 1) * limit);
-  const [items, totals] = await db.batch([
+    .offset(start.offset);
+  const [rows, totals] = await db.batch([
     selectPosts(db)
       .where(inArray(posts.id, pageIds))
       .orderBy(...newestFirst),
@@ -82,7 +88,9 @@ export async function listPosts(db: Db, { page, limit }: PageQuery, filter: Post
       ? db.select({ total: count() }).from(posts).where(where)
       : db.select({ total: tableCounts.total }).from(tableCounts).where(eq(tableCounts.tableName, "posts")),
   ]);
-  return { items: items.map(toPost), total: totals[0]?.total ?? 0 };
+  const items = rows.map(toPost);
+  const next = nextCursor("posts", start.page, items, limit, (p) => [p.createdAt, p.id]);
+  return { items, total: totals[0]?.total ?? 0, page: start.page, nextCursor: next };
 }
 
 /**

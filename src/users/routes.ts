@@ -20,9 +20,10 @@ const userById = (c: Context<AppEnv>, id: string) => (id === c.var.user.id ? ses
  */
 export const userRoutes = createRouter()
   .openapi(listUsersRoute, async (c) => {
-    const { page, limit, ...filter } = c.req.valid("query");
-    const { items, total } = await listUsers(c.var.db, { page, limit }, filter);
-    return ok(c, "Users", items.map(toPublicUser), { meta: pageMeta(page, limit, total) });
+    const { page, limit, cursor, ...filter } = c.req.valid("query");
+    const list = await listUsers(c.var.db, { page, limit, cursor }, filter);
+    const meta = pageMeta(list.page, limit, list.total, list.nextCursor);
+    return ok(c, "Users", list.items.map(toPublicUser), { meta });
   })
 
   .openapi(getUserRoute, async (c) => {
