@@ -1,3 +1,4 @@
+import type { SQL } from "drizzle-orm";
 import * as z from "zod";
 import type { Db } from "./db/client";
 import type { SessionCheck } from "./db/gate";
@@ -45,6 +46,8 @@ export type Variables = {
     /** See `SessionGate.demand`: a rule on the caller's row that rides with the pending check. */
     demand: (rule: () => void) => boolean;
   };
+  /** On a `requireAuthInWrite` route: the session check as a condition its writes carry (guard.ts). */
+  sessionHolds?: SQL;
   /** The endpoint whose per-IP rate limit was already counted before the body was read. */
   ipLimited?: string;
   /** What the request's password check cost, for the request log (never the password or hash). */

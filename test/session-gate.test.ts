@@ -1,10 +1,12 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { api, registerAndLogin, registerUser, type Session, setRole } from "./support/api";
+import { api, login, registerAndLogin, registerUser, type Session, setRole } from "./support/api";
 import { createPost } from "./support/content";
 import { d1Timing } from "./support/d1-usage";
 import { suspendUser } from "./support/db";
 import { expectFailure, expectUnauthorized } from "./support/expect-failure";
 import { signedInAs } from "./support/roles";
+import { settled } from "./support/settled";
 
 /**
  * The guard's session check travels in the same D1 round trip as a GET
@@ -196,5 +198,124 @@ describe("reads decided by role: one round trip, and no data unless the checked 
   it("an unknown id asked by a plain user is 403, not 404: the rule decides before the row is looked at", async () => {
     const s = await signedInAs("user");
     expectFailure(await api("GET", `/user/${crypto.randomUUID()}`, as(s)), 403, "FORBIDDEN");
+  });
+});
+
+/**
+ * Writes that carry the session check (guard.ts `requireAuthInWrite`: POST
+ * /posts, POST /posts/:id/comments, POST /logout): the check rides in the
+ * write's own batch (one round trip), so nothing stands between the check and
+ * the write but the write's own condition. Each case: the check fails (401 or
+ * 403), and the write must not have happened. Without the condition in the
+ * write, every one of these would leave a row behind.
+ */
+describe("writes carrying the session check: one round trip, and nothing written when the check fails", () => {
+  const count = async (sql: string, ...values: unknown[]) =>
+    (
+      await env.DB.prepare(sql)
+        .bind(...values)
+        .first<{ n: number }>()
+    )?.n ?? 0;
+  const postsOf = (userId: string) => count("select count(*) as n from posts where author_id = ?", userId);
+  const commentsOf = (userId: string) => count("select count(*) as n from comments where author_id = ?", userId);
+  const logoutsOf = (userId: string) =>
+    count("select count(*) as n from audit_events where action = 'logout' and actor_id = ?", userId);
+  const liveSessionsOf = (userId: string) =>
+    count("select count(*) as n from sessions where user_id = ? and revoked_at is null", userId);
+
+  /** Each way a session dies between the token's issue and the write, with the answer the guard gives. */
+  const deaths: [string, (s: Session) => Promise<unknown>, number, string][] = [
+    [
+      "revoked session",
+      (s) =>
+        env.DB.prepare("update sessions set revoked_at = ? where user_id = ?")
+          .bind(new Date().toISOString(), s.user.id)
+          .run(),
+      401,
+      "UNAUTHORIZED",
+    ],
+    ["suspended user", (s) => suspendUser(s.user.id), 403, "ACCOUNT_SUSPENDED"],
+  ];
+
+  it("POST /posts, POST comments and POST /logout answer in 1 D1 round trip", async () => {
+    const s = await registerAndLogin();
+    const created = await api("POST", "/posts", { ...as(s), body: { title: "One trip", content: "x" } });
+    expect(created.status).toBe(201);
+    expect(d1Timing(created).queries).toBe(1);
+    const comment = await api("POST", `/posts/${created.body.data.post.id}/comments`, {
+      ...as(s),
+      body: { content: "y" },
+    });
+    expect(comment.status).toBe(201);
+    expect(d1Timing(comment).queries).toBe(1);
+    const out = await api("POST", "/logout", as(s));
+    expect(out.status).toBe(200);
+    expect(d1Timing(out).queries).toBe(1);
+  });
+
+  it.each(deaths)("%s: POST /posts and POST comments write nothing", async (_, kill, status, code) => {
+    const s = await registerAndLogin();
+    const other = await registerAndLogin();
+    const post = await createPost(other.accessToken);
+    await kill(s);
+    expectFailure(await api("POST", "/posts", { ...as(s), body: { title: "Ghost", content: "x" } }), status, code);
+    expectFailure(await api("POST", `/posts/${post.id}/comments`, { ...as(s), body: { content: "x" } }), status, code);
+    expect(await postsOf(s.user.id)).toBe(0);
+    expect(await commentsOf(s.user.id)).toBe(0);
+  });
+
+  it.each(deaths)(
+    "%s: POST /logout (one, or all) writes no audit event and revokes nothing",
+    async (_, kill, status, code) => {
+      const s = await registerAndLogin();
+      const second = await login(s.user);
+      await kill(s);
+      const live = await liveSessionsOf(s.user.id);
+      // The second session is still live after a suspension (sessions are revoked by the API's suspension, not this one).
+      expectFailure(await api("POST", "/logout", { ...as(s), body: { all: true } }), status, code);
+      expectFailure(
+        await api("POST", "/logout", { ...as(s), body: { refreshToken: second.refreshToken } }),
+        status,
+        code,
+      );
+      expect(await logoutsOf(s.user.id)).toBe(0);
+      expect(await liveSessionsOf(s.user.id)).toBe(live);
+    },
+  );
+
+  it("an unverified account under REQUIRE_EMAIL_VERIFICATION, and an admin without MFA under REQUIRE_MFA_ROLES, write nothing", async () => {
+    const unverified = await registerAndLogin();
+    const verifyOn = { REQUIRE_EMAIL_VERIFICATION: "true" };
+    const body = { title: "Not yet", content: "x" };
+    expectFailure(
+      await settled("POST", "/posts", { ...as(unverified), body, bindings: verifyOn }),
+      403,
+      "EMAIL_NOT_VERIFIED",
+    );
+    expect(await postsOf(unverified.user.id)).toBe(0);
+
+    const admin = await signedInAs("admin");
+    const mfaOn = { REQUIRE_MFA_ROLES: "admin" };
+    expectFailure(
+      await settled("POST", "/posts", { ...as(admin), body, bindings: mfaOn }),
+      403,
+      "MFA_ENROLLMENT_REQUIRED",
+    );
+    expect(await postsOf(admin.user.id)).toBe(0);
+    // Logout is an enrolment path: it stays open to them, and it still writes in one round trip.
+    const out = await settled("POST", "/logout", { ...as(admin), bindings: mfaOn });
+    expect(out.status).toBe(200);
+    expect(await logoutsOf(admin.user.id)).toBe(1);
+  });
+
+  it("posts racing a logout in parallel: every 201 left its row, every 401 left none", async () => {
+    const s = await registerAndLogin();
+    const writes = Array.from({ length: 8 }, (_, i) =>
+      api("POST", "/posts", { ...as(s), body: { title: `Race ${i}`, content: "x" } }),
+    );
+    const [out, ...answers] = await Promise.all([api("POST", "/logout", as(s)), ...writes]);
+    expect(out.status).toBe(200);
+    for (const res of answers) if (res.status !== 201) expectUnauthorized(res);
+    expect(await postsOf(s.user.id)).toBe(answers.filter((res) => res.status === 201).length);
   });
 });

@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { requireAuth } from "../auth/guard";
+import { requireAuth, requireAuthInWrite } from "../auth/guard";
 import { requirePermission } from "../auth/permissions";
 import { pageQuery } from "../http/pagination";
 import { Comment } from "../openapi/resources";
@@ -29,7 +29,7 @@ export const createCommentRoute = createRoute({
   tags,
   summary: "Comment on a post",
   security: bearer,
-  middleware: [requireAuth, requirePermission("content:create")] as const,
+  middleware: [requireAuthInWrite, requirePermission("content:create")] as const,
   request: { params: idParam, body: requestBody(commentBody) },
   responses: {
     201: created("Comment created", one),

@@ -1,3 +1,4 @@
+import { sessionHoldsInWrite } from "../auth/guard";
 import { limitContentWrites } from "../content-limits/limits";
 import { clientIp } from "../http/client";
 import { ok, pageMeta } from "../http/envelope";
@@ -16,7 +17,8 @@ export const commentsRoutes = createRouter()
     await limitContentWrites(c, "comment");
     const { id } = c.req.valid("param");
     const cap = c.var.config.MAX_COMMENTS_PER_USER;
-    const comment = await createComment(c.var.db, c.var.user.id, id, c.req.valid("json").content, cap);
+    const { content } = c.req.valid("json");
+    const comment = await createComment(c.var.db, c.var.user.id, id, content, cap, sessionHoldsInWrite(c));
     return ok(c, "Comment created", { comment }, { status: 201 });
   })
 

@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, type SQL, sql } from "drizzle-orm";
 import { type Actor, assertOwnerOr, modifiableBy } from "../auth/permissions";
 import { belowCap, contentLimitReached } from "../content-limits/limits";
 import { type Db, nowIso } from "../db/client";
@@ -84,9 +84,17 @@ export async function listComments(db: Db, postId: string, query: PageQuery) {
  * row) and its author has fewer than `cap` comments (counted in the same
  * WHERE), and reads it back in the same batch: no read-back means no post (a
  * clean 404) or the cap (409), with no check-then-insert window and no
- * driver error to parse.
+ * driver error to parse. `holds`: the author's session check, carried by the
+ * insert so the whole request is one round trip (guard.ts `requireAuthInWrite`).
  */
-export async function createComment(db: Db, authorId: string, postId: string, content: string, cap: number) {
+export async function createComment(
+  db: Db,
+  authorId: string,
+  postId: string,
+  content: string,
+  cap: number,
+  holds: SQL,
+) {
   const id = crypto.randomUUID();
   const now = nowIso();
   const [, [comment]] = await db.batch([
@@ -103,7 +111,7 @@ export async function createComment(db: Db, authorId: string, postId: string, co
           editedAt: sql`null`.as("edited_at"),
         })
         .from(posts)
-        .where(and(eq(posts.id, postId), belowCap(users.commentCount, authorId, cap))),
+        .where(and(eq(posts.id, postId), belowCap(users.commentCount, authorId, cap), holds)),
     ),
     selectComments(db).where(eq(comments.id, id)),
   ]);

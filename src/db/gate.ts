@@ -13,6 +13,13 @@
 export type SessionCheck = {
   /** The guard's SELECT, bound, as D1 would run it. */
   statement: D1PreparedStatement;
+  /**
+   * Set only by a guard whose route's every write carries the same check as
+   * a SQL condition (guard.ts `requireAuthInWrite`): the check may then ride
+   * in the batch of a first call that writes too, since a failed check means
+   * the write matched nothing in the same transaction.
+   */
+  ridesWithWrites?: boolean;
   /** Validates the check's result; throws the guard's 401/403 when it does not hold. */
   accept: (result: D1Result) => void;
 };
@@ -40,7 +47,7 @@ export class SessionGate {
     const check = this.#pending;
     if (!check) return false;
     this.#pending = {
-      statement: check.statement,
+      ...check,
       accept: (result) => {
         check.accept(result);
         rule();

@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { requireAuth } from "../auth/guard";
+import { requireAuth, requireAuthInWrite } from "../auth/guard";
 import { requirePermission } from "../auth/permissions";
 import { Post } from "../openapi/resources";
 import { created, failures, INPUT, JSON_BODY, PERMITTED, page, success } from "../openapi/responses";
@@ -29,7 +29,7 @@ export const createPostRoute = createRoute({
   tags,
   summary: "Write a post",
   security: bearer,
-  middleware: [requireAuth, requirePermission("content:create")] as const,
+  middleware: [requireAuthInWrite, requirePermission("content:create")] as const,
   request: { body: requestBody(putPostBody) },
   responses: {
     201: created("Post created", one),

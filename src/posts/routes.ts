@@ -1,3 +1,4 @@
+import { sessionHoldsInWrite } from "../auth/guard";
 import { limitContentWrites } from "../content-limits/limits";
 import { clientIp } from "../http/client";
 import { ok, pageMeta } from "../http/envelope";
@@ -21,7 +22,8 @@ export const postsRoutes = createRouter()
 
   .openapi(createPostRoute, async (c) => {
     await limitContentWrites(c, "post");
-    const post = await createPost(c.var.db, c.var.user.id, c.req.valid("json"), c.var.config.MAX_POSTS_PER_USER);
+    const cap = c.var.config.MAX_POSTS_PER_USER;
+    const post = await createPost(c.var.db, c.var.user.id, c.req.valid("json"), cap, sessionHoldsInWrite(c));
     return ok(c, "Post created", { post }, { status: 201 });
   })
 

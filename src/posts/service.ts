@@ -97,9 +97,17 @@ export async function listPosts(db: Db, query: PageQuery, filter: PostFilter) {
  * Inserts the post only while its author has fewer than `cap` posts: an
  * `INSERT … SELECT` from the author's row whose WHERE counts them, so the
  * check and the insert are one statement and parallel creates cannot overrun
- * the cap. No read-back means the cap was reached (409).
+ * the cap. No read-back means the cap was reached (409). `holds`: the
+ * author's session check, carried by the insert so the whole request is one
+ * round trip (guard.ts `requireAuthInWrite`).
  */
-export async function createPost(db: Db, authorId: string, input: { title: string; content: string }, cap: number) {
+export async function createPost(
+  db: Db,
+  authorId: string,
+  input: { title: string; content: string },
+  cap: number,
+  holds: SQL,
+) {
   const id = crypto.randomUUID();
   const now = nowIso();
   const [, [post]] = await db.batch([
@@ -117,7 +125,7 @@ export async function createPost(db: Db, authorId: string, input: { title: strin
           commentCount: sql`0`.as("comment_count"),
         })
         .from(users)
-        .where(and(eq(users.id, authorId), belowCap(users.postCount, authorId, cap))),
+        .where(and(eq(users.id, authorId), belowCap(users.postCount, authorId, cap), holds)),
     ),
     selectPosts(db).where(eq(posts.id, id)),
   ]);
