@@ -338,22 +338,22 @@ const BUDGETS: Record<string, Budget> = {
   },
   "PUT /posts/:id": {
     status: 200,
-    queries: 2,
-    read: 5,
+    queries: 1,
+    read: 10,
     written: 2,
     send: (f) => call("PUT", `/posts/${f.postId}`, json(f.user.accessToken, { title: "Put", content: "Whole" })),
   },
   "PATCH /posts/:id": {
     status: 200,
-    queries: 2,
-    read: 5,
+    queries: 1,
+    read: 10,
     written: 2,
     send: (f) => call("PATCH", `/posts/${f.postId}`, json(f.user.accessToken, { title: "Patched" })),
   },
   "DELETE /posts/:id": {
     status: 200,
-    queries: 2,
-    read: 6,
+    queries: 1,
+    read: 11,
     written: 3,
     send: async () => {
       const s = await fresh();
@@ -377,15 +377,15 @@ const BUDGETS: Record<string, Budget> = {
   },
   "PATCH /comments/:id": {
     status: 200,
-    queries: 2,
-    read: 5,
+    queries: 1,
+    read: 10,
     written: 1,
     send: (f) => call("PATCH", `/comments/${f.commentId}`, json(f.user.accessToken, { content: "Edited" })),
   },
   "DELETE /comments/:id": {
     status: 200,
-    queries: 2,
-    read: 6,
+    queries: 1,
+    read: 11,
     written: 3,
     send: async (f) => {
       const c = await api("POST", `/posts/${f.postId}/comments`, json(f.user.accessToken, { content: "Doomed" }));

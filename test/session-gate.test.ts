@@ -319,3 +319,78 @@ describe("writes carrying the session check: one round trip, and nothing written
     expect(await postsOf(s.user.id)).toBe(answers.filter((res) => res.status === 201).length);
   });
 });
+
+describe("edits and deletes carrying the session check and the role: nothing changes when either fails", () => {
+  const postRow = (id: string) =>
+    env.DB.prepare("select title from posts where id = ?").bind(id).first<{ title: string }>();
+  const commentRow = (id: string) =>
+    env.DB.prepare("select content from comments where id = ?").bind(id).first<{ content: string }>();
+  const moderationEventsBy = async (actorId: string) =>
+    (
+      await env.DB.prepare(
+        "select count(*) as n from audit_events where actor_id = ? and action in ('post_update', 'post_delete', 'comment_update', 'comment_delete')",
+      )
+        .bind(actorId)
+        .first<{ n: number }>()
+    )?.n ?? 0;
+
+  async function authorsContent() {
+    const author = await registerAndLogin();
+    const post = await createPost(author.accessToken);
+    const comment = await api("POST", `/posts/${post.id}/comments`, { ...as(author), body: { content: "Original" } });
+    return { author, postId: post.id as string, commentId: comment.body.data.comment.id as string };
+  }
+
+  const edits = (postId: string, commentId: string): [string, string, unknown][] => [
+    ["PATCH", `/posts/${postId}`, { title: "Changed" }],
+    ["PUT", `/posts/${postId}`, { title: "Changed", content: "Changed" }],
+    ["PATCH", `/comments/${commentId}`, { content: "Changed" }],
+    ["DELETE", `/comments/${commentId}`, undefined],
+    ["DELETE", `/posts/${postId}`, undefined],
+  ];
+
+  it("own edits and deletes answer in 1 D1 round trip", async () => {
+    const { author, postId, commentId } = await authorsContent();
+    for (const [method, path, body] of edits(postId, commentId)) {
+      const res = await api(method, path, { ...as(author), body });
+      expect(res.status, `${method} ${path}`).toBe(200);
+      expect(d1Timing(res).queries, `${method} ${path}`).toBe(1);
+    }
+  });
+
+  it.each([
+    ["revoked", (s: Session) => api("POST", "/logout", as(s)), 401, "UNAUTHORIZED"],
+    ["suspended", (s: Session) => suspendUser(s.user.id), 403, "ACCOUNT_SUSPENDED"],
+  ])("the author's session %s: no edit, no delete", async (_, kill, status, code) => {
+    const { author, postId, commentId } = await authorsContent();
+    await kill(author);
+    for (const [method, path, body] of edits(postId, commentId)) {
+      expectFailure(await api(method, path, { ...as(author), body }), status as number, code as string);
+    }
+    expect((await postRow(postId))?.title).not.toBe("Changed");
+    expect((await commentRow(commentId))?.content).toBe("Original");
+  });
+
+  it("a moderator demoted after login: 403, the content untouched, no moderation event", async () => {
+    const { postId, commentId } = await authorsContent();
+    const moderator = await signedInAs("moderator");
+    await setRole(moderator.user.id, "user");
+    for (const [method, path, body] of edits(postId, commentId)) {
+      expectFailure(await api(method, path, { ...as(moderator), body }), 403, "FORBIDDEN");
+    }
+    expect((await postRow(postId))?.title).not.toBe("Changed");
+    expect((await commentRow(commentId))?.content).toBe("Original");
+    expect(await moderationEventsBy(moderator.user.id)).toBe(0);
+  });
+
+  it("a moderator still a moderator edits and deletes in 1 round trip, audited once each", async () => {
+    const { postId, commentId } = await authorsContent();
+    const moderator = await signedInAs("moderator");
+    for (const [method, path, body] of edits(postId, commentId)) {
+      const res = await api(method, path, { ...as(moderator), body });
+      expect(res.status, `${method} ${path}`).toBe(200);
+      expect(d1Timing(res).queries).toBe(1);
+    }
+    expect(await moderationEventsBy(moderator.user.id)).toBe(5);
+  });
+});

@@ -44,7 +44,7 @@ export const patchCommentRoute = createRoute({
   summary: "Edit a comment",
   description: ownerOrModerator,
   security: bearer,
-  middleware: [requireAuth] as const,
+  middleware: [requireAuthInWrite] as const,
   request: { params: idParam, body: requestBody(commentBody) },
   responses: {
     200: success("Comment updated", one),
@@ -59,7 +59,7 @@ export const deleteCommentRoute = createRoute({
   summary: "Delete a comment",
   description: ownerOrModerator,
   security: bearer,
-  middleware: [requireAuth] as const,
+  middleware: [requireAuthInWrite] as const,
   request: { params: idParam },
   responses: { 200: success("Comment deleted"), ...failures(...PERMITTED, ...INPUT, "NOT_FOUND") },
 });

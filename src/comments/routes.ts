@@ -1,4 +1,5 @@
 import { sessionHoldsInWrite } from "../auth/guard";
+import { actorInWrite } from "../auth/permissions";
 import { limitContentWrites } from "../content-limits/limits";
 import { clientIp } from "../http/client";
 import { ok, pageMeta } from "../http/envelope";
@@ -25,11 +26,11 @@ export const commentsRoutes = createRouter()
   .openapi(patchCommentRoute, async (c) => {
     await limitContentWrites(c, "comment");
     const { id } = c.req.valid("param");
-    const comment = await updateComment(c.var.db, c.var.user, id, c.req.valid("json").content, clientIp(c));
+    const comment = await updateComment(c.var.db, actorInWrite(c), id, c.req.valid("json").content, clientIp(c));
     return ok(c, "Comment updated", { comment });
   })
 
   .openapi(deleteCommentRoute, async (c) => {
-    await deleteComment(c.var.db, c.var.user, c.req.valid("param").id, clientIp(c));
+    await deleteComment(c.var.db, actorInWrite(c), c.req.valid("param").id, clientIp(c));
     return ok(c, "Comment deleted");
   });

@@ -1,5 +1,5 @@
 import { and, asc, eq, inArray, type SQL, sql } from "drizzle-orm";
-import { type Actor, assertOwnerOr, modifiableBy } from "../auth/permissions";
+import { type Actor, type ActorInWrite, assertOwnerOr, checkedActor, modifiableBy } from "../auth/permissions";
 import { belowCap, contentLimitReached } from "../content-limits/limits";
 import { type Db, nowIso } from "../db/client";
 import { comments, posts, users } from "../db/schema";
@@ -128,7 +128,13 @@ export async function createComment(
  * someone else's 403. An edit by someone other than the author is audited
  * (text before and after) in the same batch and marks `editedBy`/`editedAt`.
  */
-export async function updateComment(db: Db, actor: Actor, id: string, content: string, ip: string | null = null) {
+export async function updateComment(
+  db: Db,
+  actor: Actor | ActorInWrite,
+  id: string,
+  content: string,
+  ip: string | null,
+) {
   const now = nowIso();
   const results = await db.batch(
     batchOf(
@@ -143,17 +149,17 @@ export async function updateComment(db: Db, actor: Actor, id: string, content: s
   );
   const [comment] = results.at(-1) as CommentRow[];
   if (!comment) throw notFound("Comment");
-  assertOwnerOr(actor, comment.authorId, "content:modify-any");
+  assertOwnerOr(checkedActor(actor), comment.authorId, "content:modify-any");
   return toComment(comment);
 }
 
 /** Deletes the comment if the actor may; a delete by someone other than the author is audited with the text. */
-export async function deleteComment(db: Db, actor: Actor, id: string, ip: string | null = null) {
+export async function deleteComment(db: Db, actor: Actor | ActorInWrite, id: string, ip: string | null) {
   const [[comment]] = await db.batch([
     db.select({ authorId: comments.authorId }).from(comments).where(eq(comments.id, id)),
     ...moderationAudit(db, actor, ip, { subject: "comment", id, action: "comment_delete" }),
     db.delete(comments).where(and(eq(comments.id, id), modifiableBy(actor, comments.authorId))),
   ]);
   if (!comment) throw notFound("Comment");
-  assertOwnerOr(actor, comment.authorId, "content:modify-any");
+  assertOwnerOr(checkedActor(actor), comment.authorId, "content:modify-any");
 }

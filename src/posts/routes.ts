@@ -1,4 +1,5 @@
 import { sessionHoldsInWrite } from "../auth/guard";
+import { actorInWrite } from "../auth/permissions";
 import { limitContentWrites } from "../content-limits/limits";
 import { clientIp } from "../http/client";
 import { ok, pageMeta } from "../http/envelope";
@@ -34,17 +35,17 @@ export const postsRoutes = createRouter()
 
   .openapi(putPostRoute, async (c) => {
     await limitContentWrites(c, "post");
-    const post = await updatePost(c.var.db, c.var.user, c.req.valid("param").id, c.req.valid("json"), clientIp(c));
+    const post = await updatePost(c.var.db, actorInWrite(c), c.req.valid("param").id, c.req.valid("json"), clientIp(c));
     return ok(c, "Post updated", { post });
   })
 
   .openapi(patchPostRoute, async (c) => {
     await limitContentWrites(c, "post");
-    const post = await updatePost(c.var.db, c.var.user, c.req.valid("param").id, c.req.valid("json"), clientIp(c));
+    const post = await updatePost(c.var.db, actorInWrite(c), c.req.valid("param").id, c.req.valid("json"), clientIp(c));
     return ok(c, "Post updated", { post });
   })
 
   .openapi(deletePostRoute, async (c) => {
-    await deletePost(c.var.db, c.var.user, c.req.valid("param").id, clientIp(c));
+    await deletePost(c.var.db, actorInWrite(c), c.req.valid("param").id, clientIp(c));
     return ok(c, "Post deleted");
   });

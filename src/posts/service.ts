@@ -1,5 +1,5 @@
 import { and, count, desc, eq, inArray, type SQL, sql } from "drizzle-orm";
-import { type Actor, assertOwnerOr, modifiableBy } from "../auth/permissions";
+import { type Actor, type ActorInWrite, assertOwnerOr, checkedActor, modifiableBy } from "../auth/permissions";
 import { belowCap, contentLimitReached } from "../content-limits/limits";
 import { type Db, nowIso } from "../db/client";
 import { posts, tableCounts, users } from "../db/schema";
@@ -148,10 +148,10 @@ export async function findPost(db: Db, id: string) {
  */
 export async function updatePost(
   db: Db,
-  actor: Actor,
+  actor: Actor | ActorInWrite,
   id: string,
   changes: { title?: string; content?: string },
-  ip: string | null = null,
+  ip: string | null,
 ) {
   const now = nowIso();
   const audit = moderationAudit(db, actor, ip, { subject: "post", id, action: "post_update", after: changes });
@@ -163,7 +163,7 @@ export async function updatePost(
   const results = await db.batch(batchOf(...audit, write, selectPosts(db).where(eq(posts.id, id))));
   const [post] = results.at(-1) as PostRow[];
   if (!post) throw notFound("Post");
-  assertOwnerOr(actor, post.authorId, "content:modify-any");
+  assertOwnerOr(checkedActor(actor), post.authorId, "content:modify-any");
   return toPost(post);
 }
 
@@ -172,12 +172,12 @@ export async function updatePost(
  * CASCADE). A delete by someone other than the author is audited, with the
  * text that was deleted, in the same batch.
  */
-export async function deletePost(db: Db, actor: Actor, id: string, ip: string | null = null) {
+export async function deletePost(db: Db, actor: Actor | ActorInWrite, id: string, ip: string | null) {
   const [[post]] = await db.batch([
     db.select({ authorId: posts.authorId }).from(posts).where(eq(posts.id, id)),
     ...moderationAudit(db, actor, ip, { subject: "post", id, action: "post_delete" }),
     db.delete(posts).where(and(eq(posts.id, id), modifiableBy(actor, posts.authorId))),
   ]);
   if (!post) throw notFound("Post");
-  assertOwnerOr(actor, post.authorId, "content:modify-any");
+  assertOwnerOr(checkedActor(actor), post.authorId, "content:modify-any");
 }
