@@ -1,6 +1,6 @@
-import { and, count, desc, eq, inArray, type SQL, sql } from "drizzle-orm";
+import { and, count, desc, eq, inArray, lt, type SQL, sql } from "drizzle-orm";
 import { type Actor, type ActorInWrite, assertOwnerOr, checkedActor, modifiableBy } from "../auth/permissions";
-import { belowCap, contentLimitReached } from "../content-limits/limits";
+import { contentLimitReached } from "../content-limits/limits";
 import { type Db, nowIso } from "../db/client";
 import { posts, tableCounts, users } from "../db/schema";
 import { startsWith } from "../db/search";
@@ -125,7 +125,8 @@ export async function createPost(
           commentCount: sql`0`.as("comment_count"),
         })
         .from(users)
-        .where(and(eq(users.id, authorId), belowCap(users.postCount, authorId, cap), holds)),
+        // Selected from the author's row already: its counter is compared in place, not read again (belowCap).
+        .where(and(eq(users.id, authorId), lt(users.postCount, cap), holds)),
     ),
     selectPosts(db).where(eq(posts.id, id)),
   ]);
