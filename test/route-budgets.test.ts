@@ -301,8 +301,8 @@ const BUDGETS: Record<string, Budget> = {
   },
   "DELETE /me/sessions/:id": {
     status: 200,
-    queries: 2,
-    read: 5,
+    queries: 1,
+    read: 9,
     written: 7,
     send: async () => {
       const s = await fresh();

@@ -394,3 +394,43 @@ describe("edits and deletes carrying the session check and the role: nothing cha
     expect(await moderationEventsBy(moderator.user.id)).toBe(5);
   });
 });
+
+describe("DELETE /me/sessions/:id carries the session check: one round trip, nothing revoked when it fails", () => {
+  const isLive = async (id: string) =>
+    (
+      await env.DB.prepare("select revoked_at from sessions where id = ?")
+        .bind(id)
+        .first<{ revoked_at: string | null }>()
+    )?.revoked_at === null;
+  const otherSessionOf = async (s: Session) => {
+    await login(s.user);
+    const list = await api("GET", "/me/sessions", as(s));
+    return list.body.data.find((other: { current: boolean }) => !other.current).id as string;
+  };
+
+  it("revokes another own session in 1 D1 round trip", async () => {
+    const s = await registerAndLogin();
+    const other = await otherSessionOf(s);
+    const res = await api("DELETE", `/me/sessions/${other}`, as(s));
+    expect(res.status).toBe(200);
+    expect(d1Timing(res).queries).toBe(1);
+    expect(await isLive(other)).toBe(false);
+  });
+
+  it.each([
+    ["revoked", (s: Session) => api("POST", "/logout", as(s)), 401, "UNAUTHORIZED"],
+    ["suspended", (s: Session) => suspendUser(s.user.id), 403, "ACCOUNT_SUSPENDED"],
+  ])("the caller's session %s: the other session stays live, no audit event", async (_, kill, status, code) => {
+    const s = await registerAndLogin();
+    const other = await otherSessionOf(s);
+    await kill(s);
+    expectFailure(await api("DELETE", `/me/sessions/${other}`, as(s)), status as number, code as string);
+    expect(await isLive(other)).toBe(true);
+    const events = await env.DB.prepare(
+      "select count(*) as n from audit_events where action = 'session_revoke' and actor_id = ?",
+    )
+      .bind(s.user.id)
+      .first<{ n: number }>();
+    expect(events?.n).toBe(0);
+  });
+});

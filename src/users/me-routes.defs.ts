@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { requireAuthAllowUnverified } from "../auth/guard";
+import { requireAuthAllowUnverified, requireAuthAllowUnverifiedInWrite } from "../auth/guard";
 import { Session, User } from "../openapi/resources";
 import { failures, INPUT, JSON_BODY, SIGNED_IN, STEP_UP, success } from "../openapi/responses";
 import { bearer, requestBody } from "../openapi/router";
@@ -70,7 +70,7 @@ export const revokeSessionRoute = createRoute({
   summary: "Revoke one of the caller's sessions",
   description: "Anyone else's session id answers 404, like an unknown one.",
   security: bearer,
-  middleware: [requireAuthAllowUnverified] as const,
+  middleware: [requireAuthAllowUnverifiedInWrite] as const,
   request: { params: idParam },
   responses: { 200: success("Session revoked"), ...failures(...SIGNED_IN, ...INPUT, "NOT_FOUND") },
 });
