@@ -282,8 +282,8 @@ const BUDGETS: Record<string, Budget> = {
   },
   "DELETE /me/pending-email": {
     status: 200,
-    queries: 2,
-    read: 4,
+    queries: 1,
+    read: 6,
     written: 1,
     send: async () => {
       const s = await fresh();

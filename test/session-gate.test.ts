@@ -434,3 +434,36 @@ describe("DELETE /me/sessions/:id carries the session check: one round trip, not
     expect(events?.n).toBe(0);
   });
 });
+
+describe("DELETE /me/pending-email carries the session check: one round trip, nothing cancelled when it fails", () => {
+  const pendingOf = async (id: string) =>
+    (await env.DB.prepare("select pending_email from users where id = ?").bind(id).first<{ pending_email: string }>())
+      ?.pending_email;
+  const withPending = async () => {
+    const s = await registerAndLogin();
+    const address = `pending-${crypto.randomUUID().slice(0, 8)}@example.com`;
+    const until = new Date(Date.now() + 3_600_000).toISOString();
+    await env.DB.prepare("update users set pending_email = ?, pending_email_expires_at = ? where id = ?")
+      .bind(address, until, s.user.id)
+      .run();
+    return { s, address };
+  };
+
+  it("cancels in 1 D1 round trip", async () => {
+    const { s } = await withPending();
+    const res = await api("DELETE", "/me/pending-email", as(s));
+    expect(res.status).toBe(200);
+    expect(d1Timing(res).queries).toBe(1);
+    expect(await pendingOf(s.user.id)).toBeNull();
+  });
+
+  it.each([
+    ["revoked", (s: Session) => api("POST", "/logout", as(s)), 401, "UNAUTHORIZED"],
+    ["suspended", (s: Session) => suspendUser(s.user.id), 403, "ACCOUNT_SUSPENDED"],
+  ])("the caller's session %s: the pending change stays", async (_, kill, status, code) => {
+    const { s, address } = await withPending();
+    await kill(s);
+    expectFailure(await api("DELETE", "/me/pending-email", as(s)), status as number, code as string);
+    expect(await pendingOf(s.user.id)).toBe(address);
+  });
+});

@@ -31,7 +31,7 @@ export const cancelPendingEmailRoute = createRoute({
   summary: "Cancel a pending email change",
   description: "Its confirmation link dies with it.",
   security: bearer,
-  middleware: [requireAuthAllowUnverified] as const,
+  middleware: [requireAuthAllowUnverifiedInWrite] as const,
   responses: {
     200: success("Pending email change cancelled", z.object({ user: User })),
     ...failures(...SIGNED_IN, { code: "NOT_FOUND", status: 404, when: "No email change is pending." }),
