@@ -78,12 +78,18 @@ export async function appScenarios(url, { hotPostId, connections }) {
   const user = await login(url, "user42@example.com");
   const admin = await login(url, "benchadmin@example.com");
   const lastPage = Math.ceil(SIZES.posts / 20);
+  // Page 499's nextCursor leads to page 500 by keyset: the same items, sought rather than skipped to.
+  const page499 = await fetch(`${url}/posts?limit=20&page=499`, {
+    headers: { Authorization: `Bearer ${user.accessToken}` },
+  }).then((res) => res.json());
+  const toPage500 = encodeURIComponent(page499.meta.nextCursor);
   return [
     ["GET /health", get("/health")],
     ["GET /me", get("/me", user.accessToken)],
     ["GET /posts/:id", get(`/posts/${hotPostId}`, user.accessToken)],
     ["GET /posts?limit=20 (page 1)", get("/posts?limit=20", user.accessToken)],
     [`GET /posts?limit=20 (page 500 of ${lastPage})`, get("/posts?limit=20&page=500", user.accessToken)],
+    ["GET /posts?limit=20 (cursor to page 500)", get(`/posts?limit=20&cursor=${toPage500}`, user.accessToken)],
     ["GET /posts/:id/comments?limit=20", get(`/posts/${hotPostId}/comments?limit=20`, user.accessToken)],
     ["GET /users?q=user42 (admin)", get("/users?q=user42", admin.accessToken)],
     [

@@ -1,3 +1,4 @@
+import type { SQL } from "drizzle-orm";
 import * as z from "zod";
 import type { Db } from "./db/client";
 import type { SessionCheck } from "./db/gate";
@@ -41,7 +42,14 @@ export type Variables = {
   user: AuthUser;
   sessionId: string;
   /** The request's D1 gate: the guard arms its session check there (db/gate.ts); `flush` runs it now. */
-  sessionGate: { arm: (check: SessionCheck) => void; flush: () => Promise<void> };
+  sessionGate: {
+    arm: (check: SessionCheck) => void;
+    flush: () => Promise<void>;
+    /** See `SessionGate.demand`: a rule on the caller's row that rides with the pending check. */
+    demand: (rule: () => void) => boolean;
+  };
+  /** On a `requireAuthInWrite` route: the session check as a condition its writes carry (guard.ts). */
+  sessionHolds?: SQL;
   /** The endpoint whose per-IP rate limit was already counted before the body was read. */
   ipLimited?: string;
   /** What the request's password check cost, for the request log (never the password or hash). */

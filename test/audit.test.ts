@@ -55,7 +55,7 @@ describe("GET /audit", () => {
     const byActor = await audit(`userId=${admin.user.id}&action=role_change`);
     expect(byActor.body.data).toHaveLength(1);
     expect(byActor.body.data[0]).toMatchObject({ actorId: admin.user.id, targetId: target.user.id });
-    expect(byActor.body.meta).toEqual({ page: 1, limit: 20, total: 1, totalPages: 1 });
+    expect(byActor.body.meta).toEqual({ page: 1, limit: 20, total: 1, totalPages: 1, nextCursor: null });
 
     const failures = await audit(`userId=${target.user.id}&action=login_failure`);
     expect(failures.body.data.map((e: any) => e.action)).toEqual(["login_failure"]);
@@ -65,7 +65,7 @@ describe("GET /audit", () => {
   it("paginates, with an empty page past the end", async () => {
     const first = await audit(`userId=${target.user.id}&action=status_change&limit=1`);
     expect(first.body.data).toHaveLength(1);
-    expect(first.body.meta).toEqual({ page: 1, limit: 1, total: 2, totalPages: 2 });
+    expect(first.body.meta).toEqual({ page: 1, limit: 1, total: 2, totalPages: 2, nextCursor: expect.any(String) });
     const second = await audit(`userId=${target.user.id}&action=status_change&limit=1&page=2`);
     expect(second.body.data[0].id).not.toBe(first.body.data[0].id);
     const past = await audit(`userId=${target.user.id}&action=status_change&limit=1&page=3`);

@@ -57,6 +57,10 @@ describe("hc<AppType>() typed client", () => {
     const post = await client.posts[":id"].$get({ param: { id: crypto.randomUUID() } });
     const list = await client.posts.$get({ query: { page: "1", limit: "5" } });
     expect([post.status, list.status]).toEqual([401, 401]);
+    // The keyset cursor is a typed query parameter, and `meta.nextCursor` a typed field of every list.
+    const next = await client.posts.$get({ query: { limit: "5", cursor: "not-a-cursor" } });
+    expect(next.status).toBe(401);
+    if (next.status === 200) expectTypeOf((await next.json()).meta.nextCursor).toEqualTypeOf<string | null>();
   });
 
   it("types the second factor: POST /login/mfa answers tokens or a typed MFA error", async () => {

@@ -106,7 +106,7 @@ describe("GET /users", () => {
     const res = await list(`q=${prefix}&page=5&limit=1`);
     expect(res.status).toBe(200);
     expect(res.body.data).toEqual([]);
-    expect(res.body.meta).toEqual({ page: 5, limit: 1, total: 2, totalPages: 2 });
+    expect(res.body.meta).toEqual({ page: 5, limit: 1, total: 2, totalPages: 2, nextCursor: null });
   });
 
   it.each([

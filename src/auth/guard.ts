@@ -1,11 +1,11 @@
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, isNotNull, type SQL, sql } from "drizzle-orm";
 import type { Context, MiddlewareHandler } from "hono";
 import { sessionCheck } from "../db/client";
 import { sessions, users } from "../db/schema";
 import type { AppEnv, AuthUser, Config } from "../env";
 import { unauthorized } from "../http/errors";
 import { accountSuspended, emailNotVerified, liveSession } from "./sessions";
-import { assertMfaEnrolled } from "./step-up/mfa-policy";
+import { assertMfaEnrolled, mfaEnrolledCondition } from "./step-up/mfa-policy";
 import { type AccessClaims, verifyAccessToken } from "./tokens";
 
 const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)$/;
@@ -56,7 +56,13 @@ const guardFields = (config: Config) => ({
  * `403 EMAIL_NOT_VERIFIED` except on the routes that let it get verified or
  * leave (`allowUnverified`).
  */
-function authenticate({ allowUnverified }: { allowUnverified: boolean }): MiddlewareHandler<AppEnv> {
+function authenticate({
+  allowUnverified,
+  inWrite = false,
+}: {
+  allowUnverified: boolean;
+  inWrite?: boolean;
+}): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const match = BEARER.exec(c.req.header("Authorization") ?? "");
     if (!match?.[1]) throw unauthorized();
@@ -64,25 +70,25 @@ function authenticate({ allowUnverified }: { allowUnverified: boolean }): Middle
     const claims = await verifyAccessToken(match[1], config.JWT_SECRET);
     if (!claims) throw unauthorized("Access token is invalid or expired");
 
-    const deferred = c.req.method === "GET" || c.req.method === "HEAD";
+    const deferred = inWrite || c.req.method === "GET" || c.req.method === "HEAD";
     const query = db
       .select(guardFields(config))
       .from(sessions)
       .innerJoin(users, eq(users.id, sessions.userId))
       .where(and(eq(sessions.id, claims.sid), eq(sessions.userId, claims.sub)));
     type Row = Awaited<typeof query>[number];
-    c.var.sessionGate.arm(
-      sessionCheck<Row>(query, ([row]) => {
-        if (!row) throw unauthorized("Session has ended; log in again");
-        const { live, ...user } = row;
-        if (user.status !== "active") throw accountSuspended();
-        if (!live) throw unauthorized("Session has ended; log in again");
-        if (config.REQUIRE_EMAIL_VERIFICATION && !user.emailVerifiedAt && !allowUnverified) throw emailNotVerified();
-        c.set("user", user);
-        assertMfaEnrolled(c);
-      }),
-    );
+    const check = sessionCheck<Row>(query, ([row]) => {
+      if (!row) throw unauthorized("Session has ended; log in again");
+      const { live, ...user } = row;
+      if (user.status !== "active") throw accountSuspended();
+      if (!live) throw unauthorized("Session has ended; log in again");
+      if (config.REQUIRE_EMAIL_VERIFICATION && !user.emailVerifiedAt && !allowUnverified) throw emailNotVerified();
+      c.set("user", user);
+      assertMfaEnrolled(c);
+    });
+    c.var.sessionGate.arm({ ...check, ridesWithWrites: inWrite });
     c.set("sessionId", claims.sid);
+    if (inWrite) c.set("sessionHolds", sessionHolds(c, claims, allowUnverified));
     if (!deferred) {
       await c.var.sessionGate.flush();
       return next();
@@ -115,6 +121,36 @@ export async function sessionUser(c: Context<AppEnv>): Promise<AuthUser> {
   return c.var.user;
 }
 
+/**
+ * Everything the guard's check accepts, as one SQL condition a write carries
+ * (`... WHERE ... AND <this>`): the session is the token's, live, of an
+ * active account, verified when that is required, enrolled in MFA when the
+ * role must be. Kept beside the check it mirrors: a condition weaker than
+ * the check would let a write land for a request that then answers 401/403.
+ */
+function sessionHolds(c: Context<AppEnv>, claims: AccessClaims, allowUnverified: boolean): SQL {
+  const { config } = c.var;
+  const verified = config.REQUIRE_EMAIL_VERIFICATION && !allowUnverified ? isNotNull(users.emailVerifiedAt) : undefined;
+  return sql`exists (select 1 from ${sessions} inner join ${users} on ${users.id} = ${sessions.userId} where ${and(
+    eq(sessions.id, claims.sid),
+    eq(sessions.userId, claims.sub),
+    liveSession(config),
+    eq(users.status, "active"),
+    verified,
+    mfaEnrolledCondition(c),
+  )})`;
+}
+
+/**
+ * The condition a write of a `requireAuthInWrite` route must carry; throws
+ * on any other route, where the check already ran before the handler.
+ */
+export function sessionHoldsInWrite(c: Context<AppEnv>): SQL {
+  const holds = c.var.sessionHolds;
+  if (!holds) throw new Error("sessionHoldsInWrite outside a requireAuthInWrite route");
+  return holds;
+}
+
 /** Every bearer route: a live session of an active account (verified, when that is required). */
 export const requireAuth = authenticate({ allowUnverified: false });
 
@@ -125,3 +161,18 @@ export const requireAuth = authenticate({ allowUnverified: false });
  * deleting itself. Everything else answers `403 EMAIL_NOT_VERIFIED`.
  */
 export const requireAuthAllowUnverified = authenticate({ allowUnverified: true });
+
+/**
+ * `requireAuth` for a write that carries the session check itself: the
+ * check is not sent first but rides in the batch of the route's first D1
+ * call, writes included, so the request makes ONE round trip. Sound only
+ * because every write of such a route adds `sessionHoldsInWrite(c)` to its
+ * WHERE: in the batch's transaction the check and the condition see the same
+ * rows, so when the check fails (and the answer is 401/403) the write matched
+ * nothing. A route that writes without that condition must use `requireAuth`.
+ * As on a deferred GET, `c.var.user` holds only the id until the check passed.
+ */
+export const requireAuthInWrite = authenticate({ allowUnverified: false, inWrite: true });
+
+/** `requireAuthInWrite` for the routes an unverified account still needs (`POST /logout`). */
+export const requireAuthAllowUnverifiedInWrite = authenticate({ allowUnverified: true, inWrite: true });

@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { MfaRequired, Tokens, User } from "../openapi/resources";
 import { created, failures, JSON_BODY, SIGNED_IN, success } from "../openapi/responses";
 import { bearer, requestBody } from "../openapi/router";
-import { requireAuthAllowUnverified } from "./guard";
+import { requireAuthAllowUnverified, requireAuthAllowUnverifiedInWrite } from "./guard";
 import { loginBody, logoutBody, refreshBody, registerBody } from "./schemas";
 
 const tags = ["Authentication"];
@@ -66,7 +66,7 @@ export const logoutRoute = createRoute({
   summary: "Revoke the current session, or every session with `all: true`",
   description: "`refreshToken` may name another of the caller's own sessions to revoke as well.",
   security: bearer,
-  middleware: [requireAuthAllowUnverified] as const,
+  middleware: [requireAuthAllowUnverifiedInWrite] as const,
   request: { body: requestBody(logoutBody, "Every field is optional: `{}` or no body logs out this session.") },
   responses: { 200: success("Logged out"), ...failures(...SIGNED_IN, ...JSON_BODY) },
 });

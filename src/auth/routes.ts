@@ -1,5 +1,5 @@
-import { eq } from "drizzle-orm";
-import { auditInsert } from "../audit/audit";
+import { and, eq } from "drizzle-orm";
+import { auditInsert, auditInsertWhere } from "../audit/audit";
 import { nowIso } from "../db/client";
 import { type UserRow, users } from "../db/schema";
 import { clientIp, clientNetwork } from "../http/client";
@@ -9,7 +9,7 @@ import { enforceRateLimit } from "../http/rate-limit";
 import { createRouter } from "../openapi/router";
 import { isUniqueViolation, uniqueConflict } from "../users/conflicts";
 import { toPublicUser } from "../users/present";
-import { sessionUser } from "./guard";
+import { sessionHoldsInWrite, sessionUser } from "./guard";
 import { passChallenge } from "./lockout/challenge";
 import { clearFailures, failureScope, reserveAttempt } from "./lockout/failures";
 import { comparePassword, passwordStillHolds } from "./password-proof";
@@ -125,21 +125,26 @@ export const authRoutes = createRouter()
     const { db, user, sessionId } = c.var;
     const body = c.req.valid("json");
     const ip = clientIp(c);
+    // One round trip: the guard's check rides in this batch, and every write carries it (requireAuthInWrite).
+    // The writes that need the session live come before the revocation that ends it.
+    const holds = sessionHoldsInWrite(c);
+    const audit = (details: Record<string, unknown>) =>
+      auditInsertWhere(db, { action: "logout", actorId: user.id, targetId: user.id, ip, details }, holds);
     if (body.all) {
       // "Sign out everywhere" is what an owner does who suspects someone else: a pending email change goes too.
       await db.batch([
-        revokeAllSessions(db, user.id),
-        db.update(users).set({ pendingEmail: null, pendingEmailExpiresAt: null }).where(eq(users.id, user.id)),
-        auditInsert(db, { action: "logout", actorId: user.id, targetId: user.id, ip, details: { all: true } }),
+        audit({ all: true }),
+        db
+          .update(users)
+          .set({ pendingEmail: null, pendingEmailExpiresAt: null })
+          .where(and(eq(users.id, user.id), holds)),
+        revokeAllSessions(db, user.id, undefined, holds),
       ]);
       return ok(c, "Logged out of every session");
     }
     // A refresh token of another of the caller's own sessions may be named too; anyone else's is ignored.
     const alsoHash = body.refreshToken ? await sha256Hex(body.refreshToken) : undefined;
-    await db.batch([
-      revokeSession(db, user.id, sessionId, alsoHash),
-      auditInsert(db, { action: "logout", actorId: user.id, targetId: user.id, ip, details: { sessionId } }),
-    ]);
+    await db.batch([audit({ sessionId }), revokeSession(db, user.id, sessionId, alsoHash, holds)]);
     return ok(c, "Logged out");
   })
 

@@ -214,7 +214,14 @@ async function explainRefusal(
 }
 
 /** Revokes one of the user's sessions (and, when given, the one holding that refresh token hash). */
-export const revokeSession = (db: Db, userId: string, sessionId: string, refreshTokenHash?: string) =>
+export const revokeSession = (
+  db: Db,
+  userId: string,
+  sessionId: string,
+  refreshTokenHash?: string,
+  /** A condition the revocation must also meet (the caller's own session check, see guard.ts `requireAuthInWrite`). */
+  holds?: SQL,
+) =>
   db
     .update(sessions)
     .set({ revokedAt: nowIso() })
@@ -223,12 +230,13 @@ export const revokeSession = (db: Db, userId: string, sessionId: string, refresh
         eq(sessions.userId, userId),
         isNull(sessions.revokedAt),
         or(eq(sessions.id, sessionId), refreshTokenHash ? eq(sessions.refreshTokenHash, refreshTokenHash) : undefined),
+        holds,
       ),
     )
     .returning({ id: sessions.id });
 
-/** Revokes every live session of a user, optionally sparing the one making the request. */
-export const revokeAllSessions = (db: Db, userId: string, exceptSessionId?: string) =>
+/** Revokes every live session of a user, optionally sparing the one making the request (and only while `holds`). */
+export const revokeAllSessions = (db: Db, userId: string, exceptSessionId?: string, holds?: SQL) =>
   db
     .update(sessions)
     .set({ revokedAt: nowIso() })
@@ -237,5 +245,6 @@ export const revokeAllSessions = (db: Db, userId: string, exceptSessionId?: stri
         eq(sessions.userId, userId),
         isNull(sessions.revokedAt),
         exceptSessionId ? ne(sessions.id, exceptSessionId) : undefined,
+        holds,
       ),
     );

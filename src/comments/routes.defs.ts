@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { requireAuth } from "../auth/guard";
+import { requireAuth, requireAuthInWrite } from "../auth/guard";
 import { requirePermission } from "../auth/permissions";
 import { pageQuery } from "../http/pagination";
 import { Comment } from "../openapi/resources";
@@ -29,7 +29,7 @@ export const createCommentRoute = createRoute({
   tags,
   summary: "Comment on a post",
   security: bearer,
-  middleware: [requireAuth, requirePermission("content:create")] as const,
+  middleware: [requireAuthInWrite, requirePermission("content:create")] as const,
   request: { params: idParam, body: requestBody(commentBody) },
   responses: {
     201: created("Comment created", one),
@@ -44,7 +44,7 @@ export const patchCommentRoute = createRoute({
   summary: "Edit a comment",
   description: ownerOrModerator,
   security: bearer,
-  middleware: [requireAuth] as const,
+  middleware: [requireAuthInWrite] as const,
   request: { params: idParam, body: requestBody(commentBody) },
   responses: {
     200: success("Comment updated", one),
@@ -59,7 +59,7 @@ export const deleteCommentRoute = createRoute({
   summary: "Delete a comment",
   description: ownerOrModerator,
   security: bearer,
-  middleware: [requireAuth] as const,
+  middleware: [requireAuthInWrite] as const,
   request: { params: idParam },
   responses: { 200: success("Comment deleted"), ...failures(...PERMITTED, ...INPUT, "NOT_FOUND") },
 });

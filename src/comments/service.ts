@@ -1,10 +1,11 @@
-import { and, asc, eq, inArray, sql } from "drizzle-orm";
-import { type Actor, assertOwnerOr, modifiableBy } from "../auth/permissions";
+import { and, asc, eq, inArray, type SQL, sql } from "drizzle-orm";
+import { type Actor, type ActorInWrite, assertOwnerOr, checkedActor, modifiableBy } from "../auth/permissions";
 import { belowCap, contentLimitReached } from "../content-limits/limits";
 import { type Db, nowIso } from "../db/client";
 import { comments, posts, users } from "../db/schema";
+import { nextCursor } from "../http/cursor";
 import { notFound } from "../http/errors";
-import type { PageQuery } from "../http/pagination";
+import { type PageQuery, startOf } from "../http/pagination";
 import { batchOf, moderationAudit } from "../moderation/audit";
 import { editedBy } from "../moderation/edited";
 
@@ -50,25 +51,32 @@ export type Comment = ReturnType<typeof toComment>;
  * and a row that exists only if the post does and carries the total (its
  * trigger-kept counter, not a count of the comments). As for
  * posts, the page's ids come from the (post_id, created_at, id) index alone,
- * so a deep page does not read and join every comment before it.
+ * so a deep page does not read and join every comment before it, and with a
+ * `cursor` the index is sought past the previous page's last comment (keyset),
+ * so a deep page reads what page 1 reads.
  */
-export async function listComments(db: Db, postId: string, { page, limit }: PageQuery) {
+export async function listComments(db: Db, postId: string, query: PageQuery) {
+  const { limit } = query;
+  const start = startOf("comments", query);
+  const after = start.seek && sql`(${comments.createdAt}, ${comments.id}) > (${start.seek.key}, ${start.seek.id})`;
   const oldestFirst = [asc(comments.createdAt), asc(comments.id)];
   const pageIds = db
     .select({ id: comments.id })
     .from(comments)
-    .where(eq(comments.postId, postId))
+    .where(and(eq(comments.postId, postId), after))
     .orderBy(...oldestFirst)
     .limit(limit)
-    .offset((page - 1) * limit);
-  const [items, [post]] = await db.batch([
+    .offset(start.offset);
+  const [rows, [post]] = await db.batch([
     selectComments(db)
       .where(inArray(comments.id, pageIds))
       .orderBy(...oldestFirst),
     db.select({ total: posts.commentCount }).from(posts).where(eq(posts.id, postId)),
   ]);
   if (!post) throw notFound("Post");
-  return { items: items.map(toComment), total: post.total };
+  const items = rows.map(toComment);
+  const next = nextCursor("comments", start.page, items, limit, (c) => [c.createdAt, c.id]);
+  return { items, total: post.total, page: start.page, nextCursor: next };
 }
 
 /**
@@ -76,9 +84,17 @@ export async function listComments(db: Db, postId: string, { page, limit }: Page
  * row) and its author has fewer than `cap` comments (counted in the same
  * WHERE), and reads it back in the same batch: no read-back means no post (a
  * clean 404) or the cap (409), with no check-then-insert window and no
- * driver error to parse.
+ * driver error to parse. `holds`: the author's session check, carried by the
+ * insert so the whole request is one round trip (guard.ts `requireAuthInWrite`).
  */
-export async function createComment(db: Db, authorId: string, postId: string, content: string, cap: number) {
+export async function createComment(
+  db: Db,
+  authorId: string,
+  postId: string,
+  content: string,
+  cap: number,
+  holds: SQL,
+) {
   const id = crypto.randomUUID();
   const now = nowIso();
   const [, [comment]] = await db.batch([
@@ -95,7 +111,7 @@ export async function createComment(db: Db, authorId: string, postId: string, co
           editedAt: sql`null`.as("edited_at"),
         })
         .from(posts)
-        .where(and(eq(posts.id, postId), belowCap(users.commentCount, authorId, cap))),
+        .where(and(eq(posts.id, postId), belowCap(users.commentCount, authorId, cap), holds)),
     ),
     selectComments(db).where(eq(comments.id, id)),
   ]);
@@ -112,7 +128,13 @@ export async function createComment(db: Db, authorId: string, postId: string, co
  * someone else's 403. An edit by someone other than the author is audited
  * (text before and after) in the same batch and marks `editedBy`/`editedAt`.
  */
-export async function updateComment(db: Db, actor: Actor, id: string, content: string, ip: string | null = null) {
+export async function updateComment(
+  db: Db,
+  actor: Actor | ActorInWrite,
+  id: string,
+  content: string,
+  ip: string | null,
+) {
   const now = nowIso();
   const results = await db.batch(
     batchOf(
@@ -127,17 +149,17 @@ export async function updateComment(db: Db, actor: Actor, id: string, content: s
   );
   const [comment] = results.at(-1) as CommentRow[];
   if (!comment) throw notFound("Comment");
-  assertOwnerOr(actor, comment.authorId, "content:modify-any");
+  assertOwnerOr(checkedActor(actor), comment.authorId, "content:modify-any");
   return toComment(comment);
 }
 
 /** Deletes the comment if the actor may; a delete by someone other than the author is audited with the text. */
-export async function deleteComment(db: Db, actor: Actor, id: string, ip: string | null = null) {
+export async function deleteComment(db: Db, actor: Actor | ActorInWrite, id: string, ip: string | null) {
   const [[comment]] = await db.batch([
     db.select({ authorId: comments.authorId }).from(comments).where(eq(comments.id, id)),
     ...moderationAudit(db, actor, ip, { subject: "comment", id, action: "comment_delete" }),
     db.delete(comments).where(and(eq(comments.id, id), modifiableBy(actor, comments.authorId))),
   ]);
   if (!comment) throw notFound("Comment");
-  assertOwnerOr(actor, comment.authorId, "content:modify-any");
+  assertOwnerOr(checkedActor(actor), comment.authorId, "content:modify-any");
 }

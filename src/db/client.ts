@@ -74,7 +74,11 @@ export const dbProvider: MiddlewareHandler<AppEnv> = async (c, next) => {
   const session = c.env.DB.withSession(incoming ?? "first-unconstrained");
   const metered = meterD1(session);
   c.set("db", createDb(metered.db));
-  c.set("sessionGate", { arm: (check) => metered.gate.arm(check), flush: metered.flush });
+  c.set("sessionGate", {
+    arm: (check) => metered.gate.arm(check),
+    flush: metered.flush,
+    demand: (rule) => metered.gate.demand(rule),
+  });
   await next();
   const bookmark = session.getBookmark() ?? incoming;
   if (bookmark && !sharedCacheable(c.res.headers)) c.header(BOOKMARK_HEADER, bookmark);

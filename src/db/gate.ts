@@ -13,6 +13,13 @@
 export type SessionCheck = {
   /** The guard's SELECT, bound, as D1 would run it. */
   statement: D1PreparedStatement;
+  /**
+   * Set only by a guard whose route's every write carries the same check as
+   * a SQL condition (guard.ts `requireAuthInWrite`): the check may then ride
+   * in the batch of a first call that writes too, since a failed check means
+   * the write matched nothing in the same transaction.
+   */
+  ridesWithWrites?: boolean;
   /** Validates the check's result; throws the guard's 401/403 when it does not hold. */
   accept: (result: D1Result) => void;
 };
@@ -26,6 +33,27 @@ export class SessionGate {
   arm(check: SessionCheck) {
     this.#pending = check;
     this.passed = false;
+  }
+
+  /**
+   * Adds a rule the caller's row must meet to the pending check, so a read
+   * decided by role still travels with the route's first read: `rule` runs
+   * right after the check accepted the row (and set `c.var.user`), and when it
+   * throws, the check fails exactly as a dead session does, so the route's
+   * answer is discarded. False when no check is pending (already sent): the
+   * caller must then decide on the loaded row itself.
+   */
+  demand(rule: () => void): boolean {
+    const check = this.#pending;
+    if (!check) return false;
+    this.#pending = {
+      ...check,
+      accept: (result) => {
+        check.accept(result);
+        rule();
+      },
+    };
+    return true;
   }
 
   /** Takes the pending check for the caller to send; it must hand the result to `settle`. */

@@ -108,8 +108,9 @@ const SELECT = /^\s*select\b/i;
 /**
  * Wraps a D1 database or session so every query it runs is counted and timed,
  * and gated by the request's session check (`gate`, see db/gate.ts): the
- * check rides in the same round trip as the first call that only reads, and
- * goes alone before a first call that writes. Statements from the wrapper may
+ * check rides in the same round trip as the first call that only reads (or
+ * writes under a condition that repeats the check: `ridesWithWrites`), and
+ * goes alone before any other first call that writes. Statements from the wrapper may
  * be batched; D1 receives its own objects.
  */
 export function meterD1(target: D1Queryable): {
@@ -134,7 +135,7 @@ export function meterD1(target: D1Queryable): {
     });
   const send: Dispatch = async (statements, readOnly, how) => {
     const check = gate.claim();
-    if (check && readOnly) {
+    if (check && (readOnly || check.ridesWithWrites)) {
       const sent = batch([check.statement, ...statements]);
       await gate.settle(
         check,

@@ -1,6 +1,7 @@
 import { and, eq, gt, isNotNull, sql } from "drizzle-orm";
 import type { Context } from "hono";
 import { auditInsertWhere } from "../audit/audit";
+import { sessionHoldsInWrite } from "../auth/guard";
 import { nowIso } from "../db/client";
 import { type UserRow, users } from "../db/schema";
 import type { AppEnv } from "../env";
@@ -66,13 +67,18 @@ export async function confirmEmailChange(
   return swapped;
 }
 
-/** Drops the caller's pending change; its confirmation link dies with it (bound to the pending address). */
+/**
+ * Drops the caller's pending change; its confirmation link dies with it (bound
+ * to the pending address). One round trip: the guard's check rides with the
+ * update, which carries it (requireAuthInWrite).
+ */
 export async function cancelPendingEmail(c: Context<AppEnv>): Promise<UserRow> {
   const { db, user } = c.var;
+  const pending = and(isNotNull(users.pendingEmail), gt(users.pendingEmailExpiresAt, nowIso()));
   const [cancelled] = await db
     .update(users)
     .set({ pendingEmail: null, pendingEmailExpiresAt: null, updatedAt: nowIso() })
-    .where(and(eq(users.id, user.id), isNotNull(users.pendingEmail), gt(users.pendingEmailExpiresAt, nowIso())))
+    .where(and(eq(users.id, user.id), pending, sessionHoldsInWrite(c)))
     .returning();
   if (!cancelled) throw notFound("Pending email change");
   return cancelled;

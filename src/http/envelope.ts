@@ -3,7 +3,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { JSONParsed } from "hono/utils/types";
 import type { AppError } from "./errors";
 
-export type PageMeta = { page: number; limit: number; total: number; totalPages: number };
+export type PageMeta = { page: number; limit: number; total: number; totalPages: number; nextCursor: string | null };
 
 type Success<T, S extends ContentfulStatusCode> = { status: "success"; statusCode: S; message: string; data: T };
 type Empty = Record<string, never>;
@@ -45,8 +45,8 @@ export function ok(
   );
 }
 
-export function pageMeta(page: number, limit: number, total: number): PageMeta {
-  return { page, limit, total, totalPages: Math.ceil(total / limit) };
+export function pageMeta(page: number, limit: number, total: number, nextCursor: string | null): PageMeta {
+  return { page, limit, total, totalPages: Math.ceil(total / limit), nextCursor };
 }
 
 /** A failure names at most this many problems, so a small body with thousands of unknown keys gets a small answer. */

@@ -2,7 +2,7 @@ import { and, eq, ne, type SQL, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import type { AuditAction } from "../audit/audit";
-import { type Actor, can } from "../auth/permissions";
+import { type Actor, type ActorInWrite, can, isInWrite, roleMay } from "../auth/permissions";
 import type { Db } from "../db/client";
 import { auditEvents, comments, posts } from "../db/schema";
 
@@ -46,11 +46,13 @@ const jsonObject = (fields: Record<string, SQLiteColumn>) =>
  */
 export function moderationAudit(
   db: Db,
-  actor: Actor,
+  actor: Actor | ActorInWrite,
   ip: string | null,
   event: { subject: Subject; id: string; action: AuditAction; after?: Record<string, string> },
 ): SQLiteInsertSelect[] {
-  if (!can(actor.role, "content:modify-any")) return [];
+  // An actor whose role is decided in the write (requireAuthInWrite) gets the statement, under the same role rule.
+  const inWrite = isInWrite(actor);
+  if (!inWrite && !can(actor.role, "content:modify-any")) return [];
   const { table, id, authorId, ref, text } = SUBJECTS[event.subject];
   const before = sql`json_object(${jsonObject(text)})`;
   const details: SQL = event.after
@@ -68,7 +70,13 @@ export function moderationAudit(
       createdAt: sql`${new Date().toISOString()}`.as("created_at"),
     })
     .from(table)
-    .where(and(eq(id, event.id), ne(authorId, actor.id)));
+    .where(
+      and(
+        eq(id, event.id),
+        ne(authorId, actor.id),
+        inWrite ? and(roleMay(actor.id, "content:modify-any"), actor.holds) : undefined,
+      ),
+    );
   return [db.insert(auditEvents).select(row)];
 }
 

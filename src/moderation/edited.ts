@@ -11,7 +11,7 @@ import type { Actor } from "../auth/permissions";
  * cannot disagree with the row's real author.
  */
 export const editedBy = (
-  actor: Actor,
+  actor: Pick<Actor, "id">,
   now: string,
   t: { authorId: SQLiteColumn; editedBy: SQLiteColumn; editedAt: SQLiteColumn },
 ): { editedBy: SQL; editedAt: SQL } => ({

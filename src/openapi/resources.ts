@@ -92,7 +92,15 @@ export const MfaRequired = z
   .meta({ id: "MfaRequired", description: "The password was right and the account has MFA: no tokens yet." });
 
 export const PageMeta = z
-  .object({ page: z.int().min(1), limit: z.int().min(1), total: z.int().min(0), totalPages: z.int().min(0) })
+  .object({
+    page: z.int().min(1),
+    limit: z.int().min(1),
+    total: z.int().min(0),
+    totalPages: z.int().min(0),
+    nextCursor: z.string().nullable().meta({
+      description: "Send as `cursor` for the next page (same cost as page 1); null when this page is the last.",
+    }),
+  })
   .meta({ id: "PageMeta", description: "Pagination of a list." });
 
 export const AuditEvent = z

@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { requireAuth } from "../auth/guard";
+import { requireAuth, requireAuthInWrite } from "../auth/guard";
 import { requirePermission } from "../auth/permissions";
 import { Post } from "../openapi/resources";
 import { created, failures, INPUT, JSON_BODY, PERMITTED, page, success } from "../openapi/responses";
@@ -29,7 +29,7 @@ export const createPostRoute = createRoute({
   tags,
   summary: "Write a post",
   security: bearer,
-  middleware: [requireAuth, requirePermission("content:create")] as const,
+  middleware: [requireAuthInWrite, requirePermission("content:create")] as const,
   request: { body: requestBody(putPostBody) },
   responses: {
     201: created("Post created", one),
@@ -55,7 +55,7 @@ export const putPostRoute = createRoute({
   summary: "Replace a post's title and content",
   description: ownerOrModerator,
   security: bearer,
-  middleware: [requireAuth] as const,
+  middleware: [requireAuthInWrite] as const,
   request: { params: idParam, body: requestBody(putPostBody) },
   responses: {
     200: success("Post updated", one),
@@ -70,7 +70,7 @@ export const patchPostRoute = createRoute({
   summary: "Change a post's title, content or both",
   description: ownerOrModerator,
   security: bearer,
-  middleware: [requireAuth] as const,
+  middleware: [requireAuthInWrite] as const,
   request: { params: idParam, body: requestBody(patchPostBody) },
   responses: {
     200: success("Post updated", one),
@@ -85,7 +85,7 @@ export const deletePostRoute = createRoute({
   summary: "Delete a post and its comments",
   description: ownerOrModerator,
   security: bearer,
-  middleware: [requireAuth] as const,
+  middleware: [requireAuthInWrite] as const,
   request: { params: idParam },
   responses: { 200: success("Post deleted"), ...failures(...PERMITTED, ...INPUT, "NOT_FOUND") },
 });

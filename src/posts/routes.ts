@@ -1,3 +1,5 @@
+import { sessionHoldsInWrite } from "../auth/guard";
+import { actorInWrite } from "../auth/permissions";
 import { limitContentWrites } from "../content-limits/limits";
 import { clientIp } from "../http/client";
 import { ok, pageMeta } from "../http/envelope";
@@ -14,14 +16,15 @@ import { createPost, deletePost, findPost, listPosts, updatePost } from "./servi
 
 export const postsRoutes = createRouter()
   .openapi(listPostsRoute, async (c) => {
-    const { page, limit, authorId, q } = c.req.valid("query");
-    const { items, total } = await listPosts(c.var.db, { page, limit }, { authorId, q });
-    return ok(c, "Posts", items, { meta: pageMeta(page, limit, total) });
+    const { authorId, q, ...paging } = c.req.valid("query");
+    const { items, total, page, nextCursor } = await listPosts(c.var.db, paging, { authorId, q });
+    return ok(c, "Posts", items, { meta: pageMeta(page, paging.limit, total, nextCursor) });
   })
 
   .openapi(createPostRoute, async (c) => {
     await limitContentWrites(c, "post");
-    const post = await createPost(c.var.db, c.var.user.id, c.req.valid("json"), c.var.config.MAX_POSTS_PER_USER);
+    const cap = c.var.config.MAX_POSTS_PER_USER;
+    const post = await createPost(c.var.db, c.var.user.id, c.req.valid("json"), cap, sessionHoldsInWrite(c));
     return ok(c, "Post created", { post }, { status: 201 });
   })
 
@@ -32,17 +35,17 @@ export const postsRoutes = createRouter()
 
   .openapi(putPostRoute, async (c) => {
     await limitContentWrites(c, "post");
-    const post = await updatePost(c.var.db, c.var.user, c.req.valid("param").id, c.req.valid("json"), clientIp(c));
+    const post = await updatePost(c.var.db, actorInWrite(c), c.req.valid("param").id, c.req.valid("json"), clientIp(c));
     return ok(c, "Post updated", { post });
   })
 
   .openapi(patchPostRoute, async (c) => {
     await limitContentWrites(c, "post");
-    const post = await updatePost(c.var.db, c.var.user, c.req.valid("param").id, c.req.valid("json"), clientIp(c));
+    const post = await updatePost(c.var.db, actorInWrite(c), c.req.valid("param").id, c.req.valid("json"), clientIp(c));
     return ok(c, "Post updated", { post });
   })
 
   .openapi(deletePostRoute, async (c) => {
-    await deletePost(c.var.db, c.var.user, c.req.valid("param").id, clientIp(c));
+    await deletePost(c.var.db, actorInWrite(c), c.req.valid("param").id, clientIp(c));
     return ok(c, "Post deleted");
   });

@@ -1,11 +1,12 @@
-import { and, count, desc, eq, inArray, type SQL, sql } from "drizzle-orm";
-import { type Actor, assertOwnerOr, modifiableBy } from "../auth/permissions";
-import { belowCap, contentLimitReached } from "../content-limits/limits";
+import { and, count, desc, eq, inArray, lt, type SQL, sql } from "drizzle-orm";
+import { type Actor, type ActorInWrite, assertOwnerOr, checkedActor, modifiableBy } from "../auth/permissions";
+import { contentLimitReached } from "../content-limits/limits";
 import { type Db, nowIso } from "../db/client";
 import { posts, tableCounts, users } from "../db/schema";
 import { startsWith } from "../db/search";
+import { nextCursor } from "../http/cursor";
 import { notFound } from "../http/errors";
-import type { PageQuery } from "../http/pagination";
+import { type PageQuery, startOf } from "../http/pagination";
 import { batchOf, moderationAudit } from "../moderation/audit";
 import { editedBy } from "../moderation/edited";
 
@@ -58,23 +59,28 @@ export type PostFilter = { authorId?: string; q?: string };
  * The page's ids are picked first from the (created_at, id) index alone, and
  * only those rows are read and joined: with a plain OFFSET every skipped post
  * would be read and joined too (page 500 of 20 would read 10,000 rows).
- * Unfiltered, the total is the trigger-kept count rather than a count of
- * every post; a filter's total counts only its index range.
+ * With a `cursor` the ids are sought in that index after the last item of the
+ * previous page (keyset), so no entry before it is walked either: a deep page
+ * costs what page 1 costs. Unfiltered, the total is the trigger-kept count
+ * rather than a count of every post; a filter's total counts only its index range.
  */
-export async function listPosts(db: Db, { page, limit }: PageQuery, filter: PostFilter) {
+export async function listPosts(db: Db, query: PageQuery, filter: PostFilter) {
+  const { limit } = query;
+  const start = startOf("posts", query);
   const where: SQL | undefined = and(
     filter.authorId ? eq(posts.authorId, filter.authorId) : undefined,
     filter.q ? startsWith(posts.title, filter.q) : undefined,
   );
+  const after = start.seek && sql`(${posts.createdAt}, ${posts.id}) < (${start.seek.key}, ${start.seek.id})`;
   const newestFirst = [desc(posts.createdAt), desc(posts.id)];
   const pageIds = db
     .select({ id: posts.id })
     .from(posts)
-    .where(where)
+    .where(and(where, after))
     .orderBy(...newestFirst)
     .limit(limit)
-    .offset((page - 1) * limit);
-  const [items, totals] = await db.batch([
+    .offset(start.offset);
+  const [rows, totals] = await db.batch([
     selectPosts(db)
       .where(inArray(posts.id, pageIds))
       .orderBy(...newestFirst),
@@ -82,16 +88,26 @@ export async function listPosts(db: Db, { page, limit }: PageQuery, filter: Post
       ? db.select({ total: count() }).from(posts).where(where)
       : db.select({ total: tableCounts.total }).from(tableCounts).where(eq(tableCounts.tableName, "posts")),
   ]);
-  return { items: items.map(toPost), total: totals[0]?.total ?? 0 };
+  const items = rows.map(toPost);
+  const next = nextCursor("posts", start.page, items, limit, (p) => [p.createdAt, p.id]);
+  return { items, total: totals[0]?.total ?? 0, page: start.page, nextCursor: next };
 }
 
 /**
  * Inserts the post only while its author has fewer than `cap` posts: an
  * `INSERT … SELECT` from the author's row whose WHERE counts them, so the
  * check and the insert are one statement and parallel creates cannot overrun
- * the cap. No read-back means the cap was reached (409).
+ * the cap. No read-back means the cap was reached (409). `holds`: the
+ * author's session check, carried by the insert so the whole request is one
+ * round trip (guard.ts `requireAuthInWrite`).
  */
-export async function createPost(db: Db, authorId: string, input: { title: string; content: string }, cap: number) {
+export async function createPost(
+  db: Db,
+  authorId: string,
+  input: { title: string; content: string },
+  cap: number,
+  holds: SQL,
+) {
   const id = crypto.randomUUID();
   const now = nowIso();
   const [, [post]] = await db.batch([
@@ -109,7 +125,8 @@ export async function createPost(db: Db, authorId: string, input: { title: strin
           commentCount: sql`0`.as("comment_count"),
         })
         .from(users)
-        .where(and(eq(users.id, authorId), belowCap(users.postCount, authorId, cap))),
+        // Selected from the author's row already: its counter is compared in place, not read again (belowCap).
+        .where(and(eq(users.id, authorId), lt(users.postCount, cap), holds)),
     ),
     selectPosts(db).where(eq(posts.id, id)),
   ]);
@@ -132,10 +149,10 @@ export async function findPost(db: Db, id: string) {
  */
 export async function updatePost(
   db: Db,
-  actor: Actor,
+  actor: Actor | ActorInWrite,
   id: string,
   changes: { title?: string; content?: string },
-  ip: string | null = null,
+  ip: string | null,
 ) {
   const now = nowIso();
   const audit = moderationAudit(db, actor, ip, { subject: "post", id, action: "post_update", after: changes });
@@ -147,7 +164,7 @@ export async function updatePost(
   const results = await db.batch(batchOf(...audit, write, selectPosts(db).where(eq(posts.id, id))));
   const [post] = results.at(-1) as PostRow[];
   if (!post) throw notFound("Post");
-  assertOwnerOr(actor, post.authorId, "content:modify-any");
+  assertOwnerOr(checkedActor(actor), post.authorId, "content:modify-any");
   return toPost(post);
 }
 
@@ -156,12 +173,12 @@ export async function updatePost(
  * CASCADE). A delete by someone other than the author is audited, with the
  * text that was deleted, in the same batch.
  */
-export async function deletePost(db: Db, actor: Actor, id: string, ip: string | null = null) {
+export async function deletePost(db: Db, actor: Actor | ActorInWrite, id: string, ip: string | null) {
   const [[post]] = await db.batch([
     db.select({ authorId: posts.authorId }).from(posts).where(eq(posts.id, id)),
     ...moderationAudit(db, actor, ip, { subject: "post", id, action: "post_delete" }),
     db.delete(posts).where(and(eq(posts.id, id), modifiableBy(actor, posts.authorId))),
   ]);
   if (!post) throw notFound("Post");
-  assertOwnerOr(actor, post.authorId, "content:modify-any");
+  assertOwnerOr(checkedActor(actor), post.authorId, "content:modify-any");
 }

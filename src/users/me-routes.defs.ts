@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { requireAuthAllowUnverified } from "../auth/guard";
+import { requireAuthAllowUnverified, requireAuthAllowUnverifiedInWrite } from "../auth/guard";
 import { Session, User } from "../openapi/resources";
 import { failures, INPUT, JSON_BODY, SIGNED_IN, STEP_UP, success } from "../openapi/responses";
 import { bearer, requestBody } from "../openapi/router";
@@ -31,7 +31,7 @@ export const cancelPendingEmailRoute = createRoute({
   summary: "Cancel a pending email change",
   description: "Its confirmation link dies with it.",
   security: bearer,
-  middleware: [requireAuthAllowUnverified] as const,
+  middleware: [requireAuthAllowUnverifiedInWrite] as const,
   responses: {
     200: success("Pending email change cancelled", z.object({ user: User })),
     ...failures(...SIGNED_IN, { code: "NOT_FOUND", status: 404, when: "No email change is pending." }),
@@ -70,7 +70,7 @@ export const revokeSessionRoute = createRoute({
   summary: "Revoke one of the caller's sessions",
   description: "Anyone else's session id answers 404, like an unknown one.",
   security: bearer,
-  middleware: [requireAuthAllowUnverified] as const,
+  middleware: [requireAuthAllowUnverifiedInWrite] as const,
   request: { params: idParam },
   responses: { 200: success("Session revoked"), ...failures(...SIGNED_IN, ...INPUT, "NOT_FOUND") },
 });

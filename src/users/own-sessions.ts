@@ -1,6 +1,7 @@
 import { and, desc, eq, sql } from "drizzle-orm";
 import type { Context } from "hono";
 import { auditInsertWhere } from "../audit/audit";
+import { sessionHoldsInWrite } from "../auth/guard";
 import { liveSession } from "../auth/sessions";
 import { type Db, nowIso } from "../db/client";
 import { sessions } from "../db/schema";
@@ -39,11 +40,12 @@ export async function listOwnSessions(db: Db, config: Config, userId: string, cu
 /**
  * Revokes one of the caller's own live sessions. Another user's session id is
  * matched by nothing and answers 404, exactly like an unknown id, so the
- * endpoint tells nobody which session ids exist.
+ * endpoint tells nobody which session ids exist. One round trip: the guard's
+ * check rides in this batch and both statements carry it (requireAuthInWrite).
  */
 export async function revokeOwnSession(c: Context<AppEnv>, sessionId: string) {
   const { db, user } = c.var;
-  const target = and(eq(sessions.id, sessionId), liveSessionsOf(user.id, c.var.config));
+  const target = and(eq(sessions.id, sessionId), liveSessionsOf(user.id, c.var.config), sessionHoldsInWrite(c));
   const [, revoked] = await db.batch([
     auditInsertWhere(
       db,

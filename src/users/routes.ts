@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import { sessionUser } from "../auth/guard";
-import { assertCan, assertOwnerOr } from "../auth/permissions";
+import { assertCan, assertOwnerOr, decideOnSessionRow } from "../auth/permissions";
 import type { AppEnv } from "../env";
 import { ok, pageMeta } from "../http/envelope";
 import { createRouter } from "../openapi/router";
@@ -20,16 +20,18 @@ const userById = (c: Context<AppEnv>, id: string) => (id === c.var.user.id ? ses
  */
 export const userRoutes = createRouter()
   .openapi(listUsersRoute, async (c) => {
-    const { page, limit, ...filter } = c.req.valid("query");
-    const { items, total } = await listUsers(c.var.db, { page, limit }, filter);
-    return ok(c, "Users", items.map(toPublicUser), { meta: pageMeta(page, limit, total) });
+    const { page, limit, cursor, ...filter } = c.req.valid("query");
+    const list = await listUsers(c.var.db, { page, limit, cursor }, filter);
+    const meta = pageMeta(list.page, limit, list.total, list.nextCursor);
+    return ok(c, "Users", list.items.map(toPublicUser), { meta });
   })
 
   .openapi(getUserRoute, async (c) => {
     const { id } = c.req.valid("param");
-    // Another user's record is a decision by role: the session check runs first (own id: it rides with nothing).
-    assertOwnerOr(await sessionUser(c), id, "users:read-any");
-    return ok(c, "User", { user: toPublicUser(await userById(c, id)) });
+    // Own id: the guard's row is the answer. Another's: a decision by role, which rides with the read (one round trip).
+    if (id === c.var.user.id) return ok(c, "User", { user: toPublicUser(await sessionUser(c)) });
+    await decideOnSessionRow(c, (user) => assertOwnerOr(user, id, "users:read-any"));
+    return ok(c, "User", { user: toPublicUser(await findUser(c.var.db, id)) });
   })
 
   .openapi(putUserRoute, async (c) => {

@@ -14,8 +14,9 @@ import { sendEmailChangeNotice, sendEmailChangeVerification } from "../email-cha
 import { proveOwnEmailChange } from "../email-change/request";
 import type { AppEnv, AuthUser } from "../env";
 import { clientIp } from "../http/client";
+import { nextCursor } from "../http/cursor";
 import { forbidden, notFound } from "../http/errors";
-import type { PageQuery } from "../http/pagination";
+import { type PageQuery, startOf } from "../http/pagination";
 import { enforceRateLimit } from "../http/rate-limit";
 import { isUniqueViolation, uniqueConflict } from "./conflicts";
 import { lastAdmin, leavesAnActiveAdmin } from "./last-admin";
@@ -40,11 +41,36 @@ const ORDER = {
   email: [asc(users.email)],
 } as const;
 
+type Sort = keyof typeof ORDER;
+
+/**
+ * Keyset for each order: the rows after a cursor's position, and the
+ * position of a row. Usernames and emails are unique, so they are a whole key.
+ */
+const SEEK: Record<Sort, { after: (key: string, id: string) => SQL; keyOf: (u: UserRow) => [string, string] }> = {
+  createdAt: {
+    after: (key, id) => sql`(${users.createdAt}, ${users.id}) > (${key}, ${id})`,
+    keyOf: (u) => [u.createdAt, u.id],
+  },
+  "-createdAt": {
+    after: (key, id) => sql`(${users.createdAt}, ${users.id}) < (${key}, ${id})`,
+    keyOf: (u) => [u.createdAt, u.id],
+  },
+  username: { after: (key) => sql`${users.username} > ${key}`, keyOf: (u) => [u.username, u.id] },
+  email: { after: (key) => sql`${users.email} > ${key}`, keyOf: (u) => [u.email, u.id] },
+};
+
 /**
  * One page of users and the total: two statements, one round trip. Unfiltered,
- * the total is the trigger-kept count rather than a count of every user.
+ * the total is the trigger-kept count rather than a count of every user. A
+ * `cursor` (of the same sort: its key means something else in another) seeks
+ * in the sort's index instead of skipping the rows before it.
  */
-export async function listUsers(db: Db, { page, limit }: PageQuery, filter: UserListFilter) {
+export async function listUsers(db: Db, query: PageQuery, filter: UserListFilter) {
+  const { limit } = query;
+  const list = `users:${filter.sort}`;
+  const start = startOf(list, query);
+  const seek = SEEK[filter.sort];
   const where = and(
     filter.q ? or(startsWith(users.username, filter.q), startsWith(users.email, filter.q)) : undefined,
     filter.role ? eq(users.role, filter.role) : undefined,
@@ -54,15 +80,16 @@ export async function listUsers(db: Db, { page, limit }: PageQuery, filter: User
     db
       .select()
       .from(users)
-      .where(where)
+      .where(and(where, start.seek && seek.after(start.seek.key, start.seek.id)))
       .orderBy(...ORDER[filter.sort])
       .limit(limit)
-      .offset((page - 1) * limit),
+      .offset(start.offset),
     where
       ? db.select({ total: count() }).from(users).where(where)
       : db.select({ total: tableCounts.total }).from(tableCounts).where(eq(tableCounts.tableName, "users")),
   ]);
-  return { items, total: totals[0]?.total ?? 0 };
+  const next = nextCursor(list, start.page, items, limit, seek.keyOf);
+  return { items, total: totals[0]?.total ?? 0, page: start.page, nextCursor: next };
 }
 
 /** Keeps only the fields that would actually change the row. */
@@ -85,20 +112,11 @@ const actorStillHolds = (actor: Pick<AuthUser, "id" | "role">): SQL => sql`exist
   select 1 from "users" as "actor"
   where "actor"."id" = ${actor.id} and "actor"."role" = ${actor.role} and "actor"."status" = 'active')`;
 
-/** Whether `condition` (about `users` row `userId`) holds right now; false when the row is gone. */
-const holdsFor = async (db: Db, userId: string, condition: SQL) =>
-  (
-    await db
-      .select({ holds: sql<number>`${condition}` })
-      .from(users)
-      .where(eq(users.id, userId))
-      .get()
-  )?.holds === 1;
-
 /**
  * A write that matched nothing: the user is gone (404), the password proof
  * behind it went stale (401), the last-admin rule refused it (409), or the
- * actor lost the rights it was checked for (403).
+ * actor lost the rights it was checked for (403). Every condition is read in
+ * one statement (one round trip) from the target's row, as the write saw it.
  */
 async function explainNoMatch(
   db: Db,
@@ -106,10 +124,19 @@ async function explainNoMatch(
   actor: Pick<AuthUser, "id" | "role">,
   proven?: SQL,
 ): Promise<never> {
-  await findUser(db, userId);
-  if (proven && !(await holdsFor(db, userId, proven))) throw wrongPassword();
-  if (!(await holdsFor(db, userId, leavesAnActiveAdmin(userId)))) throw lastAdmin();
-  if (!(await holdsFor(db, actor.id, actorStillHolds(actor)))) throw forbidden();
+  const row = await db
+    .select({
+      proven: proven ? sql<number>`${proven}` : sql<number>`1`,
+      adminsRemain: sql<number>`${leavesAnActiveAdmin(userId)}`,
+      actorHolds: sql<number>`${actorStillHolds(actor)}`,
+    })
+    .from(users)
+    .where(eq(users.id, userId))
+    .get();
+  if (!row) throw notFound("User");
+  if (row.proven !== 1) throw wrongPassword();
+  if (row.adminsRemain !== 1) throw lastAdmin();
+  if (row.actorHolds !== 1) throw forbidden();
   throw lastAdmin();
 }
 

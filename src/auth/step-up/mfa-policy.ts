@@ -1,4 +1,6 @@
+import { inArray, isNotNull, not, or, type SQL } from "drizzle-orm";
 import type { Context } from "hono";
+import { type Role, users } from "../../db/schema";
 import type { AppEnv } from "../../env";
 import { AppError } from "../../http/errors";
 
@@ -16,4 +18,15 @@ export function assertMfaEnrolled(c: Context<AppEnv>) {
   if (user.mfaEnabledAt || !config.REQUIRE_MFA_ROLES.includes(user.role)) return;
   if (ENROLMENT_PATHS.test(c.req.path)) return;
   throw new AppError(403, "MFA_ENROLLMENT_REQUIRED", "Your role requires two-step sign-in: enrol at POST /me/mfa/totp");
+}
+
+/**
+ * `assertMfaEnrolled` as a SQL condition on the `users` row, for a write that
+ * carries the guard's check (guard.ts `requireAuthInWrite`): undefined when
+ * the policy asks nothing of this route.
+ */
+export function mfaEnrolledCondition(c: Context<AppEnv>): SQL | undefined {
+  const roles = c.var.config.REQUIRE_MFA_ROLES;
+  if (roles.length === 0 || ENROLMENT_PATHS.test(c.req.path)) return undefined;
+  return or(isNotNull(users.mfaEnabledAt), not(inArray(users.role, roles as Role[])));
 }
