@@ -4,6 +4,7 @@ import { secureHeaders } from "hono/secure-headers";
 import { auditRoutes } from "./audit/routes";
 import { emailRoutes } from "./auth/email-routes";
 import { mfaRoutes } from "./auth/mfa/routes";
+import { passkeyRoutes } from "./auth/passkeys/routes";
 import { authRoutes } from "./auth/routes";
 import { commentsRoutes } from "./comments/routes";
 import { dbProvider } from "./db/client";
@@ -55,6 +56,7 @@ const routes = app
   .route("/", authRoutes)
   .route("/", emailRoutes)
   .route("/", mfaRoutes)
+  .route("/", passkeyRoutes)
   .route("/", postsRoutes)
   .route("/", commentsRoutes)
   .route("/", userRoutes)

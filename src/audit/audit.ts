@@ -28,7 +28,10 @@ export type AuditAction =
   | "mfa_failure"
   | "recovery_code_used"
   | "recovery_codes_regenerated"
-  | "reauthenticate";
+  | "reauthenticate"
+  | "passkey_add"
+  | "passkey_remove"
+  | "passkey_login";
 
 export type AuditEntry = {
   action: AuditAction;

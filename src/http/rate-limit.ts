@@ -18,6 +18,8 @@ const PUBLIC_ENDPOINTS: Record<string, string> = {
   "/forgot-password": "forgot",
   "/reset-password": "reset",
   "/verify-email": "verify",
+  "/passkeys/login/options": "passkey-options",
+  "/passkeys/login": "passkey-login",
 };
 
 const ipCheck = (c: Context<AppEnv>, endpoint: string) =>

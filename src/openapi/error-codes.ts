@@ -45,6 +45,14 @@ export const ERROR_CODES = {
   NOT_FOUND: { status: 404, when: "No such route or resource." },
   CONFLICT: { status: 409, when: "The email or username is already taken." },
   LAST_ADMIN: { status: 409, when: "The change would leave no active admin." },
+  LAST_SIGN_IN_METHOD: {
+    status: 409,
+    when: "Removing this passkey would leave the account no way to sign in (no password, other passkey or linked identity).",
+  },
+  INVALID_PASSKEY: {
+    status: 400,
+    when: "A passkey registration was refused: expired or used challenge, wrong origin or RP ID, no user verification, unsupported key, or a passkey already registered.",
+  },
   CONTENT_LIMIT_REACHED: {
     status: 409,
     when: "The account already stores `MAX_POSTS_PER_USER` posts (or `MAX_COMMENTS_PER_USER` comments).",

@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { emailField } from "../../users/fields";
 
 const base64url = (max: number) =>
   z
@@ -39,3 +40,32 @@ export const authenticationResponseSchema = z.object({
 export type AuthenticationResponseJSON = z.infer<typeof authenticationResponseSchema>;
 
 export const passkeyNameSchema = z.string().trim().min(1).max(64);
+
+/** POST /me/passkeys. */
+export const addPasskeyBody = z.strictObject({
+  response: registrationResponseSchema.meta({
+    description: "The `PublicKeyCredential.toJSON()` of `navigator.credentials.create()` with the options.",
+  }),
+  name: passkeyNameSchema.optional().meta({ description: 'Shown in GET /me/passkeys; default "Passkey".' }),
+});
+
+/** PATCH /me/passkeys/{id}. */
+export const renamePasskeyBody = z.strictObject({ name: passkeyNameSchema });
+
+/** POST /passkeys/login/options. */
+export const loginOptionsBody = z.strictObject({
+  email: emailField
+    .optional()
+    .meta({ description: "With it, `allowCredentials` lists its passkeys; without, the browser offers its own." }),
+});
+
+/** A login assertion answering the challenge `challengeId` named (POST /passkeys/login, step-up). */
+export const assertionBody = z.strictObject({
+  challengeId: z.string().min(1).max(64).meta({ description: "From POST /passkeys/login/options." }),
+  response: authenticationResponseSchema.meta({
+    description: "The `PublicKeyCredential.toJSON()` of `navigator.credentials.get()` with the options.",
+  }),
+});
+
+/** A passkey's id in a path: a credential id, base64url. */
+export const passkeyIdParam = z.strictObject({ id: base64url(1400) });
