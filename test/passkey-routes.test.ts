@@ -1,12 +1,13 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { NO_PASSWORD } from "../src/auth/sign-in-methods";
-import { api, registerAndLogin, type Session, unique } from "./support/api";
-import { type Knobs, SoftwareAuthenticator } from "./support/authenticator";
+import { api, registerAndLogin, unique } from "./support/api";
+import { SoftwareAuthenticator } from "./support/authenticator";
 import { failuresOf, rows, setFailures, suspendUser } from "./support/db";
 import { expectFailure } from "./support/expect-failure";
 import { waitForEmail } from "./support/mailbox";
 import { codeNow, enrolled } from "./support/mfa-api";
+import { addPasskey, passkeyLogin, signedAssertion } from "./support/passkey-api";
 import { ORIGIN } from "./support/passkeys";
 import { auditCount, sessionIdOf } from "./support/sessions";
 import { settled } from "./support/settled";
@@ -16,31 +17,6 @@ const removePassword = (userId: string) =>
 
 const sessionsOf = async (userId: string) =>
   (await rows("select id, amr from sessions where user_id = ?", userId)) as { id: string; amr: string }[];
-
-/** Registers a passkey through the routes: step-up options, then the authenticator's answer. */
-async function addPasskey(session: Session, { name, code }: { name?: string; code?: string } = {}) {
-  const authenticator = await SoftwareAuthenticator.create(ORIGIN);
-  const options = await api("POST", "/me/passkeys/options", {
-    token: session.accessToken,
-    body: { currentPassword: session.user.password, code },
-  });
-  expect(options.status).toBe(200);
-  const response = await authenticator.register(options.body.data.options);
-  const added = await api("POST", "/me/passkeys", { token: session.accessToken, body: { response, name } });
-  expect(added.status).toBe(201);
-  return { authenticator, passkey: added.body.data.passkey };
-}
-
-/** Login options (for `email`, or discoverable without), signed by `authenticator`. */
-async function signedAssertion(authenticator: SoftwareAuthenticator, email?: string, knobs: Knobs = {}) {
-  const options = await api("POST", "/passkeys/login/options", { body: email === undefined ? {} : { email } });
-  expect(options.status).toBe(200);
-  const { challengeId } = options.body.data;
-  return { challengeId, response: await authenticator.assert(options.body.data.options, knobs) };
-}
-
-const passkeyLogin = async (authenticator: SoftwareAuthenticator, email?: string, knobs: Knobs = {}) =>
-  api("POST", "/passkeys/login", { body: await signedAssertion(authenticator, email, knobs) });
 
 const loginFailureReasons = async (userId: string) =>
   (
