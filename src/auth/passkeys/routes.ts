@@ -88,8 +88,9 @@ export const passkeyRoutes = createRouter()
 
   .openapi(passkeyLoginOptionsRoute, async (c) => {
     const { email } = c.req.valid("json");
-    // Per IP (limitPublicEndpointsByIp, before the body is read) and per email: one challenge row each.
-    if (email !== undefined) await enforceRateLimit(c, "passkey-options", { email });
+    // Per IP (limitPublicEndpointsByIp, before the body is read) and per email from that network, so
+    // strangers asking for an address's options cannot use up its owner's budget.
+    if (email !== undefined) await enforceRateLimit(c, "passkey-options", { email, network: clientNetwork(c) });
     return ok(c, "Passkey options", await loginOptions(passkeyDepsOf(c), email));
   })
 
@@ -108,7 +109,8 @@ export const passkeyRoutes = createRouter()
     const network = clientNetwork(c);
     const found = await claimAssertion(deps, challengeId, response);
     let attempt: Attempt | undefined;
-    if (found.claimed && found.stored) {
+    // Counted whenever the assertion names a known passkey, a replay of a spent challenge included.
+    if (found.stored) {
       const { email } = found.stored;
       await enforceRateLimit(c, "passkey-login", { email, network });
       attempt = await reserveAttempt(db, { email, network });
