@@ -140,11 +140,9 @@ export const recoveryCodeUsedNotice = (to: string, remaining: number) =>
 export const passkeyChangedNotice = (to: string, change: "added" | "removed") =>
   render({
     to,
-    subject: change === "added" ? "A passkey was added to your account" : "A passkey was removed from your account",
+    subject: `A passkey was ${change === "added" ? "added to" : "removed from"} your account`,
     lines: [
-      change === "added"
-        ? "A new passkey can now sign in to your account without a password."
-        : "One of your passkeys was removed and can no longer sign in to your account.",
-      "If this was not you, reset your password now, review your passkeys and contact support.",
+      `A passkey was ${change} ${change === "added" ? "to" : "from"} your account.`,
+      "If this was not you, reset your password now and contact support.",
     ],
   });

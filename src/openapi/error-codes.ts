@@ -47,11 +47,11 @@ export const ERROR_CODES = {
   LAST_ADMIN: { status: 409, when: "The change would leave no active admin." },
   LAST_SIGN_IN_METHOD: {
     status: 409,
-    when: "Removing this passkey would leave the account no way to sign in (no password, other passkey or linked identity).",
+    when: "Removing it would leave the account no way to sign in.",
   },
   INVALID_PASSKEY: {
     status: 400,
-    when: "A passkey registration was refused: expired or used challenge, wrong origin or RP ID, no user verification, unsupported key, or a passkey already registered.",
+    when: "The passkey registration was refused; ask for new options.",
   },
   CONTENT_LIMIT_REACHED: {
     status: 409,

@@ -8,16 +8,15 @@ import { stepUpBody } from "../mfa/schemas";
 import { addPasskeyBody, assertionBody, loginOptionsBody, passkeyIdParam, renamePasskeyBody } from "./schemas";
 
 const tags = ["Passkeys"];
-const STEP_UP_PROOF =
-  "Step-up: `currentPassword` (and `code` when MFA is on), or a POST /me/reauthenticate on this session within `STEP_UP_TTL` seconds (a passkey does).";
+const STEP_UP_PROOF = "Step-up: `currentPassword` (+ `code` with MFA) or a recent POST /me/reauthenticate.";
 
 const Passkey = z
   .object({
-    id: z.string().meta({ description: "The credential id (base64url)." }),
+    id: z.string().meta({ description: "Credential id, base64url." }),
     name: z.string(),
     createdAt: z.string(),
     lastUsedAt: z.string().nullable(),
-    backedUp: z.boolean().meta({ description: "The authenticator says it is backed up (synced) now." }),
+    backedUp: z.boolean(),
     deviceType: z.enum(["singleDevice", "multiDevice"]),
   })
   .meta({ id: "Passkey" });
@@ -28,8 +27,8 @@ export const passkeyOptionsRoute = createRoute({
   method: "post",
   path: "/me/passkeys/options",
   tags,
-  summary: "Options for navigator.credentials.create(): register a passkey",
-  description: `${STEP_UP_PROOF} The JSON form of PublicKeyCredentialCreationOptions: a fresh challenge (5 minutes, single use, bound to this account), \`rp\`, an opaque \`user.id\` handle (not the email or user id), ES256, EdDSA and RS256, resident key preferred, user verification required, attestation \`none\`, and \`excludeCredentials\` for the account's passkeys.`,
+  summary: "Options for navigator.credentials.create()",
+  description: `${STEP_UP_PROOF} PublicKeyCredentialCreationOptions (JSON); the challenge lives 5 minutes.`,
   security: bearer,
   middleware: [requireAuth] as const,
   request: { body: requestBody(stepUpBody, "`{}` with a recent re-authentication.") },
@@ -43,9 +42,8 @@ export const addPasskeyRoute = createRoute({
   method: "post",
   path: "/me/passkeys",
   tags,
-  summary: "Register a passkey with the answer of navigator.credentials.create()",
-  description:
-    "Checks the challenge (issued to this account by POST /me/passkeys/options), the exact origin (`WEBAUTHN_ORIGINS`), the RP ID hash, user presence and verification, and an offered algorithm. Attestation is not verified (conveyance `none`). Audited as `passkey_add`; the owner is emailed. Refused: `400 INVALID_PASSKEY`.",
+  summary: "Register a passkey",
+  description: "Attestation is not verified (`none`). Audited `passkey_add`; the owner is emailed.",
   security: bearer,
   middleware: [requireAuth] as const,
   request: { body: requestBody(addPasskeyBody) },
@@ -70,7 +68,7 @@ export const renamePasskeyRoute = createRoute({
   path: "/me/passkeys/{id}",
   tags,
   summary: "Rename one of the account's passkeys",
-  description: "Another account's passkey id answers `404`, like an unknown one.",
+  description: "Another account's passkey: `404`.",
   security: bearer,
   middleware: [requireAuth] as const,
   request: { params: passkeyIdParam, body: requestBody(renamePasskeyBody) },
@@ -85,7 +83,7 @@ export const removePasskeyRoute = createRoute({
   path: "/me/passkeys/{id}",
   tags,
   summary: "Remove one of the account's passkeys",
-  description: `${STEP_UP_PROOF} \`409 LAST_SIGN_IN_METHOD\` when the account would have no password, passkey or linked identity left. Another account's passkey id answers \`404\`. Audited as \`passkey_remove\`; the owner is emailed.`,
+  description: `${STEP_UP_PROOF} Not the last way in (\`409\`). Audited \`passkey_remove\`; the owner is emailed.`,
   security: bearer,
   middleware: [requireAuth] as const,
   request: { params: passkeyIdParam, body: requestBody(stepUpBody, "`{}` with a recent re-authentication.") },
@@ -99,9 +97,9 @@ export const passkeyLoginOptionsRoute = createRoute({
   method: "post",
   path: "/passkeys/login/options",
   tags,
-  summary: "Options for navigator.credentials.get(): sign in (or re-authenticate) with a passkey",
+  summary: "Options for navigator.credentials.get()",
   description:
-    "With `email`, `allowCredentials` lists that account's passkeys; an unknown email, or an account without passkeys, gets one stand-in id, the same every time, so the answer is the same shape either way. Without `email` the list is empty (discoverable passkeys, conditional UI). The challenge lives 5 minutes and is used once, by POST /passkeys/login or POST /me/reauthenticate.",
+    "With `email`: `allowCredentials` (a stand-in id for an unknown email). Without: discoverable passkeys. For POST /passkeys/login or /me/reauthenticate; 5 minutes, single use.",
   request: { body: requestBody(loginOptionsBody, "`{}` for discoverable passkeys.") },
   responses: {
     200: success(
@@ -119,9 +117,8 @@ export const passkeyLoginRoute = createRoute({
   method: "post",
   path: "/passkeys/login",
   tags,
-  summary: "Sign in with the answer of navigator.credentials.get()",
-  description:
-    "The usual login answer. A passkey with user verification is two factors: no TOTP step follows. The same refusals as POST /login (suspended, unverified when required, `ACCOUNT_LOCKED`); a failed assertion counts toward the lockout of the account whose passkey it names. Every refusal of the assertion itself is `401 INVALID_CREDENTIALS`; a signature counter that went backwards is refused and audited.",
+  summary: "Sign in with a passkey",
+  description: "Two factors: no TOTP step follows. Failures count toward the account's lockout.",
   request: { body: requestBody(assertionBody) },
   responses: {
     200: success("Login successful", Tokens),

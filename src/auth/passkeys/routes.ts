@@ -22,8 +22,7 @@ import {
 } from "./routes.defs";
 import { invalidPasskey, passkeyStillHolds } from "./step-up";
 
-const invalidRegistration = () =>
-  new AppError(400, "INVALID_PASSKEY", "The passkey could not be registered; ask for new options and try again");
+const invalidRegistration = () => new AppError(400, "INVALID_PASSKEY", "The passkey was refused; ask for new options");
 
 /** Passkeys: registration and management on /me/passkeys, sign-in on /passkeys/login. Services: this folder. */
 export const passkeyRoutes = createRouter()
