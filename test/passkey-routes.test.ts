@@ -295,6 +295,26 @@ describe("managing passkeys", () => {
   });
 });
 
+describe("removing the last two passkeys at once", () => {
+  it("lets exactly one of two parallel removals through when no password remains", async () => {
+    const session = await registerAndLogin();
+    const [a, b] = [await addPasskey(session), await addPasskey(session)];
+    await removePassword(session.user.id);
+    const proof = await signedAssertion(a.authenticator);
+    expect(
+      (await api("POST", "/me/reauthenticate", { token: session.accessToken, body: { passkey: proof } })).status,
+    ).toBe(200);
+    const results = await Promise.all(
+      [a, b].map(({ passkey }) =>
+        api("DELETE", `/me/passkeys/${passkey.id}`, { token: session.accessToken, body: {} }),
+      ),
+    );
+    expect(results.map((r) => r.status).sort()).toEqual([200, 409]);
+    expect(await rows("select id from passkey_credentials where user_id = ?", session.user.id)).toHaveLength(1);
+    expect(await auditCount(session.user.id, "passkey_remove")).toBe(1);
+  });
+});
+
 describe("a passkey as step-up proof (POST /me/reauthenticate)", () => {
   it("accepts the caller's own passkey, which then authorises a removal without inline proof", async () => {
     const session = await registerAndLogin();
@@ -332,6 +352,17 @@ describe("a passkey as step-up proof (POST /me/reauthenticate)", () => {
       403,
       "REAUTHENTICATION_REQUIRED",
     );
+  });
+
+  it("counts a refused passkey proof toward the session's budget: the fifth failure revokes the session", async () => {
+    const session = await registerAndLogin();
+    const { authenticator } = await addPasskey(session);
+    for (let i = 1; i <= 5; i++) {
+      const proof = await signedAssertion(authenticator, undefined, { origin: "https://evil.example" });
+      const res = await api("POST", "/me/reauthenticate", { token: session.accessToken, body: { passkey: proof } });
+      expectFailure(res, 401, "INVALID_CREDENTIALS");
+    }
+    expectFailure(await api("GET", "/me", { token: session.accessToken }), 401, "UNAUTHORIZED");
   });
 
   it("with MFA on, a passkey re-authenticates without a code", async () => {
