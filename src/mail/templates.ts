@@ -141,8 +141,5 @@ export const passkeyChangedNotice = (to: string, change: "added" | "removed") =>
   render({
     to,
     subject: `A passkey was ${change === "added" ? "added to" : "removed from"} your account`,
-    lines: [
-      `A passkey was ${change} ${change === "added" ? "to" : "from"} your account.`,
-      "If this was not you, reset your password now and contact support.",
-    ],
+    lines: ["If this was not you, reset your password now and contact support."],
   });

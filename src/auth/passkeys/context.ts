@@ -14,7 +14,7 @@ import type { PasskeyDeps } from "./deps";
 export function passkeyDepsOf(c: Context<AppEnv>): PasskeyDeps {
   const { db, config } = c.var;
   const rp = passkeyConfig(config);
-  if (!rp) throw new AppError(503, "MISCONFIGURED", "Server misconfigured: set WEBAUTHN_RP_ID or APP_URL for passkeys");
+  if (!rp) throw new AppError(503, "MISCONFIGURED", "Server misconfigured: WEBAUTHN_RP_ID is not set");
   return { db, config: rp, decoyKey: config.JWT_SECRET };
 }
 

@@ -6,7 +6,7 @@ import { decodeCborExactly } from "./cbor";
 import { challengeStatements, claimRegistrationChallenge } from "./challenges";
 import { type CeremonyFailure, checkAuthenticatorData, readClientData } from "./client-data";
 import { CHALLENGE_TTL_SECONDS, type PasskeyDeps, SUPPORTED_ALGORITHMS } from "./deps";
-import { type Passkey, presentPasskey } from "./present";
+import { type Passkey, passkeyColumns } from "./present";
 import { storedKeyFromCose } from "./public-key";
 import type { RegistrationResponseJSON } from "./schemas";
 import { handleOf, userHandleStatements } from "./user-handle";
@@ -105,9 +105,9 @@ export async function verifyRegistration(
       transports: response.response.transports ?? null,
     })
     .onConflictDoNothing()
-    .returning();
+    .returning(passkeyColumns);
   if (!row) return fail("credential_exists");
-  return { ok: true, passkey: presentPasskey(row) };
+  return { ok: true, passkey: row };
 }
 
 const decodeBytes = (base64url: string) => {

@@ -8,7 +8,7 @@ import { stepUpBody } from "../mfa/schemas";
 import { addPasskeyBody, assertionBody, loginOptionsBody, passkeyIdParam, renamePasskeyBody } from "./schemas";
 
 const tags = ["Passkeys"];
-const STEP_UP_PROOF = "Step-up: `currentPassword` (+ `code` with MFA) or a recent POST /me/reauthenticate.";
+const STEP_UP_PROOF = "Step-up, as for POST /me/mfa/totp.";
 
 const Passkey = z
   .object({
@@ -28,7 +28,7 @@ export const passkeyOptionsRoute = createRoute({
   path: "/me/passkeys/options",
   tags,
   summary: "Options for navigator.credentials.create()",
-  description: `${STEP_UP_PROOF} PublicKeyCredentialCreationOptions (JSON); the challenge lives 5 minutes.`,
+  description: STEP_UP_PROOF,
   security: bearer,
   middleware: [requireAuth] as const,
   request: { body: requestBody(stepUpBody, "`{}` with a recent re-authentication.") },
@@ -43,7 +43,7 @@ export const addPasskeyRoute = createRoute({
   path: "/me/passkeys",
   tags,
   summary: "Register a passkey",
-  description: "Attestation is not verified (`none`). Audited `passkey_add`; the owner is emailed.",
+  description: "Audited `passkey_add`; the owner is emailed.",
   security: bearer,
   middleware: [requireAuth] as const,
   request: { body: requestBody(addPasskeyBody) },
@@ -54,7 +54,7 @@ export const listPasskeysRoute = createRoute({
   method: "get",
   path: "/me/passkeys",
   tags,
-  summary: "The account's passkeys, oldest first",
+  summary: "List passkeys (oldest first)",
   security: bearer,
   middleware: [requireAuth] as const,
   responses: {
@@ -67,7 +67,7 @@ export const renamePasskeyRoute = createRoute({
   method: "patch",
   path: "/me/passkeys/{id}",
   tags,
-  summary: "Rename one of the account's passkeys",
+  summary: "Rename a passkey",
   description: "Another account's passkey: `404`.",
   security: bearer,
   middleware: [requireAuth] as const,
@@ -82,7 +82,7 @@ export const removePasskeyRoute = createRoute({
   method: "delete",
   path: "/me/passkeys/{id}",
   tags,
-  summary: "Remove one of the account's passkeys",
+  summary: "Remove a passkey",
   description: `${STEP_UP_PROOF} Not the last way in (\`409\`). Audited \`passkey_remove\`; the owner is emailed.`,
   security: bearer,
   middleware: [requireAuth] as const,
@@ -98,15 +98,14 @@ export const passkeyLoginOptionsRoute = createRoute({
   path: "/passkeys/login/options",
   tags,
   summary: "Options for navigator.credentials.get()",
-  description:
-    "With `email`: `allowCredentials` (a stand-in id for an unknown email). Without: discoverable passkeys. For POST /passkeys/login or /me/reauthenticate; 5 minutes, single use.",
-  request: { body: requestBody(loginOptionsBody, "`{}` for discoverable passkeys.") },
+  description: "Single use, 5 minutes. An unknown email gets the same shape.",
+  request: { body: requestBody(loginOptionsBody) },
   responses: {
     200: success(
       "Passkey options",
       z.object({
         options: options("PublicKeyCredentialRequestOptionsJSON"),
-        challengeId: z.string().meta({ description: "Send it back with the assertion." }),
+        challengeId: z.string(),
       }),
     ),
     ...failures(...JSON_BODY, "TOO_MANY_REQUESTS"),
