@@ -6,6 +6,7 @@ import { emailCodeRoutes } from "./auth/email-code/routes";
 import { emailRoutes } from "./auth/email-routes";
 import { mfaRoutes } from "./auth/mfa/routes";
 import { oauthRoutes } from "./auth/oauth/routes";
+import { passkeyRoutes } from "./auth/passkeys/routes";
 import { authRoutes } from "./auth/routes";
 import { commentsRoutes } from "./comments/routes";
 import { dbProvider } from "./db/client";
@@ -59,6 +60,7 @@ const routes = app
   .route("/", emailCodeRoutes)
   .route("/", mfaRoutes)
   .route("/", oauthRoutes)
+  .route("/", passkeyRoutes)
   .route("/", postsRoutes)
   .route("/", commentsRoutes)
   .route("/", userRoutes)

@@ -114,6 +114,30 @@ describe("hc<AppType>() typed client", () => {
     expect(native.status).toBe(404);
   });
 
+  it("types the passkey routes: login options, then a typed login answer or error", async () => {
+    const options = await client.passkeys.login.options.$post({ json: {} });
+    if (options.status !== 200) throw new Error(`passkey options answered ${options.status}`);
+    const { data } = await options.json();
+    expectTypeOf(data.challengeId).toBeString();
+    const response = {
+      id: "AAAA",
+      rawId: "AAAA",
+      type: "public-key" as const,
+      response: { clientDataJSON: "AAAA", authenticatorData: "AAAA", signature: "AAAA" },
+    };
+    const login = await client.passkeys.login.$post({ json: { challengeId: data.challengeId, response } });
+    expect(login.status).toBe(401);
+    if (login.status === 401) {
+      const failure = await login.json();
+      expectTypeOf(failure.error.code).toEqualTypeOf<ErrorCode>();
+      expect(failure.error.code).toBe("INVALID_CREDENTIALS");
+    }
+    if (login.status === 200) expectTypeOf((await login.json()).data.accessToken).toBeString();
+    // Compiles only because `:id` is typed; unauthenticated, so 401.
+    const rename = await client.me.passkeys[":id"].$patch({ param: { id: "AAAA" }, json: { name: "Phone" } });
+    expect(rename.status).toBe(401);
+  });
+
   it("refuses at compile time a body field the schema does not have", () => {
     // The call is only type-checked (`npm run typecheck`), never sent.
     const send = () =>

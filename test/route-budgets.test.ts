@@ -11,10 +11,13 @@ import {
   type Session,
   unique,
 } from "./support/api";
+import { SoftwareAuthenticator } from "./support/authenticator";
 import { d1Rows, d1Timing } from "./support/d1-usage";
 import { emailsTo, tokenFrom, waitForEmail } from "./support/mailbox";
 import { codeNow, enrolled } from "./support/mfa-api";
 import { claims, consentAt, mintIdToken, pkcePair, SPA, TEST_OAUTH_PROVIDERS } from "./support/oauth";
+import { addPasskey, signedAssertion } from "./support/passkey-api";
+import { ORIGIN } from "./support/passkeys";
 import { signedInAs } from "./support/roles";
 import { settled } from "./support/settled";
 import { base32Decode } from "./support/totp";
@@ -246,6 +249,66 @@ const BUDGETS: Record<string, Budget> = {
     send: async () => {
       const s = await fresh();
       return call("POST", "/me/reauthenticate", json(s.accessToken, { password: s.user.password }));
+    },
+  },
+  "POST /me/passkeys/options": {
+    status: 200,
+    queries: 4,
+    read: 23,
+    written: 19,
+    send: async () => {
+      const s = await fresh();
+      return call("POST", "/me/passkeys/options", json(s.accessToken, { currentPassword: s.user.password }));
+    },
+  },
+  "POST /me/passkeys": {
+    status: 201,
+    queries: 4,
+    read: 8,
+    written: 10,
+    send: async () => {
+      const s = await fresh();
+      const authenticator = await SoftwareAuthenticator.create(ORIGIN);
+      const options = await api(
+        "POST",
+        "/me/passkeys/options",
+        json(s.accessToken, { currentPassword: s.user.password }),
+      );
+      const response = await authenticator.register(options.body.data.options);
+      return call("POST", "/me/passkeys", json(s.accessToken, { response }));
+    },
+  },
+  "GET /me/passkeys": {
+    status: 200,
+    queries: 1,
+    read: 5,
+    written: 0,
+    send: async () => {
+      const s = await fresh();
+      await addPasskey(s);
+      return call("GET", "/me/passkeys", { token: s.accessToken });
+    },
+  },
+  "PATCH /me/passkeys/:id": {
+    status: 200,
+    queries: 2,
+    read: 4,
+    written: 1,
+    send: async () => {
+      const s = await fresh();
+      const { passkey } = await addPasskey(s);
+      return call("PATCH", `/me/passkeys/${passkey.id}`, json(s.accessToken, { name: "Phone" }));
+    },
+  },
+  "DELETE /me/passkeys/:id": {
+    status: 200,
+    queries: 4,
+    read: 28,
+    written: 19,
+    send: async () => {
+      const s = await fresh();
+      const { passkey } = await addPasskey(s);
+      return call("DELETE", `/me/passkeys/${passkey.id}`, json(s.accessToken, { currentPassword: s.user.password }));
     },
   },
   "POST /me/mfa/totp": {
@@ -566,6 +629,24 @@ const BUDGETS: Record<string, Budget> = {
         `/me/identities/${identityId}`,
         json(s.accessToken, { currentPassword: s.user.password }),
       );
+    },
+  },
+  "POST /passkeys/login/options": {
+    status: 200,
+    queries: 1,
+    read: 1,
+    written: 4,
+    send: async () => call("POST", "/passkeys/login/options", { body: { email: `${unique("nobody_")}@example.com` } }),
+  },
+  "POST /passkeys/login": {
+    status: 200,
+    queries: 4,
+    read: 31,
+    written: 27,
+    send: async () => {
+      const s = await fresh();
+      const { authenticator } = await addPasskey(s);
+      return call("POST", "/passkeys/login", { body: await signedAssertion(authenticator, s.user.email) });
     },
   },
 

@@ -32,7 +32,10 @@ export type AuditAction =
   | "account_reclaimed"
   | "oauth_login"
   | "identity_link"
-  | "identity_unlink";
+  | "identity_unlink"
+  | "passkey_add"
+  | "passkey_remove"
+  | "passkey_login";
 
 export type AuditEntry = {
   action: AuditAction;

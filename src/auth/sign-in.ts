@@ -13,8 +13,13 @@ import { signAccessToken } from "./tokens";
 import { type FirstFactor, prepareMfaChallenge } from "./totp/challenge";
 import { requireEncryptionKey } from "./totp/keys";
 
-/** Factors a sign-in proved, stored on the session like OIDC's `amr`. */
-export type Factor = "pwd" | "otp" | "recovery" | "email" | "oauth";
+/**
+ * Factors a sign-in proved, stored on the session like OIDC's `amr`. A
+ * passkey is `hwk` (RFC 8176: proof of possession of a key) plus `uv`
+ * (WebAuthn user verification: PIN or biometrics, the authenticator does
+ * not say which): two factors.
+ */
+export type Factor = "pwd" | "otp" | "recovery" | "email" | "oauth" | "hwk" | "uv";
 
 export type MfaMethod = "totp" | "recovery_code";
 

@@ -22,6 +22,8 @@ const PUBLIC_ENDPOINTS: Record<string, string> = {
   "/verify-email": "verify",
   "/oauth/token": "oauth-token",
   "/oauth/:provider/id-token": "oauth-id-token",
+  "/passkeys/login/options": "passkey-options",
+  "/passkeys/login": "passkey-login",
 };
 
 /** The key of `PUBLIC_ENDPOINTS` a path falls under (paths with a provider id are one endpoint). */

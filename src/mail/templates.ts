@@ -158,3 +158,11 @@ export const identityLinkedNotice = (to: string, providerName: string) =>
       "If this was not you, sign in, unlink it under your sign-in methods, and change your password.",
     ],
   });
+
+/** To the account's address when a passkey was added or removed; never its name (the user chose it). */
+export const passkeyChangedNotice = (to: string, change: "added" | "removed") =>
+  render({
+    to,
+    subject: `A passkey was ${change === "added" ? "added to" : "removed from"} your account`,
+    lines: ["If this was not you, reset your password now and contact support."],
+  });

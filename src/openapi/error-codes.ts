@@ -49,6 +49,10 @@ export const ERROR_CODES = {
   NOT_FOUND: { status: 404, when: "No such route or resource." },
   CONFLICT: { status: 409, when: "The email or username is already taken." },
   LAST_ADMIN: { status: 409, when: "The change would leave no active admin." },
+  INVALID_PASSKEY: {
+    status: 400,
+    when: "The passkey registration was refused; ask for new options.",
+  },
   CONTENT_LIMIT_REACHED: {
     status: 409,
     when: "The account already stores `MAX_POSTS_PER_USER` posts (or `MAX_COMMENTS_PER_USER` comments).",

@@ -2,8 +2,9 @@
 // Starts two static servers for test/e2e/spa (one origin allowed by CORS_ORIGINS, one not) and
 // `npm run dev` with its own throwaway local D1/KV and its local inbox on a free port, then walks a
 // user through the index page, register, the inbox, verify on the API's page, login, /me, a post,
-// refresh, logout, a password reset on the API's page, a CORS refusal and a request sent from the
-// /docs reference, and a social sign-in through the local identity provider (test/support/oidc-provider.ts).
+// refresh, logout, a password reset on the API's page, TOTP, a sign-in with an email code, a passkey
+// (Chromium's virtual authenticator), a social sign-in through the local identity provider
+// (test/support/oidc-provider.ts), a CORS refusal and a request sent from the /docs reference.
 // One screenshot per step in test-results/e2e/; prints "N passed, M failed".
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -90,7 +91,7 @@ const withTimeout = (promise, ms, what) =>
   Promise.race([promise, sleep(ms).then(() => Promise.reject(new Error(`${what} took longer than ${ms} ms`)))]);
 
 /** Starts `npm run dev` in its own process group (so the whole tree can be stopped) on a throwaway state dir. */
-async function startApi({ inboxPort, spaOrigin, oauthProviders }) {
+async function startApi({ inboxPort, spaOrigin, passkeyOrigin, oauthProviders }) {
   const port = await freePort();
   const inspectorPort = await freePort();
   const persistTo = mkdtempSync(join(tmpdir(), "e2e-wrangler-"));
@@ -107,7 +108,10 @@ async function startApi({ inboxPort, spaOrigin, oauthProviders }) {
   // Mail goes to the dev launcher's local inbox (--inbox-port), as in `npm run dev`.
   const vars = {
     APP_NAME: "Edge Users",
-    CORS_ORIGINS: spaOrigin,
+    // The passkey flow runs the SPA on http://localhost:<port>: an IP address cannot be an RP ID.
+    CORS_ORIGINS: `${spaOrigin},${passkeyOrigin}`,
+    WEBAUTHN_RP_ID: "localhost",
+    WEBAUTHN_ORIGINS: passkeyOrigin,
     APP_URL: `http://127.0.0.1:${port}`,
     BCRYPT_COST: "4",
     REQUIRE_EMAIL_VERIFICATION: "false",
@@ -229,7 +233,13 @@ async function main() {
     },
   });
   log(`inbox ${mailUrl}, SPA ${spaOrigin}, non-allowed origin ${otherOrigin}, IdP ${idp.url}; starting npm run dev…`);
-  const apiUrl = await startApi({ inboxPort: Number(new URL(mailUrl).port), spaOrigin, oauthProviders });
+  const passkeyOrigin = spaOrigin.replace("127.0.0.1", "localhost");
+  const apiUrl = await startApi({
+    inboxPort: Number(new URL(mailUrl).port),
+    spaOrigin,
+    passkeyOrigin,
+    oauthProviders,
+  });
   log(`API ${apiUrl}`);
 
   const userDataDir = mkdtempSync(join(tmpdir(), "e2e-chromium-"));
@@ -552,6 +562,55 @@ async function main() {
         check(me.data.user.email.endsWith("@idp.test") && me.data.user.emailVerified, "me is not the provider's user");
         await shot("social-signed-in");
         noConsoleErrors();
+      },
+    ],
+  ]);
+
+  // Chromium's virtual authenticator (DevTools protocol, WebAuthn domain): a platform passkey with
+  // user verification, answering create() and get() as a phone or laptop would, with no prompt.
+  const passkeyUser = `e2e_${randomBytes(4).toString("hex")}`;
+  const passkeySpa = `${passkeyOrigin}/?api=${encodeURIComponent(apiUrl)}`;
+  await flow("passkey", [
+    [
+      "register and log in with a password in the SPA (on localhost, the RP ID)",
+      async () => {
+        const cdp = await page.context().newCDPSession(page);
+        await cdp.send("WebAuthn.enable");
+        await cdp.send("WebAuthn.addVirtualAuthenticator", {
+          options: {
+            protocol: "ctap2",
+            transport: "internal",
+            hasResidentKey: true,
+            hasUserVerification: true,
+            isUserVerified: true,
+            automaticPresenceSimulation: true,
+          },
+        });
+        // A first visit to this origin asks for /favicon.ico (a 404 in the console), so console errors are not checked here.
+        await open(passkeySpa);
+        await fill({ username: passkeyUser, email: `${passkeyUser}@example.com`, password: PASSWORD });
+        await act("register", 201);
+        await act("login", 200);
+      },
+    ],
+    [
+      "add a passkey: navigator.credentials.create() with the API's options",
+      async () => {
+        const body = await act("passkey-register", 201);
+        check(body.data.passkey.name === "E2E browser", "the passkey was not stored with its name");
+      },
+    ],
+    [
+      "log out, then sign in with the passkey alone (navigator.credentials.get()): shown signed in",
+      async () => {
+        await act("logout", 200);
+        await fill({ email: "", password: "" });
+        const body = await act("passkey-login", 200);
+        check(body.data.accessToken && body.data.user.username === passkeyUser, "the passkey did not sign in");
+        const me = await act("me", 200);
+        check(me.data.user.username === passkeyUser, "/me is not the passkey's user");
+        check((await page.textContent("#who")).startsWith(passkeyUser), "the SPA does not show the user signed in");
+        await shot("passkey-signed-in");
       },
     ],
   ]);

@@ -97,11 +97,17 @@ describe("changing one's own email", () => {
 
 describe("public endpoints under a flood of malformed bodies", () => {
   const junk = Object.fromEntries(Array.from({ length: 6000 }, (_, i) => [`k${i}`, 1]));
-  it.each(["/register", "/login", "/refresh", "/forgot-password", "/reset-password", "/verify-email"])(
-    "POST %s counts the client IP before reading the body, so invalid bodies are throttled too",
-    async (path) => {
-      const ip = randomIp();
-      await expectRateLimitedAfter(IP_LIMIT, () => api("POST", path, { body: junk, ip }));
-    },
-  );
+  it.each([
+    "/register",
+    "/login",
+    "/refresh",
+    "/forgot-password",
+    "/reset-password",
+    "/verify-email",
+    "/passkeys/login/options",
+    "/passkeys/login",
+  ])("POST %s counts the client IP before reading the body, so invalid bodies are throttled too", async (path) => {
+    const ip = randomIp();
+    await expectRateLimitedAfter(IP_LIMIT, () => api("POST", path, { body: junk, ip }));
+  });
 });

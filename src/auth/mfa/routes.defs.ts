@@ -93,7 +93,7 @@ export const reauthenticateRoute = createRoute({
   tags,
   summary: "Fresh proof for sensitive actions on this session",
   description:
-    "The password, and `code` when MFA is on. For `STEP_UP_TTL` seconds (default 300) this session may change its email or password, delete the account, and manage MFA without inline proof (MFA off and new recovery codes still need a code). Other sessions do not benefit.",
+    "The password, and `code` when MFA is on; or `passkey` (`{ challengeId, response }`, options from POST /passkeys/login/options; no code). For `STEP_UP_TTL` seconds (default 300) this session may change its email or password, delete the account, and manage MFA without inline proof (MFA off and new recovery codes still need a code). Other sessions do not benefit.",
   security: bearer,
   middleware: [requireAuth] as const,
   request: { body: requestBody(reauthenticateBody) },

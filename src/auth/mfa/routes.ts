@@ -1,7 +1,9 @@
 import { and, eq, sql } from "drizzle-orm";
+import type { Context } from "hono";
 import { auditInsert, auditInsertWhere } from "../../audit/audit";
 import { nowIso } from "../../db/client";
 import { mfaChallenges, sessions, users } from "../../db/schema";
+import type { AppEnv } from "../../env";
 import { clientIp, clientNetwork } from "../../http/client";
 import { ok } from "../../http/envelope";
 import { AppError, notFound, tooManyRequests, validationError } from "../../http/errors";
@@ -10,6 +12,7 @@ import { createRouter } from "../../openapi/router";
 import { findUser } from "../../users/service";
 import { passChallenge } from "../lockout/challenge";
 import { clearFailures, failureScope, reserveAttempt } from "../lockout/failures";
+import { invalidPasskey, provePasskey } from "../passkeys/step-up";
 import {
   overSessionBudget,
   passwordStillHolds,
@@ -39,6 +42,17 @@ import {
   regenerateRecoveryCodesRoute,
   startTotpRoute,
 } from "./routes.defs";
+
+/** The password, and the code when MFA is on: the knowledge-based way to re-authenticate. */
+async function proveKnowledge(c: Context<AppEnv>, { password, code }: { password: string; code?: string }) {
+  const { user } = c.var;
+  if (user.mfaEnabledAt && code === undefined) {
+    throw validationError([{ path: "code", message: "code is required when MFA is on" }]);
+  }
+  const proof = await provePassword(c, user, password, "reauthenticate");
+  if (user.mfaEnabledAt && code !== undefined) await proveTotpCode(c, code, "reauthenticate");
+  return proof;
+}
 
 const invalidMfaToken = () =>
   new AppError(401, "INVALID_MFA_TOKEN", "The sign-in attempt expired or was already completed; log in again");
@@ -136,12 +150,9 @@ export const mfaRoutes = createRouter()
    */
   .openapi(reauthenticateRoute, async (c) => {
     const { db, config, user, sessionId } = c.var;
-    const { password, code } = c.req.valid("json");
-    if (user.mfaEnabledAt && code === undefined) {
-      throw validationError([{ path: "code", message: "code is required when MFA is on" }]);
-    }
-    const { stillHolds } = await provePassword(c, user, password, "reauthenticate");
-    if (user.mfaEnabledAt && code !== undefined) await proveTotpCode(c, code, "reauthenticate");
+    const body = c.req.valid("json");
+    const { stillHolds } =
+      "passkey" in body ? await provePasskey(c, body.passkey, "reauthenticate") : await proveKnowledge(c, body);
     const [proven] = await db.batch([
       db
         .update(sessions)
@@ -152,11 +163,17 @@ export const mfaRoutes = createRouter()
         .returning({ id: sessions.id }),
       auditInsertWhere(
         db,
-        { action: "reauthenticate", actorId: user.id, targetId: user.id, ip: clientIp(c) },
+        {
+          action: "reauthenticate",
+          actorId: user.id,
+          targetId: user.id,
+          ip: clientIp(c),
+          details: { method: "passkey" in body ? "passkey" : "password" },
+        },
         stillHolds,
       ),
     ]);
-    if (!proven[0]) throw wrongPassword();
+    if (!proven[0]) throw "passkey" in body ? invalidPasskey() : wrongPassword();
     return ok(c, "Re-authenticated", { stepUpExpiresIn: config.STEP_UP_TTL });
   })
 

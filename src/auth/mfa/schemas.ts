@@ -1,5 +1,6 @@
 import * as z from "zod";
 import { passwordField } from "../../users/fields";
+import { assertionBody } from "../passkeys/schemas";
 
 const code = z
   .string()
@@ -19,11 +20,20 @@ export const startTotpBody = z.strictObject({ currentPassword });
 export const confirmTotpBody = z.strictObject({ code });
 /** Turning MFA off and new recovery codes always need a code, plus a password or a recent re-authentication. */
 export const codeProofBody = z.strictObject({ currentPassword, code });
-export const reauthenticateBody = z.strictObject({
-  password: passwordField,
-  code: code.optional().meta({ description: "Required when MFA is on." }),
-});
+export const reauthenticateBody = z.union([
+  z.strictObject({
+    password: passwordField,
+    code: code.optional().meta({ description: "Required when MFA is on." }),
+  }),
+  z.strictObject({
+    passkey: assertionBody.meta({
+      description: "A passkey of this account (options from POST /passkeys/login/options); two factors, no code.",
+    }),
+  }),
+]);
 export const adminMfaResetBody = z.strictObject({ currentPassword, code: code.optional() });
+/** Inline step-up proof, all optional: `{}` after a recent re-authentication (passkey management). */
+export const stepUpBody = z.strictObject({ currentPassword, code: code.optional() });
 
 export const loginMfaBody = z
   .strictObject({

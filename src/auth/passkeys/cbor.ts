@@ -18,7 +18,7 @@ export function decodeCbor(bytes: Uint8Array, maxDepth = 4): [value: unknown, si
   const length = (info: number) => {
     if (info < 24) return info;
     const size = { 24: 1, 25: 2, 26: 4 }[info];
-    if (!size) throw new Error("CBOR length not supported");
+    if (!size) throw new Error("CBOR not supported");
     let n = 0;
     for (let i = 0; i < size; i++) n = n * 256 + byte();
     return n;
@@ -36,7 +36,7 @@ export function decodeCbor(bytes: Uint8Array, maxDepth = 4): [value: unknown, si
       if (info === 20) return false;
       if (info === 21) return true;
       if (info === 22) return null;
-      throw new Error("CBOR simple value not supported");
+      throw new Error("CBOR not supported");
     }
     const n = length(info);
     if (major === 0) return n;
@@ -49,13 +49,13 @@ export function decodeCbor(bytes: Uint8Array, maxDepth = 4): [value: unknown, si
       const map: Record<string, unknown> = {};
       for (let i = 0; i < n; i++) {
         const key = item(depth + 1);
-        if (typeof key !== "number" && typeof key !== "string") throw new Error("CBOR map key not supported");
+        if (typeof key !== "number" && typeof key !== "string") throw new Error("CBOR not supported");
         if (Object.hasOwn(map, String(key))) throw new Error("CBOR duplicate key");
         map[String(key)] = item(depth + 1);
       }
       return map;
     }
-    throw new Error("CBOR tag not supported");
+    throw new Error("CBOR not supported");
   };
   return [item(0), at];
 }

@@ -1,4 +1,4 @@
-import { and, eq, gt, lte } from "drizzle-orm";
+import { and, eq, gt, lte, type SQL } from "drizzle-orm";
 import { webauthnChallenges } from "../../db/schema";
 import { randomToken } from "../tokens";
 import { CHALLENGE_TTL_SECONDS, clock, type PasskeyDeps } from "./deps";
@@ -6,19 +6,20 @@ import { CHALLENGE_TTL_SECONDS, clock, type PasskeyDeps } from "./deps";
 export type ChallengePurpose = "register" | "login";
 
 /**
- * Stores a fresh 256-bit challenge for 5 minutes and sweeps expired ones in
- * the same batch (login options are asked for before sign-in, so the table
- * must not grow with them; the routes rate-limit per network).
+ * The statements that store a fresh 256-bit challenge for 5 minutes and sweep
+ * expired ones (login options are asked for before sign-in, so the table must
+ * not grow with them; the routes rate-limit per network). Returned unexecuted
+ * so a caller can batch them with its own reads; `userId` may be a subquery.
  */
-export async function issueChallenge(
+export function challengeStatements(
   deps: Pick<PasskeyDeps, "db" | "now">,
   purpose: ChallengePurpose,
-  userId: string | null,
-): Promise<{ challengeId: string; challenge: string }> {
+  userId: string | SQL | null,
+) {
   const now = clock(deps);
   const challenge = randomToken();
   const challengeId = randomToken();
-  await deps.db.batch([
+  const statements = [
     deps.db.delete(webauthnChallenges).where(lte(webauthnChallenges.expiresAt, new Date(now).toISOString())),
     deps.db.insert(webauthnChallenges).values({
       id: challengeId,
@@ -27,17 +28,29 @@ export async function issueChallenge(
       userId,
       expiresAt: new Date(now + CHALLENGE_TTL_SECONDS * 1000).toISOString(),
     }),
-  ]);
+  ] as const;
+  return { challengeId, challenge, statements };
+}
+
+/** `challengeStatements`, run on their own (one batch). */
+export async function issueChallenge(
+  deps: Pick<PasskeyDeps, "db" | "now">,
+  purpose: ChallengePurpose,
+  userId: string | null,
+): Promise<{ challengeId: string; challenge: string }> {
+  const { challengeId, challenge, statements } = challengeStatements(deps, purpose, userId);
+  await deps.db.batch(statements);
   return { challengeId, challenge };
 }
 
 /**
  * Claims a login challenge by its id: one DELETE … RETURNING, so of any
  * number of parallel or replayed uses exactly one gets the row, and the
- * challenge is spent whether or not the assertion then verifies.
+ * challenge is spent whether or not the assertion then verifies. Returned
+ * unexecuted, to go in one batch with the credential's lookup.
  */
-export async function claimLoginChallenge(deps: Pick<PasskeyDeps, "db" | "now">, challengeId: string) {
-  const [row] = await deps.db
+export const claimLoginChallenge = (deps: Pick<PasskeyDeps, "db" | "now">, challengeId: string) =>
+  deps.db
     .delete(webauthnChallenges)
     .where(
       and(
@@ -47,8 +60,6 @@ export async function claimLoginChallenge(deps: Pick<PasskeyDeps, "db" | "now">,
       ),
     )
     .returning({ challenge: webauthnChallenges.challenge, userId: webauthnChallenges.userId });
-  return row ?? null;
-}
 
 /**
  * Claims a registration challenge by its value (the one the browser signed in

@@ -3,7 +3,7 @@ import { and, eq, sql } from "drizzle-orm";
 import { passkeyCredentials, users, webauthnUserHandles } from "../../db/schema";
 import { hmacSha256 } from "../tokens";
 import { parseAuthenticatorData } from "./authenticator-data";
-import { claimLoginChallenge, issueChallenge } from "./challenges";
+import { challengeStatements, claimLoginChallenge } from "./challenges";
 import { type CeremonyFailure, checkAuthenticatorData, readClientData } from "./client-data";
 import { CHALLENGE_TTL_SECONDS, clock, type PasskeyDeps } from "./deps";
 import { verifySignature } from "./public-key";
@@ -21,23 +21,31 @@ import type { AuthenticationResponseJSON } from "./schemas";
  * offers the discoverable passkeys it holds for this RP (conditional UI).
  */
 export async function loginOptions(deps: PasskeyDeps, email?: string) {
-  let userId: string | null = null;
-  let allowCredentials: { id: string; type: "public-key" }[] | undefined;
-  if (email !== undefined) {
-    const [found, decoy] = await Promise.all([
-      deps.db
-        .select({ userId: users.id, id: passkeyCredentials.id })
-        .from(users)
-        .leftJoin(passkeyCredentials, eq(passkeyCredentials.userId, users.id))
-        .where(eq(users.email, email)),
+  // The account the email names is read inside the challenge's own INSERT, and its passkeys in the
+  // same batch: one round trip, whether or not the email has an account.
+  const { challengeId, challenge, statements } = challengeStatements(
+    deps,
+    "login",
+    email === undefined ? null : sql`(select ${users.id} from ${users} where ${users.email} = ${email})`,
+  );
+  let allowCredentials: { id: string; type: "public-key" }[] = [];
+  if (email === undefined) await deps.db.batch(statements);
+  else {
+    const [[, , found], decoy] = await Promise.all([
+      deps.db.batch([
+        ...statements,
+        deps.db
+          .select({ id: passkeyCredentials.id })
+          .from(passkeyCredentials)
+          .innerJoin(users, eq(users.id, passkeyCredentials.userId))
+          .where(eq(users.email, email)),
+      ]),
       decoyCredentialId(deps.decoyKey, email),
     ]);
-    userId = found[0]?.userId ?? null;
-    const real = found.flatMap((r) => (r.id ? [r.id] : []));
+    const real = found.map((r) => r.id);
     // No transports: what a real passkey reported would tell it from the stand-in.
     allowCredentials = (real.length ? real : [decoy]).map((id) => ({ id, type: "public-key" as const }));
   }
-  const { challengeId, challenge } = await issueChallenge(deps, "login", userId);
   return {
     challengeId,
     options: {
@@ -45,7 +53,7 @@ export async function loginOptions(deps: PasskeyDeps, email?: string) {
       rpId: deps.config.rpId,
       timeout: CHALLENGE_TTL_SECONDS * 1000,
       userVerification: "required" as const,
-      allowCredentials: allowCredentials ?? [],
+      allowCredentials,
     },
   };
 }
@@ -59,22 +67,53 @@ export type PasskeyLoginResult =
   | { ok: true; userId: string; passkeyId: string; userVerified: true }
   | { ok: false; reason: CeremonyFailure; userId?: string; passkeyId?: string };
 
+/** What `claimAssertion` found: the spent challenge and the credential the response names (with its owner's email). */
+export type ClaimedAssertion = Awaited<ReturnType<typeof claimAssertion>>;
+
 /**
- * Verifies a login assertion. The challenge is claimed first (single use,
- * spent even when what follows fails). Then, in order: the credential
- * exists and belongs to the account the email named (when one did), the
- * user handle is that account's, clientDataJSON (type, challenge, exact
- * origin), authenticatorData (RP ID hash, UP, UV), the signature over
- * authenticatorData ‖ SHA-256(clientDataJSON), and last the counter: one
- * conditional UPDATE stores it only if it moved forward (or both it and the
- * stored one are 0, an authenticator that keeps no counter). A counter that
- * went backwards means a cloned authenticator: refused, with the user and
- * passkey ids returned so the caller audits it. On ok the caller hands
- * `userId` to the sign-in door with the factors ["passkey"] (UV: two factors).
+ * Claims the challenge (single use, spent even when what follows fails) and
+ * looks up the credential the response names with its owner's email, in one
+ * batch. The route counts the attempt toward that account's lockout between
+ * this and `checkAssertion`.
  */
-export async function verifyPasskeyLogin(
+export async function claimAssertion(deps: PasskeyDeps, challengeId: string, response: AuthenticationResponseJSON) {
+  const [claimed, found] = await deps.db.batch([
+    claimLoginChallenge(deps, challengeId),
+    deps.db
+      .select({
+        id: passkeyCredentials.id,
+        userId: passkeyCredentials.userId,
+        email: users.email,
+        publicKey: passkeyCredentials.publicKey,
+        algorithm: passkeyCredentials.algorithm,
+        counter: passkeyCredentials.counter,
+        handle: webauthnUserHandles.handle,
+      })
+      .from(passkeyCredentials)
+      .innerJoin(users, eq(users.id, passkeyCredentials.userId))
+      .leftJoin(webauthnUserHandles, eq(webauthnUserHandles.userId, passkeyCredentials.userId))
+      .where(eq(passkeyCredentials.id, response.id)),
+  ]);
+  return { claimed: claimed[0] ?? null, stored: found[0] ?? null };
+}
+
+/**
+ * Verifies a login assertion against what `claimAssertion` found, in order:
+ * the challenge was live, the credential exists and belongs to the account
+ * the email named (when one did), the user handle is that account's,
+ * clientDataJSON (type, challenge, exact origin), authenticatorData (RP ID
+ * hash, UP, UV), the signature over authenticatorData ‖ SHA-256(clientDataJSON),
+ * and last the counter: it must move forward from the one read (or both be
+ * 0, an authenticator that keeps no counter), and one UPDATE conditional on
+ * the counter it read stores it with `last_used_at`. A counter that went
+ * backwards means a cloned authenticator (and a parallel use of the same
+ * counter loses the UPDATE): refused, with the user and passkey ids returned
+ * so the caller audits it. On ok the caller hands `userId` to the sign-in
+ * door (UV: two factors).
+ */
+export async function checkAssertion(
   deps: PasskeyDeps,
-  challengeId: string,
+  { claimed, stored }: ClaimedAssertion,
   response: AuthenticationResponseJSON,
 ): Promise<PasskeyLoginResult> {
   const fail = (reason: CeremonyFailure, ids: { userId?: string; passkeyId?: string } = {}): PasskeyLoginResult => ({
@@ -82,22 +121,9 @@ export async function verifyPasskeyLogin(
     reason,
     ...ids,
   });
-  const claimed = await claimLoginChallenge(deps, challengeId);
   if (!claimed) return fail("challenge");
   const decoded = decodeAssertion(response);
   if (!decoded) return fail("malformed");
-
-  const [stored] = await deps.db
-    .select({
-      id: passkeyCredentials.id,
-      userId: passkeyCredentials.userId,
-      publicKey: passkeyCredentials.publicKey,
-      algorithm: passkeyCredentials.algorithm,
-      handle: webauthnUserHandles.handle,
-    })
-    .from(passkeyCredentials)
-    .leftJoin(webauthnUserHandles, eq(webauthnUserHandles.userId, passkeyCredentials.userId))
-    .where(eq(passkeyCredentials.id, response.id));
   if (!stored || response.rawId !== response.id) return fail("unknown_credential");
   const ids = { userId: stored.userId, passkeyId: stored.id };
   if (claimed.userId !== null && claimed.userId !== stored.userId) return fail("wrong_user", ids);
@@ -116,6 +142,7 @@ export async function verifyPasskeyLogin(
   if (!(await verifySignature(key, decoded.signature, message))) return fail("signature", ids);
 
   const counter = decoded.authenticatorData.signCount;
+  if (!(counter > stored.counter || (counter === 0 && stored.counter === 0))) return fail("counter_regression", ids);
   const moved = await deps.db
     .update(passkeyCredentials)
     .set({ counter, lastUsedAt: new Date(clock(deps)).toISOString() })
@@ -123,12 +150,21 @@ export async function verifyPasskeyLogin(
       and(
         eq(passkeyCredentials.id, stored.id),
         eq(passkeyCredentials.userId, stored.userId),
-        sql`((${counter} = 0 and ${passkeyCredentials.counter} = 0) or ${passkeyCredentials.counter} < ${counter})`,
+        eq(passkeyCredentials.counter, stored.counter),
       ),
     )
     .returning({ id: passkeyCredentials.id });
   if (moved.length === 0) return fail("counter_regression", ids);
   return { ok: true, userId: stored.userId, passkeyId: stored.id, userVerified: true };
+}
+
+/** `claimAssertion` then `checkAssertion`: a whole login assertion, for callers with nothing to do in between. */
+export async function verifyPasskeyLogin(
+  deps: PasskeyDeps,
+  challengeId: string,
+  response: AuthenticationResponseJSON,
+): Promise<PasskeyLoginResult> {
+  return checkAssertion(deps, await claimAssertion(deps, challengeId, response), response);
 }
 
 function decodeAssertion(response: AuthenticationResponseJSON) {

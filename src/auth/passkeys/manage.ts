@@ -1,4 +1,5 @@
-import { and, asc, eq } from "drizzle-orm";
+import { and, asc, eq, type SQL, sql } from "drizzle-orm";
+import { type AuditEntry, auditInsertWhere } from "../../audit/audit";
 import type { Db } from "../../db/client";
 import { passkeyCredentials } from "../../db/schema";
 import { otherSignInMethodRemains } from "../sign-in-methods";
@@ -22,20 +23,42 @@ export async function renamePasskey(db: Db, userId: string, passkeyId: string, n
   return row ?? null;
 }
 
-export type RemovalResult = { ok: true; passkey: Passkey } | { ok: false; reason: "not_found" | "last_sign_in_method" };
+export type RemovalResult =
+  | { ok: true; passkey: Passkey }
+  | { ok: false; reason: "not_found" | "last_sign_in_method" | "stale_proof" };
 
 /**
  * Removes one of the account's passkeys unless it is its last way in (409
  * LAST_SIGN_IN_METHOD at the route). The check is the DELETE's own WHERE, so
  * two devices removing the last two passkeys at once cannot both succeed.
+ * `condition` is the caller's step-up proof (`proveStepUp`), carried by the
+ * same WHERE; `audit` is written in the same batch exactly when the row goes.
+ * One round trip: the batch also reads why nothing was removed.
  */
-export async function removePasskey(db: Db, userId: string, passkeyId: string): Promise<RemovalResult> {
+export async function removePasskey(
+  db: Db,
+  userId: string,
+  passkeyId: string,
+  { condition = sql`1`, audit }: { condition?: SQL; audit?: AuditEntry } = {},
+): Promise<RemovalResult> {
   const mine = and(eq(passkeyCredentials.id, passkeyId), eq(passkeyCredentials.userId, userId));
-  const [removed] = await db
-    .delete(passkeyCredentials)
-    .where(and(mine, otherSignInMethodRemains(userId, passkeyId)))
-    .returning(passkeyColumns);
-  if (removed) return { ok: true, passkey: removed };
-  const [still] = await db.select({ id: passkeyCredentials.id }).from(passkeyCredentials).where(mine);
-  return { ok: false, reason: still ? "last_sign_in_method" : "not_found" };
+  const allowed = sql`${otherSignInMethodRemains(userId, passkeyId)} and ${condition}`;
+  const remove = db.delete(passkeyCredentials).where(and(mine, allowed)).returning(passkeyColumns);
+  const why = db
+    .select({ id: passkeyCredentials.id, otherRemains: sql<number>`${otherSignInMethodRemains(userId, passkeyId)}` })
+    .from(passkeyCredentials)
+    .where(mine);
+  const [removed, still] = audit
+    ? await db
+        .batch([
+          auditInsertWhere(db, audit, sql`exists (select 1 from ${passkeyCredentials} where ${mine}) and ${allowed}`),
+          remove,
+          why,
+        ])
+        .then(([, r, w]) => [r, w] as const)
+    : await db.batch([remove, why]);
+  if (removed[0]) return { ok: true, passkey: removed[0] };
+  if (!still[0]) return { ok: false, reason: "not_found" };
+  // Another way in remains, so it was the caller's proof that went stale meanwhile (a logout, a password change).
+  return { ok: false, reason: still[0].otherRemains ? "stale_proof" : "last_sign_in_method" };
 }

@@ -10,17 +10,7 @@ export type Passkey = {
   deviceType: "singleDevice" | "multiDevice";
 };
 
-/** Only the public fields of a passkey row. */
-export const presentPasskey = (row: Passkey): Passkey => ({
-  id: row.id,
-  name: row.name,
-  createdAt: row.createdAt,
-  lastUsedAt: row.lastUsedAt,
-  backedUp: row.backedUp,
-  deviceType: row.deviceType,
-});
-
-/** The columns `presentPasskey` reads, for selects. */
+/** The public columns of a passkey (never its key or counter), for selects and RETURNING. */
 export const passkeyColumns = {
   id: passkeyCredentials.id,
   name: passkeyCredentials.name,

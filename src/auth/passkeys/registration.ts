@@ -3,13 +3,13 @@ import { eq } from "drizzle-orm";
 import { passkeyCredentials } from "../../db/schema";
 import { parseAuthenticatorData } from "./authenticator-data";
 import { decodeCborExactly } from "./cbor";
-import { claimRegistrationChallenge, issueChallenge } from "./challenges";
+import { challengeStatements, claimRegistrationChallenge } from "./challenges";
 import { type CeremonyFailure, checkAuthenticatorData, readClientData } from "./client-data";
 import { CHALLENGE_TTL_SECONDS, type PasskeyDeps, SUPPORTED_ALGORITHMS } from "./deps";
-import { type Passkey, presentPasskey } from "./present";
+import { type Passkey, passkeyColumns } from "./present";
 import { storedKeyFromCose } from "./public-key";
 import type { RegistrationResponseJSON } from "./schemas";
-import { userHandle } from "./user-handle";
+import { handleOf, userHandleStatements } from "./user-handle";
 
 /** The default name of a passkey registered without one. */
 export const DEFAULT_PASSKEY_NAME = "Passkey";
@@ -23,14 +23,17 @@ export const DEFAULT_PASSKEY_NAME = "Passkey";
  * excluded so one authenticator is not registered twice.
  */
 export async function registrationOptions(deps: PasskeyDeps, user: { id: string; email: string; username: string }) {
-  const [handle, existing, { challenge }] = await Promise.all([
-    userHandle(deps.db, user.id),
+  // One batch: the handle (made on first use), the passkeys to exclude, the challenge.
+  const { challenge, statements } = challengeStatements(deps, "register", user.id);
+  const [, handleRows, existing] = await deps.db.batch([
+    ...userHandleStatements(deps.db, user.id),
     deps.db
       .select({ id: passkeyCredentials.id, transports: passkeyCredentials.transports })
       .from(passkeyCredentials)
       .where(eq(passkeyCredentials.userId, user.id)),
-    issueChallenge(deps, "register", user.id),
+    ...statements,
   ]);
+  const handle = handleOf(handleRows);
   return {
     challenge,
     rp: { id: deps.config.rpId, name: deps.config.rpName },
@@ -102,9 +105,9 @@ export async function verifyRegistration(
       transports: response.response.transports ?? null,
     })
     .onConflictDoNothing()
-    .returning();
+    .returning(passkeyColumns);
   if (!row) return fail("credential_exists");
-  return { ok: true, passkey: presentPasskey(row) };
+  return { ok: true, passkey: row };
 }
 
 const decodeBytes = (base64url: string) => {

@@ -10,14 +10,22 @@ import { randomToken } from "../tokens";
  * user id. Insert-if-absent and read in one batch: parallel first uses agree.
  */
 export async function userHandle(db: Db, userId: string): Promise<string> {
-  const fresh = randomToken();
-  const [, rows] = await db.batch([
-    db.insert(webauthnUserHandles).values({ userId, handle: fresh }).onConflictDoNothing(),
+  const [, rows] = await db.batch(userHandleStatements(db, userId));
+  return handleOf(rows);
+}
+
+/** `userHandle`'s two statements, unexecuted, for a caller that batches them with its own. */
+export const userHandleStatements = (db: Db, userId: string) =>
+  [
+    db.insert(webauthnUserHandles).values({ userId, handle: randomToken() }).onConflictDoNothing(),
     db
       .select({ handle: webauthnUserHandles.handle })
       .from(webauthnUserHandles)
       .where(eq(webauthnUserHandles.userId, userId)),
-  ]);
+  ] as const;
+
+/** The handle from the select of `userHandleStatements`. */
+export function handleOf(rows: { handle: string }[]): string {
   const handle = rows[0]?.handle;
   if (!handle) throw new Error("user handle not stored");
   return handle;

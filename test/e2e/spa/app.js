@@ -91,24 +91,28 @@ $("create-post").addEventListener("click", () =>
   call("create-post", "POST", "/posts", { title: value("title"), content: value("content") }, true),
 );
 
+// Passkeys and PKCE: the API speaks base64url; the browser wants bytes.
+const fromB64url = (s) => Uint8Array.from(atob(s.replaceAll("-", "+").replaceAll("_", "/")), (c) => c.charCodeAt(0));
+const toB64url = (buffer) =>
+  btoa(String.fromCharCode(...new Uint8Array(buffer)))
+    .replaceAll("+", "-")
+    .replaceAll("/", "_")
+    .replace(/=+$/, "");
+const withIds = (list = []) => list.map((c) => ({ ...c, id: fromB64url(c.id) }));
+
 // Social sign-in: a button per provider of GET /oauth/providers. The SPA makes its own PKCE pair
 // (the verifier stays in this tab's sessionStorage), goes to /oauth/:provider/authorize, and comes
 // back here with ?code=, a one-time login code it redeems with the verifier at POST /oauth/token.
-const base64url = (bytes) =>
-  btoa(String.fromCharCode(...bytes))
-    .replace(/\+/g, "-")
-    .replace(/\//g, "_")
-    .replace(/=+$/, "");
 const VERIFIER_KEY = "oauth-verifier";
 
 async function socialSignIn(provider) {
-  const verifier = base64url(crypto.getRandomValues(new Uint8Array(32)));
+  const verifier = toB64url(crypto.getRandomValues(new Uint8Array(32)));
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier));
   sessionStorage.setItem(VERIFIER_KEY, verifier);
   const back = `${location.origin}/?api=${encodeURIComponent(api)}`;
   const query = new URLSearchParams({
     redirect_uri: back,
-    code_challenge: base64url(new Uint8Array(digest)),
+    code_challenge: toB64url(new Uint8Array(digest)),
     code_challenge_method: "S256",
   });
   location.assign(`${api}/oauth/${encodeURIComponent(provider)}/authorize?${query}`);
@@ -154,3 +158,82 @@ async function finishSocialSignIn() {
 
 listProviders();
 finishSocialSignIn();
+
+// Passkeys: the API speaks the JSON form of WebAuthn (base64url strings).
+/** Runs a browser ceremony; a refusal (no authenticator, user cancelled) ends the action as "<action>:error". */
+async function ceremony(action, run) {
+  try {
+    return await run();
+  } catch (err) {
+    $("status").textContent = `${action}: ${err.name} ${err.message}`;
+    document.body.dataset.step = `${action}:error`;
+    return undefined;
+  }
+}
+
+// Registration: the password is the step-up proof for the options, then create() and the answer.
+$("passkey-register").addEventListener("click", async () => {
+  const json = await call(
+    "passkey-options",
+    "POST",
+    "/me/passkeys/options",
+    { currentPassword: value("password") },
+    true,
+  );
+  const options = json?.data?.options;
+  if (!options) return;
+  const credential = await ceremony("passkey-register", () =>
+    navigator.credentials.create({
+      publicKey: {
+        ...options,
+        challenge: fromB64url(options.challenge),
+        user: { ...options.user, id: fromB64url(options.user.id) },
+        excludeCredentials: withIds(options.excludeCredentials),
+      },
+    }),
+  );
+  if (!credential) return;
+  const response = {
+    id: credential.id,
+    rawId: toB64url(credential.rawId),
+    type: credential.type,
+    response: {
+      clientDataJSON: toB64url(credential.response.clientDataJSON),
+      attestationObject: toB64url(credential.response.attestationObject),
+      transports: credential.response.getTransports?.() ?? [],
+    },
+    clientExtensionResults: credential.getClientExtensionResults(),
+  };
+  await call("passkey-register", "POST", "/me/passkeys", { response, name: "E2E browser" }, true);
+});
+
+// Sign-in: with the email typed (allowCredentials) or without (discoverable), get(), then the login.
+$("passkey-login").addEventListener("click", async () => {
+  const email = value("email");
+  const json = await call("passkey-login-options", "POST", "/passkeys/login/options", email ? { email } : {});
+  if (!json?.data) return;
+  const { options, challengeId } = json.data;
+  const credential = await ceremony("passkey-login", () =>
+    navigator.credentials.get({
+      publicKey: {
+        ...options,
+        challenge: fromB64url(options.challenge),
+        allowCredentials: withIds(options.allowCredentials),
+      },
+    }),
+  );
+  if (!credential) return;
+  const response = {
+    id: credential.id,
+    rawId: toB64url(credential.rawId),
+    type: credential.type,
+    response: {
+      clientDataJSON: toB64url(credential.response.clientDataJSON),
+      authenticatorData: toB64url(credential.response.authenticatorData),
+      signature: toB64url(credential.response.signature),
+      ...(credential.response.userHandle ? { userHandle: toB64url(credential.response.userHandle) } : {}),
+    },
+    clientExtensionResults: credential.getClientExtensionResults(),
+  };
+  keepTokens(await call("passkey-login", "POST", "/passkeys/login", { challengeId, response }));
+});
