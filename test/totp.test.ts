@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { hotp, matchTotpStep, timeStep } from "../src/auth/totp/codes";
 import {
   confirmTotpEnrolment,
   disableTotp,
@@ -41,6 +42,50 @@ describe("test/support/totp.ts (the independent TOTP the tests trust)", () => {
   it("decodes RFC 4648 base32", () => {
     expect(new TextDecoder().decode(base32Decode("MZXW6YTBOI======"))).toBe("foobar");
     expect(new TextDecoder().decode(base32Decode("MZXW6YTBOI"))).toBe("foobar");
+  });
+});
+
+describe("src/auth/totp/codes.ts (the Worker's HOTP/TOTP on Web Crypto)", () => {
+  const seed = ascii("12345678901234567890");
+
+  it("matches RFC 4226 Appendix D (HOTP, counters 0-9)", async () => {
+    const expected = [
+      "755224",
+      "287082",
+      "359152",
+      "969429",
+      "338314",
+      "254676",
+      "287922",
+      "162583",
+      "399871",
+      "520489",
+    ];
+    expect(await Promise.all(expected.map((_, counter) => hotp(seed, counter)))).toEqual(expected);
+  });
+
+  it.each([
+    [59, "94287082"],
+    [1111111109, "07081804"],
+    [1111111111, "14050471"],
+    [1234567890, "89005924"],
+    [2000000000, "69279037"],
+    [20000000000, "65353130"],
+  ])("matches RFC 6238 Appendix B (SHA-1, 8 digits) at T=%i", async (time, code) => {
+    expect(await hotp(seed, timeStep(time * 1000), 8)).toBe(code);
+  });
+
+  it("matches ±1 step of drift by the step it belongs to, and nothing else", async () => {
+    const secret = crypto.getRandomValues(new Uint8Array(20));
+    const now = Date.now();
+    const step = timeStep(now);
+    for (const drift of [-1, 0, 1])
+      expect(await matchTotpStep(secret, totpCode(secret, now, drift), now)).toBe(step + drift);
+    for (const drift of [-2, 2]) expect(await matchTotpStep(secret, totpCode(secret, now, drift), now)).toBeNull();
+    const right = totpCode(secret, now);
+    const wrong = String((Number(right) + 1) % 1_000_000).padStart(6, "0");
+    for (const code of [wrong, `${right}0`, right.slice(1), ` ${right.slice(1)}`, "", "abcdef"])
+      expect(await matchTotpStep(secret, code, now)).toBeNull();
   });
 });
 

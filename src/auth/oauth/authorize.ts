@@ -1,5 +1,4 @@
-import { CodeChallengeMethod } from "arctic";
-import { endpointsOf, GITHUB_SCOPES, oauthClient } from "./client";
+import { authorizationUrlWithPkce, endpointsOf, GITHUB_SCOPES } from "./client";
 import type { Provider } from "./config";
 import { clock, type OAuthDeps } from "./deps";
 import { isAllowedRedirect, isS256Challenge } from "./redirects";
@@ -36,11 +35,11 @@ export async function startAuthorization(
   const oidc = provider.type !== "github";
   const { authorizationUrl } = await endpointsOf(provider, clock(deps));
   const pending = await saveAuthorization(deps, { provider: provider.id, oidc, ...request });
-  const url = oauthClient(provider, deps.callbackUrl(provider.id)).createAuthorizationURLWithPKCE(
+  const url = await authorizationUrlWithPkce(
+    provider,
     authorizationUrl,
-    pending.state,
-    CodeChallengeMethod.S256,
-    pending.codeVerifier,
+    deps.callbackUrl(provider.id),
+    pending,
     oidc ? provider.scopes : GITHUB_SCOPES,
   );
   if (pending.nonce) url.searchParams.set("nonce", pending.nonce);

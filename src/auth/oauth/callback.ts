@@ -1,4 +1,4 @@
-import { oauthClient } from "./client";
+import { exchangeCode } from "./client";
 import type { Provider } from "./config";
 import { clock, type OAuthDeps } from "./deps";
 import { discover } from "./discovery";
@@ -43,8 +43,10 @@ export async function finishAuthorization(
   const now = clock(deps);
   try {
     if (provider.type === "github") {
-      const tokens = await oauthClient(provider, deps.callbackUrl(provider.id)).validateAuthorizationCode(
+      const tokens = await exchangeCode(
+        provider,
         provider.tokenUrl,
+        deps.callbackUrl(provider.id),
         params.code,
         stored.codeVerifier,
       );
@@ -52,8 +54,10 @@ export async function finishAuthorization(
     }
     // Discovered once for the whole callback (token endpoint, JWKS, userinfo).
     const endpoints = await discover(provider, now);
-    const tokens = await oauthClient(provider, deps.callbackUrl(provider.id)).validateAuthorizationCode(
+    const tokens = await exchangeCode(
+      provider,
       endpoints.tokenUrl,
+      deps.callbackUrl(provider.id),
       params.code,
       stored.codeVerifier,
     );
@@ -70,7 +74,7 @@ export async function finishAuthorization(
       ...back,
     };
   } catch {
-    // Arctic's request errors (a refused code or verifier), a provider that is down or answers
+    // Token endpoint refusals (a refused code or verifier), a provider that is down or answers
     // nonsense (ProviderError), a token answer without an ID token: one outcome, no details to the SPA.
     return { ok: false, reason: "exchange_failed", ...back };
   }

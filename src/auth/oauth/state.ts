@@ -1,4 +1,3 @@
-import { generateCodeVerifier, generateState } from "arctic";
 import { and, eq, gt, lte } from "drizzle-orm";
 import { oauthStates } from "../../db/schema";
 import { randomToken, sha256Hex } from "../tokens";
@@ -33,8 +32,9 @@ export async function saveAuthorization(
 ): Promise<PendingAuthorization> {
   const now = clock(deps);
   const pending = {
-    state: generateState(),
-    codeVerifier: generateCodeVerifier(),
+    // 256 random bits each, base64url: RFC 7636's verifier alphabet and length (43 characters).
+    state: randomToken(),
+    codeVerifier: randomToken(),
     nonce: request.oidc ? randomToken() : null,
   };
   await deps.db.batch([
