@@ -32,17 +32,6 @@ export function challengeStatements(
   return { challengeId, challenge, statements };
 }
 
-/** `challengeStatements`, run on their own (one batch). */
-export async function issueChallenge(
-  deps: Pick<PasskeyDeps, "db" | "now">,
-  purpose: ChallengePurpose,
-  userId: string | null,
-): Promise<{ challengeId: string; challenge: string }> {
-  const { challengeId, challenge, statements } = challengeStatements(deps, purpose, userId);
-  await deps.db.batch(statements);
-  return { challengeId, challenge };
-}
-
 /**
  * Claims a login challenge by its id: one DELETE … RETURNING, so of any
  * number of parallel or replayed uses exactly one gets the row, and the
