@@ -10,7 +10,7 @@ import { gzipSync } from "node:zlib";
 
 // 134.9 KiB on the trim branch (with the social sign-in, passkey and email-code routes) plus ~6 KiB
 // of room (README, "Bundle and startup"). The CI cap never goes above 150 KiB.
-export const BUDGET_KIB = 141;
+export const BUDGET_KIB = 146;
 
 /** Bundles a Worker with wrangler's own bundler; returns the path of the built script. */
 export function buildWorker({ outdir, entry, name }) {

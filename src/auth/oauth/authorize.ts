@@ -1,4 +1,5 @@
-import { authorizationUrlWithPkce, endpointsOf, GITHUB_SCOPES } from "./client";
+import { CodeChallengeMethod } from "arctic";
+import { endpointsOf, GITHUB_SCOPES, oauthClient } from "./client";
 import type { Provider } from "./config";
 import { clock, type OAuthDeps } from "./deps";
 import { isAllowedRedirect, isS256Challenge } from "./redirects";
@@ -35,11 +36,11 @@ export async function startAuthorization(
   const oidc = provider.type !== "github";
   const { authorizationUrl } = await endpointsOf(provider, clock(deps));
   const pending = await saveAuthorization(deps, { provider: provider.id, oidc, ...request });
-  const url = await authorizationUrlWithPkce(
-    provider,
+  const url = oauthClient(provider, deps.callbackUrl(provider.id)).createAuthorizationURLWithPKCE(
     authorizationUrl,
-    deps.callbackUrl(provider.id),
-    pending,
+    pending.state,
+    CodeChallengeMethod.S256,
+    pending.codeVerifier,
     oidc ? provider.scopes : GITHUB_SCOPES,
   );
   if (pending.nonce) url.searchParams.set("nonce", pending.nonce);

@@ -1,4 +1,4 @@
-import { exchangeCode } from "./client";
+import { oauthClient } from "./client";
 import type { Provider } from "./config";
 import { clock, type OAuthDeps } from "./deps";
 import { discover } from "./discovery";
@@ -43,10 +43,8 @@ export async function finishAuthorization(
   const now = clock(deps);
   try {
     if (provider.type === "github") {
-      const tokens = await exchangeCode(
-        provider,
+      const tokens = await oauthClient(provider, deps.callbackUrl(provider.id)).validateAuthorizationCode(
         provider.tokenUrl,
-        deps.callbackUrl(provider.id),
         params.code,
         stored.codeVerifier,
       );
@@ -54,10 +52,8 @@ export async function finishAuthorization(
     }
     // Discovered once for the whole callback (token endpoint, JWKS, userinfo).
     const endpoints = await discover(provider, now);
-    const tokens = await exchangeCode(
-      provider,
+    const tokens = await oauthClient(provider, deps.callbackUrl(provider.id)).validateAuthorizationCode(
       endpoints.tokenUrl,
-      deps.callbackUrl(provider.id),
       params.code,
       stored.codeVerifier,
     );
@@ -74,7 +70,7 @@ export async function finishAuthorization(
       ...back,
     };
   } catch {
-    // Token endpoint refusals (a refused code or verifier), a provider that is down or answers
+    // Arctic's request errors (a refused code or verifier), a provider that is down or answers
     // nonsense (ProviderError), a token answer without an ID token: one outcome, no details to the SPA.
     return { ok: false, reason: "exchange_failed", ...back };
   }

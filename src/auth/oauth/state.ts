@@ -1,3 +1,4 @@
+import { generateCodeVerifier, generateState } from "arctic";
 import { and, eq, gt, lte } from "drizzle-orm";
 import { oauthStates } from "../../db/schema";
 import { randomToken, sha256Hex } from "../tokens";
@@ -32,9 +33,8 @@ export async function saveAuthorization(
 ): Promise<PendingAuthorization> {
   const now = clock(deps);
   const pending = {
-    // 256 random bits each, base64url: RFC 7636's verifier alphabet and length (43 characters).
-    state: randomToken(),
-    codeVerifier: randomToken(),
+    state: generateState(),
+    codeVerifier: generateCodeVerifier(),
     nonce: request.oidc ? randomToken() : null,
   };
   await deps.db.batch([
