@@ -13,9 +13,9 @@ import type { AuthenticationResponseJSON } from "./schemas";
  * PublicKeyCredentialRequestOptions (JSON form) and the challenge's id.
  *
  * With an email, `allowCredentials` lists the account's passkeys; an unknown
- * email, or an account without passkeys, gets one stand-in id derived from
- * the email under the server key: the same every time, and shaped like a
- * real one (transports are left out for all), so the answer does not tell
+ * email, or an account without passkeys, gets stand-in ids derived from
+ * the email under the server key (`decoyCredentialIds`): the same every time, and shaped like
+ * real ones (transports are left out for all), so the answer does not tell
  * which emails have accounts. The same
  * one query runs either way. Without an email the list is empty: the browser
  * offers the discoverable passkeys it holds for this RP (conditional UI).
@@ -31,7 +31,7 @@ export async function loginOptions(deps: PasskeyDeps, email?: string) {
   let allowCredentials: { id: string; type: "public-key" }[] = [];
   if (email === undefined) await deps.db.batch(statements);
   else {
-    const [[, , found], decoy] = await Promise.all([
+    const [[, , found], decoys] = await Promise.all([
       deps.db.batch([
         ...statements,
         deps.db
@@ -40,11 +40,11 @@ export async function loginOptions(deps: PasskeyDeps, email?: string) {
           .innerJoin(users, eq(users.id, passkeyCredentials.userId))
           .where(eq(users.email, email)),
       ]),
-      decoyCredentialId(deps.decoyKey, email),
+      decoyCredentialIds(deps.decoyKey, email),
     ]);
     const real = found.map((r) => r.id);
     // No transports: what a real passkey reported would tell it from the stand-in.
-    allowCredentials = (real.length ? real : [decoy]).map((id) => ({ id, type: "public-key" as const }));
+    allowCredentials = (real.length ? real : decoys).map((id) => ({ id, type: "public-key" as const }));
   }
   return {
     challengeId,
@@ -58,9 +58,20 @@ export async function loginOptions(deps: PasskeyDeps, email?: string) {
   };
 }
 
-/** 32 bytes of HMAC-SHA-256(server key, "passkey-decoy:" + email), the length of a platform passkey's id. */
-async function decoyCredentialId(key: string, email: string): Promise<string> {
-  return encodeBase64urlNoPadding(await hmacSha256(key, `passkey-decoy:${email.toLowerCase()}`));
+/**
+ * Stand-in credential ids for an email without passkeys: 32 bytes each (a
+ * platform passkey's id length) of HMAC-SHA-256(server key, "passkey-decoy:"
+ * + email + index), the same every time. Their number (1 to 3, most often 1)
+ * also comes from the email, so a list of two ids does not reveal an account.
+ */
+async function decoyCredentialIds(key: string, email: string): Promise<string[]> {
+  const seed = await hmacSha256(key, `passkey-decoy-count:${email.toLowerCase()}`);
+  const count = (seed[0] ?? 0) < 170 ? 1 : (seed[0] ?? 0) < 235 ? 2 : 3;
+  const ids = [];
+  for (let i = 0; i < count; i++) {
+    ids.push(encodeBase64urlNoPadding(await hmacSha256(key, `passkey-decoy:${email.toLowerCase()}:${i}`)));
+  }
+  return ids;
 }
 
 export type PasskeyLoginResult =
