@@ -3,16 +3,17 @@ import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../../env";
 import { enforceRateLimit } from "../../http/rate-limit";
 import { MfaRequired, Tokens } from "../../openapi/resources";
-import { failures, INPUT, JSON_BODY, SIGNED_IN, STEP_UP, success } from "../../openapi/responses";
+import { created, failures, INPUT, JSON_BODY, SIGNED_IN, STEP_UP, success } from "../../openapi/responses";
 import { bearer, requestBody } from "../../openapi/router";
 import { idParam } from "../../users/fields";
-import { requireAuth } from "../guard";
+import { requireAuth, requireAuthInWrite } from "../guard";
 import {
   authorizeQuery,
   callbackQuery,
   Identity,
   idTokenBody,
   linkBody,
+  linkCodeBody,
   Provider,
   providerParam,
   tokenBody,
@@ -62,11 +63,11 @@ export const callbackRoute = createRoute({
   tags,
   summary: "Where the provider sends the browser back: 302 to the SPA",
   description:
-    "Claims the `state`, exchanges the code (with the API's PKCE verifier), reads the identity and signs in, signs up or links. Then 302 to the SPA's `redirect_uri` with `?code=<one-time login code>` (60 s, single use, for POST /oauth/token), `?linked=<provider>` after a link, or `?error=<CODE>` (`ACCESS_DENIED`, `PROVIDER_ERROR`, `ACCOUNT_EXISTS`, `EMAIL_REQUIRED`, `IDENTITY_IN_USE`). Tokens never appear in a URL. Without a valid `state` there is nowhere trustworthy to go: `400 INVALID_STATE` (JSON), no redirect.",
+    "Claims the `state`, exchanges the code (with the API's PKCE verifier), reads the identity and signs in, signs up or links. Then 302 to the SPA's `redirect_uri` with `?code=<one-time code>` (60 s, single use, bound to the SPA's PKCE challenge: for POST /oauth/token, or for POST /me/identities when the flow was a link, which links nothing before that), or `?error=<CODE>` (`ACCESS_DENIED`, `PROVIDER_ERROR`, `ACCOUNT_EXISTS`, `EMAIL_REQUIRED`). Tokens never appear in a URL. Without a valid `state` there is nowhere trustworthy to go: `400 INVALID_STATE` (JSON), no redirect.",
   middleware: [perNetwork("oauth-callback")] as const,
   request: { params: providerParam, query: callbackQuery },
   responses: {
-    302: redirect("To the SPA's `redirect_uri` with `code`, `linked` or `error`."),
+    302: redirect("To the SPA's `redirect_uri` with `code` or `error`."),
     ...failures(...INPUT, "INVALID_STATE", "NOT_FOUND", "TOO_MANY_REQUESTS"),
   },
 });
@@ -134,13 +135,30 @@ export const linkIdentityRoute = createRoute({
   tags,
   summary: "Start linking a provider to the signed-in account",
   description:
-    "Step-up: `currentPassword` (and `code` when MFA is on), or a POST /me/reauthenticate on this session within `STEP_UP_TTL` seconds. Answers the provider's `authorizeUrl`: open it in the browser; its callback links the identity (whatever its email) and redirects to `redirectUri?linked=<provider>`, or `?error=IDENTITY_IN_USE` when it is linked to another account.",
+    "Step-up: `currentPassword` (and `code` when MFA is on), or a POST /me/reauthenticate on this session within `STEP_UP_TTL` seconds. Answers the provider's `authorizeUrl`: open it in the browser; its callback redirects to `redirectUri?code=<link code>`, which POST /me/identities redeems with the verifier of `codeChallenge` to link the identity.",
   security: bearer,
   middleware: [requireAuth] as const,
   request: { params: providerParam, body: requestBody(linkBody) },
   responses: {
     200: success("Open authorizeUrl in the browser", z.object({ authorizeUrl: z.url() })),
     ...failures(...SIGNED_IN, ...JSON_BODY, ...STEP_UP, "NOT_FOUND"),
+  },
+});
+
+export const completeLinkRoute = createRoute({
+  method: "post",
+  path: "/me/identities",
+  tags,
+  summary: "Finish linking: redeem the link flow's code with the SPA's PKCE verifier",
+  description:
+    "Links the identity the provider returned to the signed-in account, whatever its email. Only a link code issued for this account, unexpired and unused, is taken, and it is spent by that attempt whatever its verifier; a wrong verifier, a sign-in code, or another account's code answers `401 INVALID_LOGIN_CODE`. `201` when linked now, `200` when it was already linked to this account, `409 IDENTITY_IN_USE` when it is linked to another.",
+  security: bearer,
+  middleware: [requireAuthInWrite] as const,
+  request: { body: requestBody(linkCodeBody) },
+  responses: {
+    201: created("Identity linked", z.object({ identity: Identity })),
+    200: success("Identity already linked", z.object({ identity: Identity })),
+    ...failures(...SIGNED_IN, ...JSON_BODY, "INVALID_LOGIN_CODE", "IDENTITY_IN_USE"),
   },
 });
 
