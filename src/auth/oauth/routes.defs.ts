@@ -158,7 +158,7 @@ export const completeLinkRoute = createRoute({
   responses: {
     201: created("Identity linked", z.object({ identity: Identity })),
     200: success("Identity already linked", z.object({ identity: Identity })),
-    ...failures(...SIGNED_IN, ...JSON_BODY, "INVALID_LOGIN_CODE", "IDENTITY_IN_USE"),
+    ...failures(...SIGNED_IN, ...JSON_BODY, "INVALID_LOGIN_CODE", "IDENTITY_IN_USE", "NOT_FOUND"),
   },
 });
 
