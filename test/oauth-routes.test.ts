@@ -591,11 +591,11 @@ describe("link codes: a link completes only for the session and browser that sta
     expect(await identitiesOf(attacker.user.id)).toEqual([]);
 
     // The code that landed in the victim's browser is the attacker's account's: the victim's session
-    // cannot redeem it, with its own verifier or even with the attacker's.
+    // cannot redeem it, even with the attacker's verifier (not taken, so not spent), nor with its own.
     const code = landed?.searchParams.get("code") ?? null;
+    expectFailure(await completeLink(victim.accessToken, code, spa.verifier), 401, "INVALID_LOGIN_CODE");
     const own = await pkcePair();
     expectFailure(await completeLink(victim.accessToken, code, own.verifier), 401, "INVALID_LOGIN_CODE");
-    expectFailure(await completeLink(victim.accessToken, code, spa.verifier), 401, "INVALID_LOGIN_CODE");
     // Nor does it sign anyone in.
     expectFailure(await redeem(code ?? "", spa.verifier), 401, "INVALID_LOGIN_CODE");
     expect(await linksOf(victimSub)).toEqual([]);
