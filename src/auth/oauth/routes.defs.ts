@@ -63,7 +63,7 @@ export const callbackRoute = createRoute({
   tags,
   summary: "Where the provider sends the browser back: 302 to the SPA",
   description:
-    "Claims the `state`, exchanges the code (with the API's PKCE verifier), reads the identity and signs in, signs up or links. Then 302 to the SPA's `redirect_uri` with `?code=<one-time code>` (60 s, single use, bound to the SPA's PKCE challenge: for POST /oauth/token, or for POST /me/identities when the flow was a link, which links nothing before that), or `?error=<CODE>` (`ACCESS_DENIED`, `PROVIDER_ERROR`, `ACCOUNT_EXISTS`, `EMAIL_REQUIRED`). Tokens never appear in a URL. Without a valid `state` there is nowhere trustworthy to go: `400 INVALID_STATE` (JSON), no redirect.",
+    "Claims the `state`, exchanges the code (with the API's PKCE verifier), reads the identity and signs in, signs up or links. Then 302 to the SPA's `redirect_uri` with `?code=<one-time code>` (60 s, single use, for POST /oauth/token, or POST /me/identities in a link flow), or `?error=<CODE>` (`ACCESS_DENIED`, `PROVIDER_ERROR`, `ACCOUNT_EXISTS`, `EMAIL_REQUIRED`). Tokens never appear in a URL. Without a valid `state` there is nowhere trustworthy to go: `400 INVALID_STATE` (JSON), no redirect.",
   middleware: [perNetwork("oauth-callback")] as const,
   request: { params: providerParam, query: callbackQuery },
   responses: {
@@ -151,7 +151,7 @@ export const completeLinkRoute = createRoute({
   tags,
   summary: "Finish linking: redeem the link flow's code with the SPA's PKCE verifier",
   description:
-    "Links the identity the provider returned to the signed-in account, whatever its email. Only a link code issued for this account, unexpired and unused, is taken, and it is spent by that attempt whatever its verifier; a wrong verifier, a sign-in code, or another account's code answers `401 INVALID_LOGIN_CODE`. `201` when linked now, `200` when it was already linked to this account, `409 IDENTITY_IN_USE` when it is linked to another.",
+    "Links the provider's identity to the caller, whatever its email. Only this account's link code is taken, spent by the first try; a wrong verifier, a sign-in code or another account's code: `401 INVALID_LOGIN_CODE`. `200` if already linked here.",
   security: bearer,
   middleware: [requireAuthInWrite] as const,
   request: { body: requestBody(linkCodeBody) },
