@@ -9,7 +9,7 @@ import { createRouter } from "../src/openapi/router";
 import { getPostRoute } from "../src/posts/routes.defs";
 import { findPost } from "../src/posts/service";
 import { toPublicUser } from "../src/users/present";
-import { randomIp, STRONG_PASSWORD, unique } from "./support/api";
+import { randomIp, registerAndLogin, STRONG_PASSWORD, unique } from "./support/api";
 
 /** Hono's typed client, talking to the Worker's real fetch handler instead of the network. */
 const client = hc<AppType>("https://api.test", {
@@ -112,6 +112,16 @@ describe("hc<AppType>() typed client", () => {
       json: { idToken: "not-a-token" },
     });
     expect(native.status).toBe(404);
+
+    // Finishing a link: typed body, and the identity typed in the 201 answer.
+    const session = await registerAndLogin();
+    const link = await client.me.identities.$post(
+      { json: { code: "made-up", codeVerifier: "x".repeat(43) } },
+      { headers: { Authorization: `Bearer ${session.accessToken}` } },
+    );
+    expect(link.status).toBe(401);
+    if (link.status === 401) expect((await link.json()).error.code).toBe("INVALID_LOGIN_CODE");
+    if (link.status === 201) expectTypeOf((await link.json()).data.identity.provider).toBeString();
   });
 
   it("types the passkey routes: login options, then a typed login answer or error", async () => {

@@ -130,8 +130,10 @@ describe("linkIdentity from a signed-in session", () => {
   it("links any identity the user proves at the provider, whatever its email", async () => {
     const me = await registerUser();
     const id = identity({ email: "someone-else@example.com", emailVerified: false });
-    expect(await linkIdentity(db, id, me.id)).toEqual({ action: "link" });
-    expect(await linkIdentity(db, id, me.id)).toEqual({ action: "already_linked" });
+    const first = await linkIdentity(db, id, me.id);
+    expect(first).toMatchObject({ action: "link", identity: { provider: "acme", email: id.email } });
+    const again = await linkIdentity(db, id, me.id);
+    expect(again).toEqual({ action: "already_linked", identity: "identity" in first ? first.identity : null });
     expect(await identitiesOf(me.id)).toHaveLength(1);
   });
 

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { NO_PASSWORD } from "../src/auth/sign-in-methods";
 import { sha256Hex } from "../src/auth/tokens";
-import { randomIp, registerAndLogin, registerUser, type Session, STRONG_PASSWORD, unique } from "./support/api";
+import { login, randomIp, registerAndLogin, registerUser, type Session, STRONG_PASSWORD, unique } from "./support/api";
 import { rows, suspendUser } from "./support/db";
 import { detailPaths, expectFailure } from "./support/expect-failure";
 import { emailsTo } from "./support/mailbox";
@@ -69,8 +69,8 @@ async function socialSignIn(id: Id, as: AtProvider = {}) {
   return redeem(code, spa.verifier);
 }
 
-/** Starts linking from a session (step-up by password), consents as `as`, and returns where the callback landed. */
-async function linkFlow(session: Session, id: Id, as: AtProvider, proof: Record<string, string> = {}) {
+/** Starts linking from a session (step-up by password), consents as `as`: where the callback landed, and the SPA's verifier. */
+async function startLink(session: Session, id: Id, as: AtProvider, proof: Record<string, string> = {}) {
   const spa = await pkcePair();
   const started = await call("POST", `/me/identities/${id}`, {
     token: session.accessToken,
@@ -80,7 +80,17 @@ async function linkFlow(session: Session, id: Id, as: AtProvider, proof: Record<
   const back = await consentAt(started.body.data.authorizeUrl, as);
   const { landed } = await callback(id, back.params);
   if (!landed) throw new Error("callback did not redirect");
-  return landed;
+  return { landed, spa, authorizeUrl: started.body.data.authorizeUrl as string };
+}
+
+/** The SPA finishing a link: POST /me/identities with the code it landed with. */
+const completeLink = (token: string, code: string | null, codeVerifier: string) =>
+  call("POST", "/me/identities", { token, body: { code: code ?? "", codeVerifier } });
+
+/** The whole link flow, as the SPA that started it completes it: the answer of POST /me/identities. */
+async function linkFlow(session: Session, id: Id, as: AtProvider, proof: Record<string, string> = {}) {
+  const { landed, spa } = await startLink(session, id, as, proof);
+  return completeLink(session.accessToken, landed.searchParams.get("code"), spa.verifier);
 }
 
 const verifyEmail = (userId: string) =>
@@ -351,7 +361,7 @@ describe("POST /oauth/token", () => {
     const session = await registerAndLogin();
     await verifyEmail(session.user.id);
     const sub = subject();
-    expect((await linkFlow(session, "acme", { sub })).searchParams.get("linked")).toBe("acme");
+    expect((await linkFlow(session, "acme", { sub })).status).toBe(201);
     const ip = randomIp();
     for (let i = 0; i < 10; i++) {
       await call("POST", "/login", { body: { email: session.user.email, password: "wrong-password-123" }, ip });
@@ -366,7 +376,7 @@ describe("POST /oauth/token", () => {
     await verifyEmail(session.user.id);
     const sub = subject();
     const linked = await linkFlow(session, "acme", { sub }, { code: codeNow(secret) });
-    expect(linked.searchParams.get("linked")).toBe("acme");
+    expect(linked.status).toBe(201);
     const answer = await socialSignIn("acme", { sub });
     expect(answer.status).toBe(200);
     expect(answer.body.data).toMatchObject({ mfaRequired: true, methods: ["totp", "recovery_code"] });
@@ -478,15 +488,20 @@ describe("/me/identities", () => {
   it("links whatever the email, lists it, mails the owner, and unlinks with step-up", async () => {
     const session = await registerAndLogin();
     const sub = subject();
-    const landed = await linkFlow(session, "acme", {
+    const { landed, spa } = await startLink(session, "acme", {
       sub,
       email: `${unique("other")}@idp.test`,
       email_verified: false,
     });
     expect(landed.origin + landed.pathname).toBe(DONE);
-    expect(landed.searchParams.get("linked")).toBe("acme");
+    expect([...landed.searchParams.keys()]).toEqual(["code"]);
+    // Nothing is linked before the SPA redeems the code.
+    expect(await identitiesOf(session.user.id)).toEqual([]);
+    const linked = await completeLink(session.accessToken, landed.searchParams.get("code"), spa.verifier);
+    expect(linked.status).toBe(201);
     const list = await call("GET", "/me/identities", { token: session.accessToken });
     expect(list.body.data).toHaveLength(1);
+    expect(linked.body.data.identity).toEqual(list.body.data[0]);
     expect(list.body.data[0]).toMatchObject({ provider: "acme", lastUsedAt: expect.any(String) });
     expect(Object.keys(list.body.data[0]).sort()).toEqual(["createdAt", "email", "id", "lastUsedAt", "provider"]);
     expect((await linkedNotice(session.user.email)).subject).toMatch(/Acme SSO/);
@@ -503,28 +518,27 @@ describe("/me/identities", () => {
       (r) => r.action,
     );
     expect(actions).toEqual(expect.arrayContaining(["identity_link", "identity_unlink"]));
+    const [audit] = await rows(
+      "select details from audit_events where target_id = ? and action = 'identity_link'",
+      session.user.id,
+    );
+    expect(JSON.parse(String(audit?.details))).toEqual({ provider: "acme", via: "session" });
   });
 
   it("a link started before a suspension completes nothing", async () => {
     const session = await registerAndLogin();
-    const spa = await pkcePair();
-    const started = await call("POST", "/me/identities/acme", {
-      token: session.accessToken,
-      body: { redirectUri: DONE, codeChallenge: spa.challenge, currentPassword: session.user.password },
-    });
+    const { landed, spa } = await startLink(session, "acme", { sub: subject() });
     await suspendUser(session.user.id);
-    const back = await consentAt(started.body.data.authorizeUrl, { sub: subject() });
-    const { landed } = await callback("acme", back.params);
-    expect(landed?.searchParams.get("error")).toBe("ACCESS_DENIED");
+    const done = await completeLink(session.accessToken, landed.searchParams.get("code"), spa.verifier);
+    expectFailure(done, 403, "ACCOUNT_SUSPENDED");
     expect(await identitiesOf(session.user.id)).toEqual([]);
   });
 
-  it("an identity linked to someone else is never moved: ?error=IDENTITY_IN_USE", async () => {
+  it("an identity linked to someone else is never moved: 409 IDENTITY_IN_USE", async () => {
     const sub = subject();
     const victim = await socialSignIn("acme", { sub });
     const thief = await registerAndLogin();
-    const landed = await linkFlow(thief, "acme", { sub });
-    expect(landed.searchParams.get("error")).toBe("IDENTITY_IN_USE");
+    expectFailure(await linkFlow(thief, "acme", { sub }), 409, "IDENTITY_IN_USE");
     expect(await identitiesOf(victim.body.data.user.id)).toEqual([{ provider: "acme", subject: sub }]);
     expect(await identitiesOf(thief.user.id)).toEqual([]);
   });
@@ -549,6 +563,153 @@ describe("/me/identities", () => {
     expect(results.map((r) => r.status).sort()).toEqual([200, 409]);
     expectFailure(results.find((r) => r.status === 409) ?? results[0], 409, "LAST_SIGN_IN_METHOD");
     expect(await identitiesOf(session.user.id)).toHaveLength(1);
+  });
+});
+
+describe("link codes: a link completes only for the session and browser that started it", () => {
+  const linksOf = (sub: string) => rows("select user_id from oauth_identities where subject = ?", sub);
+  const expireCode = async (code: string | null) =>
+    env.DB.prepare("update oauth_login_codes set expires_at = ? where code_hash = ?")
+      .bind(new Date(Date.now() - 1000).toISOString(), await sha256Hex(code ?? ""))
+      .run();
+
+  it("the linking CSRF: the attacker's authorizeUrl completed by the victim's browser links nothing to anyone", async () => {
+    const attacker = await registerAndLogin();
+    const victim = await registerAndLogin();
+    const victimSub = subject();
+    // The attacker starts a link on their own account and sends the authorizeUrl to the victim...
+    const spa = await pkcePair();
+    const started = await call("POST", "/me/identities/acme", {
+      token: attacker.accessToken,
+      body: { redirectUri: DONE, codeChallenge: spa.challenge, currentPassword: attacker.user.password },
+    });
+    // ...whose browser, signed in at the provider as the victim, completes it.
+    const back = await consentAt(started.body.data.authorizeUrl, { sub: victimSub });
+    const { landed } = await callback("acme", back.params);
+    expect([...(landed?.searchParams.keys() ?? [])]).toEqual(["code"]);
+    expect(await linksOf(victimSub)).toEqual([]);
+    expect(await identitiesOf(attacker.user.id)).toEqual([]);
+
+    // The code that landed in the victim's browser is the attacker's account's: the victim's session
+    // cannot redeem it, even with the attacker's verifier (not taken, so not spent), nor with its own.
+    const code = landed?.searchParams.get("code") ?? null;
+    expectFailure(await completeLink(victim.accessToken, code, spa.verifier), 401, "INVALID_LOGIN_CODE");
+    const own = await pkcePair();
+    expectFailure(await completeLink(victim.accessToken, code, own.verifier), 401, "INVALID_LOGIN_CODE");
+    // Nor does it sign anyone in.
+    expectFailure(await redeem(code ?? "", spa.verifier), 401, "INVALID_LOGIN_CODE");
+    expect(await linksOf(victimSub)).toEqual([]);
+
+    // The victim's identity is still theirs to link, and then signs in to the victim's account.
+    expect((await linkFlow(victim, "acme", { sub: victimSub })).status).toBe(201);
+    expect(await linksOf(victimSub)).toEqual([{ user_id: victim.user.id }]);
+    expect((await socialSignIn("acme", { sub: victimSub })).body.data.user.id).toBe(victim.user.id);
+  });
+
+  it("of parallel redemptions of one link code exactly one links; a replay gets 401", async () => {
+    const session = await registerAndLogin();
+    const sub = subject();
+    const { landed, spa } = await startLink(session, "acme", { sub });
+    const code = landed.searchParams.get("code");
+    const results = await Promise.all(
+      Array.from({ length: 5 }, () => completeLink(session.accessToken, code, spa.verifier)),
+    );
+    expect(results.map((r) => r.status).sort()).toEqual([201, 401, 401, 401, 401]);
+    for (const r of results.filter((r) => r.status === 401)) expectFailure(r, 401, "INVALID_LOGIN_CODE");
+    expectFailure(await completeLink(session.accessToken, code, spa.verifier), 401, "INVALID_LOGIN_CODE");
+    expect(await linksOf(sub)).toEqual([{ user_id: session.user.id }]);
+    const audits = await rows(
+      "select 1 from audit_events where target_id = ? and action = 'identity_link'",
+      session.user.id,
+    );
+    expect(audits).toHaveLength(1);
+  });
+
+  it("a wrong verifier is 401 and spends the code", async () => {
+    const session = await registerAndLogin();
+    const sub = subject();
+    const { landed, spa } = await startLink(session, "acme", { sub });
+    const code = landed.searchParams.get("code");
+    expectFailure(
+      await completeLink(session.accessToken, code, (await pkcePair()).verifier),
+      401,
+      "INVALID_LOGIN_CODE",
+    );
+    expectFailure(await completeLink(session.accessToken, code, spa.verifier), 401, "INVALID_LOGIN_CODE");
+    expect(await linksOf(sub)).toEqual([]);
+  });
+
+  it("another user's bearer, or an ended session, cannot redeem it, and does not spend it", async () => {
+    const session = await registerAndLogin();
+    const other = await registerAndLogin();
+    const sub = subject();
+    const { landed, spa } = await startLink(session, "acme", { sub });
+    const code = landed.searchParams.get("code");
+    expectFailure(await completeLink(other.accessToken, code, spa.verifier), 401, "INVALID_LOGIN_CODE");
+    expect(await identitiesOf(other.user.id)).toEqual([]);
+    const ended = await login(session.user);
+    await call("POST", "/logout", { token: ended.accessToken, body: {} });
+    expectFailure(await completeLink(ended.accessToken, code, spa.verifier), 401, "UNAUTHORIZED");
+    expect((await completeLink(session.accessToken, code, spa.verifier)).status).toBe(201);
+    expect(await linksOf(sub)).toEqual([{ user_id: session.user.id }]);
+  });
+
+  it("an expired link code is 401", async () => {
+    const session = await registerAndLogin();
+    const sub = subject();
+    const { landed, spa } = await startLink(session, "acme", { sub });
+    await expireCode(landed.searchParams.get("code"));
+    expectFailure(
+      await completeLink(session.accessToken, landed.searchParams.get("code"), spa.verifier),
+      401,
+      "INVALID_LOGIN_CODE",
+    );
+    expect(await linksOf(sub)).toEqual([]);
+  });
+
+  it("a link code never signs in at /oauth/token, and a sign-in code never links", async () => {
+    const session = await registerAndLogin();
+    const linked = subject();
+    expect((await linkFlow(session, "acme", { sub: linked })).status).toBe(201);
+    const link = await startLink(session, "google", { sub: subject() });
+    const linkCode = link.landed.searchParams.get("code") ?? "";
+    expectFailure(await redeem(linkCode, link.spa.verifier), 401, "INVALID_LOGIN_CODE");
+    expect(await rows("select 1 from sessions where user_id = ?", session.user.id)).toHaveLength(1);
+
+    // A sign-in code of the caller's own account (its linked identity signing in) does not link either.
+    const signIn = await browserFlow("acme", { sub: linked });
+    const signInCode = signIn.landed.searchParams.get("code");
+    const [owner] = await rows(
+      "select user_id from oauth_login_codes where code_hash = ?",
+      await sha256Hex(signInCode ?? ""),
+    );
+    expect(owner?.user_id).toBe(session.user.id);
+    expectFailure(await completeLink(session.accessToken, signInCode, signIn.spa.verifier), 401, "INVALID_LOGIN_CODE");
+    // Each is still good where it belongs: neither refusal spent it.
+    expect((await redeem(signInCode ?? "", signIn.spa.verifier)).status).toBe(200);
+    expect((await completeLink(session.accessToken, linkCode, link.spa.verifier)).status).toBe(201);
+  });
+
+  it("refuses malformed input and a missing bearer", async () => {
+    const session = await registerAndLogin();
+    expectFailure(
+      await call("POST", "/me/identities", { token: session.accessToken, body: { code: "x" } }),
+      400,
+      "VALIDATION_ERROR",
+    );
+    expectFailure(
+      await call("POST", "/me/identities", {
+        token: session.accessToken,
+        body: { code: "x", codeVerifier: "y", extra: 1 },
+      }),
+      400,
+      "VALIDATION_ERROR",
+    );
+    expectFailure(
+      await call("POST", "/me/identities", { body: { code: "x", codeVerifier: "y" } }),
+      401,
+      "UNAUTHORIZED",
+    );
   });
 });
 

@@ -81,14 +81,25 @@ async function atCallback() {
   const back = await consentAt(start.headers.get("location") ?? "", { sub: unique("sub-") });
   return { query: new URLSearchParams(back.params), spa };
 }
-/** A password account with one linked identity, after a recent re-authentication. */
-async function withIdentity() {
+/** A password account that started a link flow, back from the provider: the link code and the SPA's verifier. */
+async function atLinkCode() {
   const s = await fresh();
   const spa = await pkcePair();
   const body = { redirectUri: `${SPA}/done`, codeChallenge: spa.challenge, currentPassword: s.user.password };
   const started = await settled("POST", "/me/identities/acme", { token: s.accessToken, body, bindings: OAUTH });
   const back = await consentAt(started.body.data.authorizeUrl, { sub: unique("sub-") });
-  await settled("GET", `/oauth/acme/callback?${new URLSearchParams(back.params)}`, { bindings: OAUTH });
+  const landed = await settled("GET", `/oauth/acme/callback?${new URLSearchParams(back.params)}`, { bindings: OAUTH });
+  const code = new URL(landed.headers.get("location") ?? "").searchParams.get("code");
+  return { s, code, spa };
+}
+/** A password account with one linked identity, after a recent re-authentication. */
+async function withIdentity() {
+  const { s, code, spa } = await atLinkCode();
+  await settled("POST", "/me/identities", {
+    token: s.accessToken,
+    body: { code, codeVerifier: spa.verifier },
+    bindings: OAUTH,
+  });
   const list = await settled("GET", "/me/identities", { token: s.accessToken, bindings: OAUTH });
   return { s, identityId: list.body.data[0].id as string };
 }
@@ -615,6 +626,16 @@ const BUDGETS: Record<string, Budget> = {
         currentPassword: s.user.password,
       };
       return oauthCall("POST", "/me/identities/acme", json(s.accessToken, body));
+    },
+  },
+  "POST /me/identities": {
+    status: 201,
+    queries: 3,
+    read: 16,
+    written: 14,
+    send: async () => {
+      const { s, code, spa } = await atLinkCode();
+      return oauthCall("POST", "/me/identities", json(s.accessToken, { code, codeVerifier: spa.verifier }));
     },
   },
   "DELETE /me/identities/:id": {

@@ -319,6 +319,14 @@ export const oauthLoginCodes = sqliteTable(
     codeChallenge: text("code_challenge").notNull(),
     expiresAt: timestamp("expires_at").notNull(),
     createdAt: timestamp("created_at").notNull().default(now),
+    /** `sign_in` (redeemed at POST /oauth/token) or `link` (at POST /me/identities, by `user_id` only). */
+    purpose: text("purpose", { enum: ["sign_in", "link"] })
+      .notNull()
+      .default("sign_in"),
+    /** A link code carries the identity the provider asserted, linked only when the code is redeemed. */
+    subject: text("subject"),
+    email: text("email"),
+    emailVerified: integer("email_verified", { mode: "boolean" }),
   },
   (t) => [
     index("oauth_login_codes_expires_at_idx").on(t.expiresAt),

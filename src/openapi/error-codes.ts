@@ -75,7 +75,7 @@ export const ERROR_CODES = {
   },
   INVALID_LOGIN_CODE: {
     status: 401,
-    when: "POST /oauth/token: the login code is unknown, expired (60 s) or used, or `codeVerifier` does not match its challenge (the code is spent either way).",
+    when: "POST /oauth/token or POST /me/identities: the code is unknown, expired (60 s), used, of the wrong kind (sign-in vs link) or another account's link code, or `codeVerifier` does not match its challenge (the code is spent either way).",
   },
   INVALID_ID_TOKEN: {
     status: 401,

@@ -27,7 +27,8 @@ export type CallbackResult =
  * is exchanged with our PKCE verifier and the identity read: for OIDC from
  * the ID token, verified against the JWKS and the nonce stored with the
  * state (its email from userinfo when the token has none); for GitHub from its API. Nothing here signs anyone in: the caller
- * resolves the identity to an account (`resolveSignIn` / `linkIdentity`).
+ * resolves the identity to an account (`resolveSignIn`), or for a link flow
+ * hands it to a link code (`issueLoginCode`), linked only when redeemed.
  */
 export async function finishAuthorization(
   deps: OAuthDeps,

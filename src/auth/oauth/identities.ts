@@ -1,9 +1,9 @@
-import { and, eq, isNotNull, sql } from "drizzle-orm";
+import { and, eq, isNotNull, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { insertWhere } from "../../db/insert-where";
 import { oauthIdentities, users } from "../../db/schema";
 import type { ProviderIdentity } from "./identity";
-import { decideLink, decideSignIn, type LinkDecision, type SignInDecision } from "./linking";
+import { decideLink, decideSignIn, type SignInDecision } from "./linking";
 
 /**
  * Marks the identity used by a sign-in (`lastUsedAt`), for the owner's list;
@@ -15,9 +15,19 @@ export const touchIdentity = (db: Db, identity: Pick<ProviderIdentity, "provider
     .set({ lastUsedAt: new Date().toISOString() })
     .where(and(eq(oauthIdentities.provider, identity.provider), eq(oauthIdentities.subject, identity.subject)));
 
+/** What the owner sees of a linked identity (GET /me/identities), and whose it is. */
+const identityColumns = {
+  userId: oauthIdentities.userId,
+  id: oauthIdentities.id,
+  provider: oauthIdentities.provider,
+  email: oauthIdentities.email,
+  createdAt: oauthIdentities.createdAt,
+  lastUsedAt: oauthIdentities.lastUsedAt,
+};
+
 const linkedTo = (db: Db, identity: ProviderIdentity) =>
   db
-    .select({ userId: oauthIdentities.userId })
+    .select(identityColumns)
     .from(oauthIdentities)
     .where(and(eq(oauthIdentities.provider, identity.provider), eq(oauthIdentities.subject, identity.subject)));
 
@@ -39,7 +49,7 @@ const insertIdentity = (db: Db, identity: ProviderIdentity, userId: string, cond
     sql`exists (select 1 from ${users} where ${condition})`,
   )
     .onConflictDoNothing()
-    .returning({ userId: oauthIdentities.userId });
+    .returning(identityColumns);
 
 /**
  * Resolves a provider identity for sign-in: reads its link and the account
@@ -74,24 +84,23 @@ export async function resolveSignIn(db: Db, identity: ProviderIdentity): Promise
 }
 
 /**
- * Links an identity to a signed-in account (after the route's step-up).
- * The insert cannot take a (provider, subject) that is linked already, so of
- * two accounts racing to link one identity exactly one gets it; the other,
- * like anyone linking an identity someone else holds, gets `IDENTITY_IN_USE`.
- * An account deleted or suspended meanwhile gets nothing linked (`ACCOUNT_GONE`).
+ * Links an identity to a signed-in account (POST /me/identities, after the
+ * link code proved the browser that started the flow). The insert cannot
+ * take a (provider, subject) that is linked already, so of two accounts
+ * racing to link one identity exactly one gets it; the other, like anyone
+ * linking an identity someone else holds, gets `IDENTITY_IN_USE`. It lands
+ * only while the account is active and `holds` (the caller's session check)
+ * is true: an account deleted or suspended, or a session ended, meanwhile
+ * gets nothing linked (`ACCOUNT_GONE`). Inserting first and reading only
+ * when nothing was inserted keeps a new link to one round trip.
  */
-export async function linkIdentity(
-  db: Db,
-  identity: ProviderIdentity,
-  userId: string,
-): Promise<LinkDecision | { action: "refuse"; code: "ACCOUNT_GONE" }> {
-  const [link] = await db.batch([linkedTo(db, identity)]);
-  const decision = decideLink(link[0] ?? null, userId);
-  if (decision.action !== "link") return decision;
-  // A link started before a suspension completes nothing.
-  const inserted = await insertIdentity(db, identity, userId, and(eq(users.id, userId), eq(users.status, "active")));
-  if (inserted.length > 0) return decision;
-  // Nothing inserted: someone linked it meanwhile, or the account was deleted or suspended under us.
-  const [now] = await linkedTo(db, identity);
-  return now ? decideLink(now, userId) : { action: "refuse", code: "ACCOUNT_GONE" };
+export async function linkIdentity(db: Db, identity: ProviderIdentity, userId: string, holds?: SQL) {
+  const active = and(eq(users.id, userId), eq(users.status, "active"), holds);
+  const [inserted] = await insertIdentity(db, identity, userId, active);
+  const row = inserted ?? (await linkedTo(db, identity))[0];
+  if (!row) return { action: "refuse", code: "ACCOUNT_GONE" } as const;
+  const { userId: owner, ...linked } = row;
+  if (inserted) return { action: "link", identity: linked } as const;
+  const decision = decideLink({ userId: owner }, userId);
+  return decision.action === "refuse" ? decision : { action: decision.action, identity: linked };
 }

@@ -3,16 +3,17 @@ import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../../env";
 import { enforceRateLimit } from "../../http/rate-limit";
 import { MfaRequired, Tokens } from "../../openapi/resources";
-import { failures, INPUT, JSON_BODY, SIGNED_IN, STEP_UP, success } from "../../openapi/responses";
+import { created, failures, INPUT, JSON_BODY, SIGNED_IN, STEP_UP, success } from "../../openapi/responses";
 import { bearer, requestBody } from "../../openapi/router";
 import { idParam } from "../../users/fields";
-import { requireAuth } from "../guard";
+import { requireAuth, requireAuthInWrite } from "../guard";
 import {
   authorizeQuery,
   callbackQuery,
   Identity,
   idTokenBody,
   linkBody,
+  linkCodeBody,
   Provider,
   providerParam,
   tokenBody,
@@ -62,11 +63,11 @@ export const callbackRoute = createRoute({
   tags,
   summary: "Where the provider sends the browser back: 302 to the SPA",
   description:
-    "Claims the `state`, exchanges the code (with the API's PKCE verifier), reads the identity and signs in, signs up or links. Then 302 to the SPA's `redirect_uri` with `?code=<one-time login code>` (60 s, single use, for POST /oauth/token), `?linked=<provider>` after a link, or `?error=<CODE>` (`ACCESS_DENIED`, `PROVIDER_ERROR`, `ACCOUNT_EXISTS`, `EMAIL_REQUIRED`, `IDENTITY_IN_USE`). Tokens never appear in a URL. Without a valid `state` there is nowhere trustworthy to go: `400 INVALID_STATE` (JSON), no redirect.",
+    "Claims the `state`, exchanges the code (with the API's PKCE verifier), reads the identity and signs in, signs up or links. Then 302 to the SPA's `redirect_uri` with `?code=<one-time code>` (60 s, single use, for POST /oauth/token, or POST /me/identities in a link flow), or `?error=<CODE>` (`ACCESS_DENIED`, `PROVIDER_ERROR`, `ACCOUNT_EXISTS`, `EMAIL_REQUIRED`). Tokens never appear in a URL. Without a valid `state` there is nowhere trustworthy to go: `400 INVALID_STATE` (JSON), no redirect.",
   middleware: [perNetwork("oauth-callback")] as const,
   request: { params: providerParam, query: callbackQuery },
   responses: {
-    302: redirect("To the SPA's `redirect_uri` with `code`, `linked` or `error`."),
+    302: redirect("To the SPA's `redirect_uri` with `code` or `error`."),
     ...failures(...INPUT, "INVALID_STATE", "NOT_FOUND", "TOO_MANY_REQUESTS"),
   },
 });
@@ -134,13 +135,30 @@ export const linkIdentityRoute = createRoute({
   tags,
   summary: "Start linking a provider to the signed-in account",
   description:
-    "Step-up: `currentPassword` (and `code` when MFA is on), or a POST /me/reauthenticate on this session within `STEP_UP_TTL` seconds. Answers the provider's `authorizeUrl`: open it in the browser; its callback links the identity (whatever its email) and redirects to `redirectUri?linked=<provider>`, or `?error=IDENTITY_IN_USE` when it is linked to another account.",
+    "Step-up: `currentPassword` (and `code` when MFA is on), or a POST /me/reauthenticate on this session within `STEP_UP_TTL` seconds. Answers the provider's `authorizeUrl`: open it in the browser; its callback redirects to `redirectUri?code=<link code>`, which POST /me/identities redeems with the verifier of `codeChallenge` to link the identity.",
   security: bearer,
   middleware: [requireAuth] as const,
   request: { params: providerParam, body: requestBody(linkBody) },
   responses: {
     200: success("Open authorizeUrl in the browser", z.object({ authorizeUrl: z.url() })),
     ...failures(...SIGNED_IN, ...JSON_BODY, ...STEP_UP, "NOT_FOUND"),
+  },
+});
+
+export const completeLinkRoute = createRoute({
+  method: "post",
+  path: "/me/identities",
+  tags,
+  summary: "Finish linking: redeem the link flow's code with the SPA's PKCE verifier",
+  description:
+    "Links the provider's identity to the caller, whatever its email. Only this account's link code is taken, spent by the first try; a wrong verifier, a sign-in code or another account's code: `401 INVALID_LOGIN_CODE`. `200` if already linked here.",
+  security: bearer,
+  middleware: [requireAuthInWrite] as const,
+  request: { body: requestBody(linkCodeBody) },
+  responses: {
+    201: created("Identity linked", z.object({ identity: Identity })),
+    200: success("Identity already linked", z.object({ identity: Identity })),
+    ...failures(...SIGNED_IN, ...JSON_BODY, "INVALID_LOGIN_CODE", "IDENTITY_IN_USE", "NOT_FOUND"),
   },
 });
 

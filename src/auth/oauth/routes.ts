@@ -6,9 +6,10 @@ import type { AppEnv } from "../../env";
 import { appOrigins } from "../../http/app-origins";
 import { clientIp, clientNetwork } from "../../http/client";
 import { ok } from "../../http/envelope";
-import { AppError, notFound, validationError } from "../../http/errors";
+import { AppError, notFound, unauthorized, validationError } from "../../http/errors";
 import { enforceRateLimit } from "../../http/rate-limit";
 import { createRouter } from "../../openapi/router";
+import { sessionHoldsInWrite } from "../guard";
 import { reserveAttempt } from "../lockout/failures";
 import { proveStepUp, reauthenticationRequired } from "../step-up/proof";
 import { startAuthorization } from "./authorize";
@@ -16,13 +17,13 @@ import { finishAuthorization } from "./callback";
 import { type Provider, parseProviders, publicProviders } from "./config";
 import { verifyIdToken } from "./id-token";
 import { linkIdentity, touchIdentity } from "./identities";
-import type { ProviderIdentity } from "./identity";
-import { claimLoginCode, issueLoginCode } from "./login-codes";
+import { claimLinkCode, claimLoginCode, issueLoginCode } from "./login-codes";
 import { sendIdentityLinkedNotice } from "./mail";
 import { listIdentities, unlinkIdentity } from "./manage";
 import {
   authorizeRoute,
   callbackRoute,
+  completeLinkRoute,
   idTokenRoute,
   linkIdentityRoute,
   listIdentitiesRoute,
@@ -65,23 +66,6 @@ async function recordLink(c: Context<AppEnv>, userId: string, provider: Provider
   if (owner[0]) sendIdentityLinkedNotice(c, owner[0], provider.name);
 }
 
-/**
- * Where the callback sends the browser after a link from a session (step-up
- * done at POST /me/identities/:provider): the identity's email does not
- * matter, but one linked to another account is never moved.
- */
-async function finishLink(
-  c: Context<AppEnv>,
-  provider: Provider,
-  identity: ProviderIdentity,
-  userId: string,
-): Promise<Record<string, string>> {
-  const linked = await linkIdentity(c.var.db, identity, userId);
-  if (linked.action === "refuse") return { error: linked.code === "IDENTITY_IN_USE" ? linked.code : "ACCESS_DENIED" };
-  if (linked.action === "link") await recordLink(c, userId, provider, "session");
-  return { linked: provider.id };
-}
-
 /** Social sign-in (issue 13): the browser flow, native ID tokens, and the owner's identities. Services: this folder. */
 export const oauthRoutes = createRouter()
   .openapi(providersRoute, (c) => ok(c, "Providers", publicProviders(parseProviders(c.var.config.OAUTH_PROVIDERS))))
@@ -100,8 +84,11 @@ export const oauthRoutes = createRouter()
   /**
    * Nothing is trusted before the state is claimed: without it the answer is
    * a JSON 400 and no redirect. After it, every outcome goes back to the
-   * redirect the state was made for, with a one-time code (never a token),
-   * `linked`, or an error code.
+   * redirect the state was made for, with a one-time code (never a token)
+   * or an error code. A link flow links nothing here: the browser that
+   * completes it may not be the one that started it (an attacker can send
+   * their `authorizeUrl` to a victim signed in at the provider), so it gets
+   * a link code that only the starter's session and PKCE verifier redeem.
    */
   .openapi(callbackRoute, async (c) => {
     const provider = providerOf(c, c.req.valid("param").provider);
@@ -115,7 +102,15 @@ export const oauthRoutes = createRouter()
       return c.redirect(back(result.redirectUri, { error }), 302);
     }
     const { identity, redirectUri, codeChallenge, linkUserId } = result;
-    if (linkUserId) return c.redirect(back(redirectUri, await finishLink(c, provider, identity, linkUserId)), 302);
+    if (linkUserId) {
+      const code = await issueLoginCode(deps, {
+        userId: linkUserId,
+        provider: provider.id,
+        codeChallenge,
+        link: identity,
+      });
+      return c.redirect(back(redirectUri, { code }), 302);
+    }
 
     const account = await accountForIdentity(deps.db, identity);
     if (!account.ok) return c.redirect(back(redirectUri, { error: account.code }), 302);
@@ -189,6 +184,25 @@ export const oauthRoutes = createRouter()
     if (!started.ok)
       throw refusedRedirect(started.reason, started.reason === "redirect_uri" ? "redirectUri" : "codeChallenge");
     return ok(c, "Open authorizeUrl in the browser", { authorizeUrl: started.authorizeUrl });
+  })
+
+  .openapi(completeLinkRoute, async (c) => {
+    const { db, user } = c.var;
+    const { code, codeVerifier } = c.req.valid("json");
+    // The guard's check rides in the claim's round trip; the claim and the link insert both carry it.
+    const holds = sessionHoldsInWrite(c);
+    const identity = await claimLinkCode({ db }, code, codeVerifier, { userId: user.id, holds });
+    if (!identity) throw invalidLoginCode();
+    const provider = providerOf(c, identity.provider);
+    const linked = await linkIdentity(db, identity, user.id, holds);
+    if (linked.action === "refuse" && linked.code === "IDENTITY_IN_USE") {
+      throw new AppError(409, "IDENTITY_IN_USE", "This identity is linked to another account");
+    }
+    // The session ended or the account was suspended since the claim.
+    if (linked.action === "refuse") throw unauthorized("Session has ended; log in again");
+    if (linked.action === "already_linked") return ok(c, "Identity already linked", { identity: linked.identity });
+    await recordLink(c, user.id, provider, "session");
+    return ok(c, "Identity linked", { identity: linked.identity }, { status: 201 });
   })
 
   .openapi(unlinkIdentityRoute, async (c) => {

@@ -34,6 +34,19 @@ export const tokenBody = z.strictObject({
     .meta({ description: "The PKCE verifier of the `code_challenge` sent to /oauth/:provider/authorize." }),
 });
 
+export const linkCodeBody = z.strictObject({
+  code: z
+    .string()
+    .min(1)
+    .max(128)
+    .meta({ description: "The `code` the callback of a link flow put in `redirectUri`." }),
+  codeVerifier: z
+    .string()
+    .min(1)
+    .max(128)
+    .meta({ description: "The PKCE verifier of the `codeChallenge` sent to POST /me/identities/:provider." }),
+});
+
 export const idTokenBody = z.strictObject({
   idToken: z.string().min(1).max(16_384).meta({ description: "The ID token the app got from the provider's SDK." }),
   nonce: z
