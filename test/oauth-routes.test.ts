@@ -213,6 +213,26 @@ describe("browser sign-in", () => {
   });
 });
 
+describe("the SPA's redirect carries only what the callback put there", () => {
+  it("a code or error already in redirect_uri is dropped: one code, no planted error", async () => {
+    const planted = `${DONE}?keep=1&code=planted-code&error=PLANTED`;
+    const { res, spa } = await authorize("acme", planted);
+    const back = await consentAt(res.headers.get("location") ?? "", {});
+    const { landed } = await callback("acme", back.params);
+    expect(landed?.searchParams.get("keep")).toBe("1");
+    expect(landed?.searchParams.getAll("code")).toHaveLength(1);
+    expect(landed?.searchParams.get("code")).not.toBe("planted-code");
+    expect(landed?.searchParams.has("error")).toBe(false);
+    expect((await redeem(landed?.searchParams.get("code") ?? "", spa.verifier)).status).toBe(200);
+
+    const refused = await authorize("acme", `${DONE}?code=planted-code`);
+    const denied = await consentAt(refused.res.headers.get("location") ?? "", { error: "access_denied" });
+    const deniedLanding = (await callback("acme", denied.params)).landed;
+    expect(deniedLanding?.searchParams.get("error")).toBe("ACCESS_DENIED");
+    expect(deniedLanding?.searchParams.has("code")).toBe(false);
+  });
+});
+
 describe("authorize refuses open redirects and missing PKCE with 400, never a redirect", () => {
   it.each([
     ["another origin", "https://evil.test/oauth/done"],

@@ -33,9 +33,15 @@ import {
 } from "./routes.defs";
 import { accountForIdentity, invalidLoginCode, oauthDeps, providerOf, signInWithIdentity } from "./sign-in";
 
-/** `redirectUri` (checked against the allowed origins when the state was made) with `params` added. */
+/**
+ * `redirectUri` (checked against the allowed origins when the state was made)
+ * with `params` added. A `code` or `error` the SPA's URL already carried is
+ * dropped, so the SPA never reads a value someone else put in the link next
+ * to ours.
+ */
 function back(redirectUri: string, params: Record<string, string>) {
   const url = new URL(redirectUri);
+  for (const key of ["code", "error"]) url.searchParams.delete(key);
   for (const [key, value] of Object.entries(params)) url.searchParams.set(key, value);
   return url.href;
 }
