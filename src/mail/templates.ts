@@ -148,6 +148,18 @@ export const loginCodeEmail = (to: string, code: string, ttlSeconds: number) =>
     ],
   });
 
+/** A step-up code (POST /me/reauthenticate/email-code): says what it confirms, so it is not mistaken for a sign-in code. */
+export const stepUpCodeEmail = (to: string, code: string, ttlSeconds: number) =>
+  render({
+    to,
+    subject: "Your confirmation code",
+    lines: [
+      "Someone signed in to your account asked to confirm it is you before a sensitive change (sign-in methods, MFA, email, deletion).",
+      `Your confirmation code is ${code}. It works once and expires in ${describeDuration(ttlSeconds)}.`,
+      "Never give this code to anyone. If you did not ask for it, someone may be signed in as you: end your other sessions.",
+    ],
+  });
+
 /** To the account's address when a social sign-in identity was linked: which provider (its configured name), nothing a user typed. */
 export const identityLinkedNotice = (to: string, providerName: string) =>
   render({

@@ -25,3 +25,14 @@ export function sixDigitCode(): string {
     if (n < limit) return String(n % 1_000_000).padStart(6, "0");
   }
 }
+
+/**
+ * HMAC-SHA-256 of a step-up code, bound to its purpose, account and session:
+ * the `step-up:` label keeps it from ever matching a login code's hash.
+ */
+export async function stepUpCodeHash(secret: string, owner: StepUpCodeOwner, code: string): Promise<string> {
+  return encodeHexLowerCase(await hmacSha256(secret, `step-up:${owner.userId}:${owner.sessionId}:${code}`));
+}
+
+/** Whom a step-up code belongs to: the account and the session that asked for it. */
+export type StepUpCodeOwner = { userId: string; sessionId: string };

@@ -1,9 +1,10 @@
 import { createRoute } from "@hono/zod-openapi";
 import * as z from "zod";
 import { MfaRequired, Tokens } from "../../openapi/resources";
-import { failures, JSON_BODY, success } from "../../openapi/responses";
-import { requestBody } from "../../openapi/router";
+import { failures, JSON_BODY, SIGNED_IN, success } from "../../openapi/responses";
+import { bearer, requestBody } from "../../openapi/router";
 import { emailField } from "../../users/fields";
+import { requireAuth } from "../guard";
 
 const tags = ["Authentication"];
 
@@ -58,6 +59,28 @@ export const verifyEmailCodeRoute = createRoute({
       "TOO_MANY_REQUESTS",
       "ACCOUNT_LOCKED",
       SWITCHED_OFF,
+    ),
+  },
+});
+
+export const requestStepUpCodeRoute = createRoute({
+  method: "post",
+  path: "/me/reauthenticate/email-code",
+  tags: ["Second factor"],
+  summary: "Email a step-up code (accounts without a password)",
+  description:
+    "Mails a 6-digit code to the account's verified address (after the response), for POST /me/reauthenticate `{ emailCode }` on this same session. Only for accounts without a password. The code lives 10 minutes, allows 5 tries and replaces this session's earlier one; at most 3 mails per address per hour, shared with sign-in codes.",
+  security: bearer,
+  middleware: [requireAuth] as const,
+  responses: {
+    200: success(
+      "Code sent",
+      z.object({ expiresIn: z.int().positive().meta({ description: "Seconds the code stays valid." }) }),
+    ),
+    ...failures(
+      ...SIGNED_IN,
+      { code: "FORBIDDEN", status: 403, when: "The account has a password: re-authenticate with it." },
+      "TOO_MANY_REQUESTS",
     ),
   },
 });
