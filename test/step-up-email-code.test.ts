@@ -83,7 +83,7 @@ describe("step-up codes (service)", () => {
 
   it("allows 5 tries per code: after 5 wrong ones the right code is dead too", async () => {
     const account = await socialAccount();
-    const owner = { userId: account.userId, sessionId: sessionIdOf(account) };
+    const owner = { userId: account.userId, sessionId: sessionIdOf(account), email: account.email };
     const { deps } = codeDeps();
     const { code } = await issueStepUpCode(deps, owner);
     for (let i = 0; i < 5; i++) expect(await verifyStepUpCode(deps, owner, wrong(code))).toBe(false);
@@ -93,14 +93,15 @@ describe("step-up codes (service)", () => {
     expect(await verifyStepUpCode(deps, owner, fresh.code)).toBe(false);
   });
 
-  it("lives 10 minutes, and is bound to its account and session", async () => {
+  it("lives 10 minutes, and is bound to its account, session and address", async () => {
     const account = await socialAccount();
-    const owner = { userId: account.userId, sessionId: sessionIdOf(account) };
+    const owner = { userId: account.userId, sessionId: sessionIdOf(account), email: account.email };
     const { deps, advance } = codeDeps();
     const { code } = await issueStepUpCode(deps, owner);
     const other = await socialAccount();
     expect(await verifyStepUpCode(deps, { ...owner, userId: other.userId }, code)).toBe(false);
     expect(await verifyStepUpCode(deps, { ...owner, sessionId: sessionIdOf(other) }, code)).toBe(false);
+    expect(await verifyStepUpCode(deps, { ...owner, email: other.email }, code)).toBe(false);
     advance(10 * 60 * 1000);
     expect(await verifyStepUpCode(deps, owner, code)).toBe(false);
   });
@@ -189,6 +190,21 @@ describe("POST /me/reauthenticate { emailCode }", () => {
       account.userId,
     );
     expect(proofs).toHaveLength(1);
+  });
+
+  it("a code mailed to an address the account has since left is dead", async () => {
+    const account = await socialAccount();
+    const code = await stepUpCode(account);
+    await rows("update users set email = ? where id = ?", `${unique("moved_")}@idp.test`, account.userId);
+    expectFailure(await reauth(account.accessToken, { emailCode: code }), 401, "INVALID_EMAIL_CODE");
+  });
+
+  it("an account whose address is not verified gets no code and cannot use one (403 EMAIL_NOT_VERIFIED)", async () => {
+    const account = await socialAccount();
+    const code = await stepUpCode(account);
+    await rows("update users set email_verified_at = null where id = ?", account.userId);
+    expectFailure(await askForCode(account.accessToken), 403, "EMAIL_NOT_VERIFIED");
+    expectFailure(await reauth(account.accessToken, { emailCode: code }), 403, "EMAIL_NOT_VERIFIED");
   });
 
   it("dies after 10 minutes", async () => {

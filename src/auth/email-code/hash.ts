@@ -27,12 +27,15 @@ export function sixDigitCode(): string {
 }
 
 /**
- * HMAC-SHA-256 of a step-up code, bound to its purpose, account and session:
- * the `step-up:` label keeps it from ever matching a login code's hash.
+ * HMAC-SHA-256 of a step-up code, bound to its purpose, account, session and
+ * the address it was mailed to: the `step-up:` label keeps it from ever
+ * matching a login code's hash, and once the account's address changes, a
+ * code mailed to the old one no longer matches.
  */
 export async function stepUpCodeHash(secret: string, owner: StepUpCodeOwner, code: string): Promise<string> {
-  return encodeHexLowerCase(await hmacSha256(secret, `step-up:${owner.userId}:${owner.sessionId}:${code}`));
+  const label = `step-up:${owner.userId}:${owner.sessionId}:${owner.email}:${code}`;
+  return encodeHexLowerCase(await hmacSha256(secret, label));
 }
 
-/** Whom a step-up code belongs to: the account and the session that asked for it. */
-export type StepUpCodeOwner = { userId: string; sessionId: string };
+/** Whom a step-up code belongs to: the account, the session that asked for it, and the address it went to. */
+export type StepUpCodeOwner = { userId: string; sessionId: string; email: string };

@@ -130,7 +130,10 @@ export const emailCodeRoutes = createRouter()
     await enforceRateLimit(c, "step-up-code", { userId: user.id });
     // The mailbox's hourly budget, shared with sign-in codes; a signed-in owner may be told it is spent.
     if (!(await takeMailQuota(c, "login_code", user.email))) throw tooManyRequests(3600);
-    const issued = await issueStepUpCode({ db, secret: config.JWT_SECRET }, { userId: user.id, sessionId });
+    const issued = await issueStepUpCode(
+      { db, secret: config.JWT_SECRET },
+      { userId: user.id, sessionId, email: user.email },
+    );
     deliverAfterResponse(c, { kind: "step_up_code", userId: user.id }, async () =>
       stepUpCodeEmail(user.email, issued.code, issued.expiresIn),
     );

@@ -19,7 +19,7 @@ export async function issueStepUpCode(deps: EmailCodeDeps, owner: StepUpCodeOwne
     deps.db.delete(stepUpCodes).where(lte(stepUpCodes.expiresAt, new Date(now).toISOString())),
     deps.db
       .insert(stepUpCodes)
-      .values({ ...owner, codeHash, attempts: 0, expiresAt })
+      .values({ sessionId: owner.sessionId, userId: owner.userId, codeHash, attempts: 0, expiresAt })
       .onConflictDoUpdate({
         target: stepUpCodes.sessionId,
         set: { userId: owner.userId, codeHash, attempts: 0, expiresAt },

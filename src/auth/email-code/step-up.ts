@@ -56,7 +56,11 @@ export async function proveEmailCode(c: Context<AppEnv>, code: string, endpoint:
   // Past the session's budget nothing is compared (see provePassword).
   const right =
     !overSessionBudget(attempt) &&
-    (await verifyStepUpCode({ db, secret: config.JWT_SECRET }, { userId: user.id, sessionId }, code));
+    (await verifyStepUpCode(
+      { db, secret: config.JWT_SECRET },
+      { userId: user.id, sessionId, email: user.email },
+      code,
+    ));
   if (!right) {
     await recordFailedProof(c, user.id, attempt, { action: "login_failure", via: endpoint });
     throw invalidEmailCode();

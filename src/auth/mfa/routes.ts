@@ -10,7 +10,7 @@ import { AppError, notFound, tooManyRequests, validationError } from "../../http
 import { enforceRateLimit } from "../../http/rate-limit";
 import { createRouter } from "../../openapi/router";
 import { findUser } from "../../users/service";
-import { invalidEmailCode, proveEmailCode } from "../email-code/step-up";
+import { assertEmailCodeStepUp, invalidEmailCode, proveEmailCode } from "../email-code/step-up";
 import { passChallenge } from "../lockout/challenge";
 import { clearFailures, failureScope, reserveAttempt } from "../lockout/failures";
 import { invalidPasskey, provePasskey } from "../passkeys/step-up";
@@ -53,6 +53,8 @@ async function proveKnowledge(
   { password, emailCode, code }: { password?: string; emailCode?: string; code?: string },
 ) {
   const { user } = c.var;
+  // Who may use an email code is decided before anything else is asked for.
+  if (emailCode !== undefined) assertEmailCodeStepUp(user);
   if (user.mfaEnabledAt && code === undefined) {
     throw validationError([{ path: "code", message: "code is required when MFA is on" }]);
   }
