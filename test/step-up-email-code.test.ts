@@ -51,7 +51,7 @@ async function secondSession(account: Social): Promise<Social> {
 const CONFIRM = "Your confirmation code";
 const SIGN_IN = "Your sign-in code";
 const codesIn = async (email: string, subject: string) =>
-  (await emailsTo(email)).filter((m) => m.subject === subject).map((m) => /code is (\d{6})\./.exec(m.text)?.[1] ?? "");
+  (await emailsTo(email)).filter((m) => m.subject === subject).map((m) => / is (\d{6})\./.exec(m.text)?.[1] ?? "");
 
 const askForCode = (token: string) => call("POST", "/me/reauthenticate/email-code", { token });
 
@@ -113,7 +113,7 @@ describe("POST /me/reauthenticate/email-code", () => {
     const res = await askForCode(account.accessToken);
     expect(res.status).toBe(200);
     const [mail] = (await emailsTo(account.email)).filter((m) => m.subject === CONFIRM);
-    const code = /code is (\d{6})\./.exec(mail?.text ?? "")?.[1] ?? "missing";
+    const code = / is (\d{6})\./.exec(mail?.text ?? "")?.[1] ?? "missing";
     expect(code).toMatch(/^\d{6}$/);
     expect(JSON.stringify(res.body)).not.toContain(code);
     const stored = await rows("select * from step_up_codes where user_id = ?", account.userId);

@@ -154,9 +154,8 @@ export const stepUpCodeEmail = (to: string, code: string, ttlSeconds: number) =>
     to,
     subject: "Your confirmation code",
     lines: [
-      "Someone signed in to your account asked to confirm it is you before a sensitive change (sign-in methods, MFA, email, deletion).",
-      `Your confirmation code is ${code}. It works once and expires in ${describeDuration(ttlSeconds)}.`,
-      "Never give this code to anyone. If you did not ask for it, someone may be signed in as you: end your other sessions.",
+      `Your code to confirm a change to your account's security is ${code}. It works once and expires in ${describeDuration(ttlSeconds)}.`,
+      "Never give it to anyone. If you did not ask for it, someone may be signed in as you.",
     ],
   });
 

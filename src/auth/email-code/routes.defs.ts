@@ -63,24 +63,19 @@ export const verifyEmailCodeRoute = createRoute({
   },
 });
 
+/** `emailCode` from an account that has a password (both step-up routes). */
+export const HAS_PASSWORD = { code: "FORBIDDEN", status: 403, when: "The account has a password: use it." } as const;
+
 export const requestStepUpCodeRoute = createRoute({
   method: "post",
   path: "/me/reauthenticate/email-code",
   tags: ["Second factor"],
   summary: "Email a step-up code (accounts without a password)",
-  description:
-    "Mails a 6-digit code to the account's verified address (after the response), for POST /me/reauthenticate `{ emailCode }` on this same session. Only for accounts without a password. The code lives 10 minutes, allows 5 tries and replaces this session's earlier one; at most 3 mails per address per hour, shared with sign-in codes.",
+  description: "For POST /me/reauthenticate `{ emailCode }` on this session: 10 minutes, 5 tries.",
   security: bearer,
   middleware: [requireAuth] as const,
   responses: {
-    200: success(
-      "Code sent",
-      z.object({ expiresIn: z.int().positive().meta({ description: "Seconds the code stays valid." }) }),
-    ),
-    ...failures(
-      ...SIGNED_IN,
-      { code: "FORBIDDEN", status: 403, when: "The account has a password: re-authenticate with it." },
-      "TOO_MANY_REQUESTS",
-    ),
+    200: success("Code sent", z.object({ expiresIn: z.int().positive() })),
+    ...failures(...SIGNED_IN, HAS_PASSWORD, "TOO_MANY_REQUESTS"),
   },
 });

@@ -2,12 +2,11 @@ import { type SQL, sql } from "drizzle-orm";
 import type { Context } from "hono";
 import { users } from "../../db/schema";
 import type { AppEnv, AuthUser } from "../../env";
-import { clientNetwork } from "../../http/client";
-import { AppError, tooManyRequests } from "../../http/errors";
+import { AppError } from "../../http/errors";
 import { enforceRateLimit } from "../../http/rate-limit";
-import { clearFailures, failureScope, reserveAttempt } from "../lockout/failures";
-import { overSessionBudget, passwordStillHolds, recordFailedProof } from "../password-proof";
+import { passwordStillHolds } from "../password-proof";
 import { emailNotVerified } from "../sessions";
+import { proveOnSessionBudget } from "../step-up/proof";
 import { verifyStepUpCode } from "./step-up-codes";
 
 /** Every refused email code, login or step-up, whatever the reason. */
@@ -40,33 +39,21 @@ const emailCodeStillHolds = (user: AuthUser): SQL =>
 /**
  * An emailed step-up code as proof of presence of the signed-in user (POST
  * /me/reauthenticate `{ emailCode }`). One factor, like a password: with MFA
- * on the caller also proves a TOTP code. The attempt is counted up front on
- * the same failure budget as a password (per email, network and session;
- * `SESSION_FAILURE_LIMIT` failures revoke the session), each code allows 5
- * tries, and a right code is claimed once. Wrong: 401 `INVALID_EMAIL_CODE`,
+ * on the caller also proves a TOTP code. Counted on the same failure budget
+ * as a password (`proveOnSessionBudget`: 5 failures revoke the session); each
+ * code allows 5 tries and is claimed once. Wrong: 401 `INVALID_EMAIL_CODE`,
  * audited as `login_failure`. Returns the condition the caller's write must carry.
  */
 export async function proveEmailCode(c: Context<AppEnv>, code: string, endpoint: string): Promise<{ stillHolds: SQL }> {
   const { db, user, sessionId, config } = c.var;
   assertEmailCodeStepUp(user);
-  const network = clientNetwork(c);
   await enforceRateLimit(c, endpoint, { userId: user.id });
-  const attempt = await reserveAttempt(db, { email: user.email, network, sessionId });
-  if (attempt.lockedForSeconds > 0) throw tooManyRequests(attempt.lockedForSeconds, "ACCOUNT_LOCKED");
-  // Past the session's budget nothing is compared (see provePassword).
-  const right =
-    !overSessionBudget(attempt) &&
-    (await verifyStepUpCode(
-      { db, secret: config.JWT_SECRET },
-      { userId: user.id, sessionId, email: user.email },
-      code,
-    ));
-  if (!right) {
-    await recordFailedProof(c, user.id, attempt, { action: "login_failure", via: endpoint });
-    throw invalidEmailCode();
-  }
+  const owner = { userId: user.id, sessionId, email: user.email };
   const stillHolds = emailCodeStillHolds(user);
-  const scopes = [failureScope.account, failureScope.network(network), failureScope.session(sessionId)];
-  await clearFailures(db, user.email, scopes, stillHolds);
+  await proveOnSessionBudget(c, endpoint, () => verifyStepUpCode({ db, secret: config.JWT_SECRET }, owner, code), {
+    stillHolds,
+    action: "login_failure",
+    refuse: invalidEmailCode,
+  });
   return { stillHolds };
 }

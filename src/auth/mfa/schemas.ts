@@ -26,10 +26,7 @@ export const reauthenticateBody = z.union([
     code: code.optional().meta({ description: "Required when MFA is on." }),
   }),
   z.strictObject({
-    emailCode: z.string().min(1).max(32).meta({
-      description: "The code from POST /me/reauthenticate/email-code (accounts without a password only).",
-      example: "042317",
-    }),
+    emailCode: z.string().min(1).max(32).meta({ description: "From POST /me/reauthenticate/email-code." }),
     code: code.optional().meta({ description: "Required when MFA is on." }),
   }),
   z.strictObject({
