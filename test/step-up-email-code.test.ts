@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { issueStepUpCode, verifyStepUpCode } from "../src/auth/email-code/step-up-codes";
 import { createDb } from "../src/db/client";
 import { MAX_MAILS_PER_HOUR } from "../src/mail/quota";
-import { registerAndLogin, unique } from "./support/api";
+import { registerAndLogin, setRole, unique } from "./support/api";
 import { SoftwareAuthenticator } from "./support/authenticator";
 import { d1Usage } from "./support/d1-usage";
 import { rows } from "./support/db";
@@ -264,6 +264,19 @@ describe("POST /me/reauthenticate { emailCode }", () => {
 });
 
 describe("a social-only account steps up by email code", () => {
+  it("under REQUIRE_MFA_ROLES an admin without a password can still step up and enrol", async () => {
+    const account = await socialAccount();
+    await setRole(account.userId, "admin");
+    const token = account.accessToken;
+    const mfaRoles = { bindings: { REQUIRE_MFA_ROLES: "admin" } };
+    expectFailure(await call("GET", "/me/passkeys", { token, ...mfaRoles }), 403, "MFA_ENROLLMENT_REQUIRED");
+    expect((await call("POST", "/me/reauthenticate/email-code", { token, ...mfaRoles })).status).toBe(200);
+    const [code] = await codesIn(account.email, CONFIRM);
+    const proven = await call("POST", "/me/reauthenticate", { token, body: { emailCode: code }, ...mfaRoles });
+    expect(proven.status).toBe(200);
+    expect((await call("POST", "/me/mfa/totp", { token, body: {}, ...mfaRoles })).status).toBe(200);
+  });
+
   it("adds a passkey, links a second identity, then unlinks the first", async () => {
     const account = await socialAccount();
     const token = account.accessToken;
