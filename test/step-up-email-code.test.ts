@@ -307,6 +307,15 @@ describe("a social-only account steps up by email code", () => {
     ]);
   });
 
+  it("deletes itself: refused without proof, done after an email-code re-authentication", async () => {
+    const account = await socialAccount();
+    const remove = () => call("DELETE", "/me", { token: account.accessToken, body: {} });
+    expectFailure(await remove(), 403, "REAUTHENTICATION_REQUIRED");
+    expect((await reauth(account.accessToken, { emailCode: await stepUpCode(account) })).status).toBe(200);
+    expect((await remove()).status).toBe(200);
+    expect(await rows("select id from users where id = ?", account.userId)).toEqual([]);
+  });
+
   it("costs a fixed number of D1 round trips", async () => {
     const account = await socialAccount();
     const code = await stepUpCode(account);
