@@ -148,6 +148,15 @@ describe("hc<AppType>() typed client", () => {
     expect(rename.status).toBe(401);
   });
 
+  it("asks for and sends a step-up email code with typed routes", async () => {
+    const asked = await client.me.reauthenticate["email-code"].$post();
+    expect(asked.status).toBe(401);
+    if (asked.status === 200) expectTypeOf((await asked.json()).data.expiresIn).toBeNumber();
+    // Compiles only because `emailCode` is a member of the typed body union; unauthenticated, so 401.
+    const proven = await client.me.reauthenticate.$post({ json: { emailCode: "123456" } });
+    expect(proven.status).toBe(401);
+  });
+
   it("refuses at compile time a body field the schema does not have", () => {
     // The call is only type-checked (`npm run typecheck`), never sent.
     const send = () =>

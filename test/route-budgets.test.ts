@@ -262,6 +262,18 @@ const BUDGETS: Record<string, Budget> = {
       return call("POST", "/me/reauthenticate", json(s.accessToken, { password: s.user.password }));
     },
   },
+  "POST /me/reauthenticate/email-code": {
+    status: 200,
+    queries: 3,
+    read: 6,
+    written: 6,
+    send: async () => {
+      const email = `${unique("social_")}@idp.test`;
+      const idToken = await mintIdToken(claims({ email }));
+      const signedIn = await oauthCall("POST", "/oauth/acme/id-token", { body: { idToken } });
+      return call("POST", "/me/reauthenticate/email-code", json(signedIn.body.data.accessToken));
+    },
+  },
   "POST /me/passkeys/options": {
     status: 200,
     queries: 4,

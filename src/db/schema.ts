@@ -412,6 +412,29 @@ export const emailLoginCodes = sqliteTable(
   ],
 );
 
+/**
+ * Step-up codes mailed to an account without a password (POST
+ * /me/reauthenticate/email-code): one live code per session, bound to the
+ * session and the account that asked for it. Kept apart from
+ * `email_login_codes` so a login code can never prove presence and a
+ * step-up code can never sign in.
+ */
+export const stepUpCodes = sqliteTable(
+  "step_up_codes",
+  {
+    sessionId: text("session_id")
+      .primaryKey()
+      .references(() => sessions.id, { onDelete: "cascade" }),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    codeHash: text("code_hash").notNull(),
+    attempts: integer("attempts").notNull().default(0),
+    expiresAt: timestamp("expires_at").notNull(),
+  },
+  (t) => [index("step_up_codes_expires_at_idx").on(t.expiresAt), index("step_up_codes_user_id_idx").on(t.userId)],
+);
+
 export type UserRow = typeof users.$inferSelect;
 export type SessionRow = typeof sessions.$inferSelect;
 export type PostRow = typeof posts.$inferSelect;

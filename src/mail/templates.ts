@@ -148,6 +148,17 @@ export const loginCodeEmail = (to: string, code: string, ttlSeconds: number) =>
     ],
   });
 
+/** A step-up code (POST /me/reauthenticate/email-code): says what it confirms, so it is not mistaken for a sign-in code. */
+export const stepUpCodeEmail = (to: string, code: string, ttlSeconds: number) =>
+  render({
+    to,
+    subject: "Your confirmation code",
+    lines: [
+      `Your code to confirm a change to your account's security is ${code}. It works once and expires in ${describeDuration(ttlSeconds)}.`,
+      "Never give it to anyone. If you did not ask for it, someone may be signed in as you.",
+    ],
+  });
+
 /** To the account's address when a social sign-in identity was linked: which provider (its configured name), nothing a user typed. */
 export const identityLinkedNotice = (to: string, providerName: string) =>
   render({

@@ -30,7 +30,7 @@ export const ERROR_CODES = {
   },
   INVALID_EMAIL_CODE: {
     status: 401,
-    when: "The email login code is wrong, expired (10 min), already used or spent (5 wrong tries), or was for another address.",
+    when: "The email login code (or step-up `emailCode`) is wrong, expired (10 min), already used or spent (5 wrong tries), or was for another address (or session).",
   },
   REAUTHENTICATION_REQUIRED: {
     status: 403,

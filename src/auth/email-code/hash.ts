@@ -25,3 +25,17 @@ export function sixDigitCode(): string {
     if (n < limit) return String(n % 1_000_000).padStart(6, "0");
   }
 }
+
+/**
+ * HMAC-SHA-256 of a step-up code, bound to its purpose, account, session and
+ * the address it was mailed to: the `step-up:` label keeps it from ever
+ * matching a login code's hash, and once the account's address changes, a
+ * code mailed to the old one no longer matches.
+ */
+export async function stepUpCodeHash(secret: string, owner: StepUpCodeOwner, code: string): Promise<string> {
+  const label = `step-up:${owner.userId}:${owner.sessionId}:${owner.email}:${code}`;
+  return encodeHexLowerCase(await hmacSha256(secret, label));
+}
+
+/** Whom a step-up code belongs to: the account, the session that asked for it, and the address it went to. */
+export type StepUpCodeOwner = { userId: string; sessionId: string; email: string };

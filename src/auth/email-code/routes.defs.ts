@@ -1,9 +1,10 @@
 import { createRoute } from "@hono/zod-openapi";
 import * as z from "zod";
 import { MfaRequired, Tokens } from "../../openapi/resources";
-import { failures, JSON_BODY, success } from "../../openapi/responses";
-import { requestBody } from "../../openapi/router";
+import { failures, JSON_BODY, SIGNED_IN, success } from "../../openapi/responses";
+import { bearer, requestBody } from "../../openapi/router";
 import { emailField } from "../../users/fields";
+import { requireAuth } from "../guard";
 
 const tags = ["Authentication"];
 
@@ -59,5 +60,22 @@ export const verifyEmailCodeRoute = createRoute({
       "ACCOUNT_LOCKED",
       SWITCHED_OFF,
     ),
+  },
+});
+
+/** `emailCode` from an account that has a password (both step-up routes). */
+export const HAS_PASSWORD = { code: "FORBIDDEN", status: 403, when: "The account has a password: use it." } as const;
+
+export const requestStepUpCodeRoute = createRoute({
+  method: "post",
+  path: "/me/reauthenticate/email-code",
+  tags: ["Second factor"],
+  summary: "Email a step-up code (accounts without a password)",
+  description: "For POST /me/reauthenticate `{ emailCode }` on this session: 10 minutes, 5 tries.",
+  security: bearer,
+  middleware: [requireAuth] as const,
+  responses: {
+    200: success("Code sent", z.object({ expiresIn: z.int().positive() })),
+    ...failures(...SIGNED_IN, HAS_PASSWORD, "TOO_MANY_REQUESTS"),
   },
 });

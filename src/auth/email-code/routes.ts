@@ -7,7 +7,7 @@ import { AppError, notFound, tooManyRequests } from "../../http/errors";
 import { enforceRateLimit } from "../../http/rate-limit";
 import { deliverAfterResponse } from "../../mail/deliver";
 import { takeMailQuota } from "../../mail/quota";
-import { loginCodeEmail } from "../../mail/templates";
+import { loginCodeEmail, stepUpCodeEmail } from "../../mail/templates";
 import { createRouter } from "../../openapi/router";
 import { passChallenge } from "../lockout/challenge";
 import { clearFailures, failureScope, reserveAttempt } from "../lockout/failures";
@@ -15,12 +15,11 @@ import { completeSignIn } from "../sign-in";
 import { NO_PASSWORD } from "../sign-in-methods";
 import { issueEmailCode, verifyEmailCode } from "./codes";
 import { takeBackAccount } from "./mailbox-owner";
-import { requestEmailCodeRoute, verifyEmailCodeRoute } from "./routes.defs";
+import { requestEmailCodeRoute, requestStepUpCodeRoute, verifyEmailCodeRoute } from "./routes.defs";
+import { assertEmailCodeStepUp, invalidEmailCode } from "./step-up";
+import { issueStepUpCode } from "./step-up-codes";
 
 const REQUEST_MESSAGE = "If an account exists for that email, a sign-in code has been sent to it";
-
-const invalidEmailCode = () =>
-  new AppError(401, "INVALID_EMAIL_CODE", "The code is wrong, has expired or was already used");
 
 /** `EMAIL_CODE_LOGIN=false`: the routes answer like routes that do not exist (docs/API.md, Decisions). */
 const switchedOff = () => notFound("Route");
@@ -118,4 +117,25 @@ export const emailCodeRoutes = createRouter()
     });
     if ("mfaRequired" in answer) return ok(c, "Second factor required", answer);
     return ok(c, "Login successful", answer);
+  })
+
+  /**
+   * A step-up code for this session of an account without a password (see
+   * `assertEmailCodeStepUp`). Not switched off by `EMAIL_CODE_LOGIN`: it is
+   * such an account's only way to step up without a passkey.
+   */
+  .openapi(requestStepUpCodeRoute, async (c) => {
+    const { config, db, user, sessionId } = c.var;
+    assertEmailCodeStepUp(user);
+    await enforceRateLimit(c, "step-up-code", { userId: user.id });
+    // The mailbox's hourly budget, shared with sign-in codes; a signed-in owner may be told it is spent.
+    if (!(await takeMailQuota(c, "login_code", user.email))) throw tooManyRequests(3600);
+    const issued = await issueStepUpCode(
+      { db, secret: config.JWT_SECRET },
+      { userId: user.id, sessionId, email: user.email },
+    );
+    deliverAfterResponse(c, { kind: "step_up_code", userId: user.id }, async () =>
+      stepUpCodeEmail(user.email, issued.code, issued.expiresIn),
+    );
+    return ok(c, "A code was sent to your email address", { expiresIn: issued.expiresIn });
   });

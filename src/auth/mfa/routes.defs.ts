@@ -4,6 +4,7 @@ import { Tokens } from "../../openapi/resources";
 import { failures, JSON_BODY, PERMITTED, SIGNED_IN, success } from "../../openapi/responses";
 import { bearer, requestBody } from "../../openapi/router";
 import { idParam } from "../../users/fields";
+import { HAS_PASSWORD } from "../email-code/routes.defs";
 import { requireAuth } from "../guard";
 import {
   adminMfaResetBody,
@@ -93,7 +94,7 @@ export const reauthenticateRoute = createRoute({
   tags,
   summary: "Fresh proof for sensitive actions on this session",
   description:
-    "The password, and `code` when MFA is on; or `passkey` (`{ challengeId, response }`, options from POST /passkeys/login/options; no code). For `STEP_UP_TTL` seconds (default 300) this session may change its email or password, delete the account, and manage MFA without inline proof (MFA off and new recovery codes still need a code). Other sessions do not benefit.",
+    "The password, and `code` when MFA is on; or `passkey` (`{ challengeId, response }`, options from POST /passkeys/login/options; no code); or `emailCode` (accounts without a password; and `code` when MFA is on). For `STEP_UP_TTL` seconds (default 300) this session may change its email or password, delete the account, and manage MFA without inline proof (MFA off and new recovery codes still need a code). Other sessions do not benefit.",
   security: bearer,
   middleware: [requireAuth] as const,
   request: { body: requestBody(reauthenticateBody) },
@@ -102,7 +103,7 @@ export const reauthenticateRoute = createRoute({
       "Re-authenticated",
       z.object({ stepUpExpiresIn: z.int().positive().meta({ description: "Seconds the proof stays fresh." }) }),
     ),
-    ...failures(...SIGNED_IN, ...JSON_BODY, ...STEP_UP, "TOO_MANY_REQUESTS"),
+    ...failures(...SIGNED_IN, ...JSON_BODY, ...STEP_UP, "TOO_MANY_REQUESTS", "INVALID_EMAIL_CODE", HAS_PASSWORD),
   },
 });
 

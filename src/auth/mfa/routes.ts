@@ -10,6 +10,7 @@ import { AppError, notFound, tooManyRequests, validationError } from "../../http
 import { enforceRateLimit } from "../../http/rate-limit";
 import { createRouter } from "../../openapi/router";
 import { findUser } from "../../users/service";
+import { assertEmailCodeStepUp, invalidEmailCode, proveEmailCode } from "../email-code/step-up";
 import { passChallenge } from "../lockout/challenge";
 import { clearFailures, failureScope, reserveAttempt } from "../lockout/failures";
 import { invalidPasskey, provePasskey } from "../passkeys/step-up";
@@ -43,13 +44,24 @@ import {
   startTotpRoute,
 } from "./routes.defs";
 
-/** The password, and the code when MFA is on: the knowledge-based way to re-authenticate. */
-async function proveKnowledge(c: Context<AppEnv>, { password, code }: { password: string; code?: string }) {
+/**
+ * The password (or, for an account without one, an emailed step-up code),
+ * and the code when MFA is on: one factor each, so MFA still asks for both.
+ */
+async function proveKnowledge(
+  c: Context<AppEnv>,
+  { password, emailCode, code }: { password?: string; emailCode?: string; code?: string },
+) {
   const { user } = c.var;
+  // Who may use an email code is decided before anything else is asked for.
+  if (emailCode !== undefined) assertEmailCodeStepUp(user);
   if (user.mfaEnabledAt && code === undefined) {
     throw validationError([{ path: "code", message: "code is required when MFA is on" }]);
   }
-  const proof = await provePassword(c, user, password, "reauthenticate");
+  const proof =
+    emailCode !== undefined
+      ? await proveEmailCode(c, emailCode, "reauthenticate")
+      : await provePassword(c, user, password ?? "", "reauthenticate");
   if (user.mfaEnabledAt && code !== undefined) await proveTotpCode(c, code, "reauthenticate");
   return proof;
 }
@@ -151,6 +163,7 @@ export const mfaRoutes = createRouter()
   .openapi(reauthenticateRoute, async (c) => {
     const { db, config, user, sessionId } = c.var;
     const body = c.req.valid("json");
+    const method = "passkey" in body ? "passkey" : "emailCode" in body ? "emailCode" : "password";
     const { stillHolds } =
       "passkey" in body ? await provePasskey(c, body.passkey, "reauthenticate") : await proveKnowledge(c, body);
     const [proven] = await db.batch([
@@ -168,12 +181,12 @@ export const mfaRoutes = createRouter()
           actorId: user.id,
           targetId: user.id,
           ip: clientIp(c),
-          details: { method: "passkey" in body ? "passkey" : "password" },
+          details: { method },
         },
         stillHolds,
       ),
     ]);
-    if (!proven[0]) throw "passkey" in body ? invalidPasskey() : wrongPassword();
+    if (!proven[0]) throw { passkey: invalidPasskey, emailCode: invalidEmailCode, password: wrongPassword }[method]();
     return ok(c, "Re-authenticated", { stepUpExpiresIn: config.STEP_UP_TTL });
   })
 

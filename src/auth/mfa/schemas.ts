@@ -26,6 +26,10 @@ export const reauthenticateBody = z.union([
     code: code.optional().meta({ description: "Required when MFA is on." }),
   }),
   z.strictObject({
+    emailCode: z.string().min(1).max(32).meta({ description: "From POST /me/reauthenticate/email-code." }),
+    code: code.optional().meta({ description: "Required when MFA is on." }),
+  }),
+  z.strictObject({
     passkey: assertionBody.meta({
       description: "A passkey of this account (options from POST /passkeys/login/options); two factors, no code.",
     }),

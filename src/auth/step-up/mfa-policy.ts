@@ -5,7 +5,7 @@ import type { AppEnv } from "../../env";
 import { AppError } from "../../http/errors";
 
 /** What an account that must enrol can still reach: itself, enrolment, re-authentication, logout. */
-const ENROLMENT_PATHS = /^\/(me|me\/mfa(\/.*)?|me\/reauthenticate|logout)$/;
+const ENROLMENT_PATHS = /^\/(me|me\/mfa(\/.*)?|me\/reauthenticate(\/email-code)?|logout)$/;
 
 /**
  * `REQUIRE_MFA_ROLES`: an account in one of those roles without MFA gets

@@ -75,26 +75,42 @@ export async function proveStepUp(
 }
 
 /**
- * A TOTP code as proof of presence of a signed-in user. The attempt is counted
- * up front toward the same failure budget as a password (per email, network
- * and session), so parallel guesses cannot overrun it; a right code gives it
- * back. `SESSION_FAILURE_LIMIT` failures on one session revoke the session. A
- * code is accepted once (its step is recorded), so a code seen over a
- * shoulder cannot be replayed. Wrong: 401 `INVALID_MFA_CODE`, audited as
- * `mfa_failure`.
+ * A TOTP code as proof of presence of a signed-in user (see
+ * `proveOnSessionBudget`). A code is accepted once (its step is recorded),
+ * so a code seen over a shoulder cannot be replayed. Wrong: 401
+ * `INVALID_MFA_CODE`, audited as `mfa_failure`.
  */
 export async function proveTotpCode(c: Context<AppEnv>, code: string, endpoint: string): Promise<void> {
-  const { db, user, sessionId, config } = c.var;
+  const { db, user, config } = c.var;
+  await proveOnSessionBudget(c, endpoint, () => verifyTotpCode({ db, config }, user.id, code), {
+    stillHolds: passwordStillHolds(user.id, user.passwordHash),
+    action: "mfa_failure",
+    refuse: invalidMfaCode,
+  });
+}
+
+/**
+ * One code (TOTP, emailed step-up code) checked as proof of presence of a
+ * signed-in user. The attempt is counted up front toward the same failure
+ * budget as a password (per email, network and session), so parallel guesses
+ * cannot overrun it; a right code gives it back (the clearing carries
+ * `stillHolds`). Past the session's budget nothing is checked, and the
+ * `SESSION_FAILURE_LIMIT`-th failure on one session revokes the session.
+ */
+export async function proveOnSessionBudget(
+  c: Context<AppEnv>,
+  endpoint: string,
+  check: () => Promise<boolean>,
+  outcome: { stillHolds: SQL; action: "login_failure" | "mfa_failure"; refuse: () => AppError },
+): Promise<void> {
+  const { db, user, sessionId } = c.var;
   const network = clientNetwork(c);
   const attempt = await reserveAttempt(db, { email: user.email, network, sessionId });
   if (attempt.lockedForSeconds > 0) throw tooManyRequests(attempt.lockedForSeconds, "ACCOUNT_LOCKED");
-  const stillHolds = passwordStillHolds(user.id, user.passwordHash);
-  // Past the session's budget nothing is compared (see provePassword).
-  if (!overSessionBudget(attempt) && (await verifyTotpCode({ db, config }, user.id, code))) {
-    const scopes = [failureScope.account, failureScope.network(network), failureScope.session(sessionId)];
-    await clearFailures(db, user.email, scopes, stillHolds);
-    return;
+  if (overSessionBudget(attempt) || !(await check())) {
+    await recordFailedProof(c, user.id, attempt, { action: outcome.action, via: endpoint });
+    throw outcome.refuse();
   }
-  await recordFailedProof(c, user.id, attempt, { action: "mfa_failure", via: endpoint });
-  throw invalidMfaCode();
+  const scopes = [failureScope.account, failureScope.network(network), failureScope.session(sessionId)];
+  await clearFailures(db, user.email, scopes, outcome.stillHolds);
 }

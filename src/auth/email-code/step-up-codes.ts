@@ -1,0 +1,60 @@
+import { and, eq, gt, lt, lte, sql } from "drizzle-orm";
+import { stepUpCodes } from "../../db/schema";
+import { clock, EMAIL_CODE_MAX_ATTEMPTS, EMAIL_CODE_TTL_SECONDS, type EmailCodeDeps } from "./deps";
+import { type StepUpCodeOwner, sixDigitCode, stepUpCodeHash } from "./hash";
+
+/**
+ * Issues a 6-digit step-up code for one session of an account without a
+ * password, replacing that session's earlier code (and its attempts); other
+ * sessions' codes are untouched, so a thief's session cannot wipe the
+ * owner's code. Callers check the account first (no password, verified
+ * address) and take the `login_code` mail quota.
+ */
+export async function issueStepUpCode(deps: EmailCodeDeps, owner: StepUpCodeOwner) {
+  const now = clock(deps);
+  const code = sixDigitCode();
+  const codeHash = await stepUpCodeHash(deps.secret, owner, code);
+  const expiresAt = new Date(now + EMAIL_CODE_TTL_SECONDS * 1000).toISOString();
+  await deps.db.batch([
+    deps.db.delete(stepUpCodes).where(lte(stepUpCodes.expiresAt, new Date(now).toISOString())),
+    deps.db
+      .insert(stepUpCodes)
+      .values({ sessionId: owner.sessionId, userId: owner.userId, codeHash, attempts: 0, expiresAt })
+      .onConflictDoUpdate({
+        target: stepUpCodes.sessionId,
+        set: { userId: owner.userId, codeHash, attempts: 0, expiresAt },
+      }),
+  ]);
+  return { code, expiresIn: EMAIL_CODE_TTL_SECONDS };
+}
+
+/**
+ * Checks a step-up code of `owner` (the signed-in account and session). Like
+ * a login code: an attempt is reserved first (`attempts < 5` on a live code
+ * of this very session and account, one conditional UPDATE), so parallel
+ * guesses compare at most five times; a right code is then claimed with one
+ * DELETE … RETURNING, so of parallel right answers exactly one is true. A
+ * login code, another account's code or another session's code never
+ * matches: the row is looked up by session and account, and the hash is
+ * labelled with both and the purpose.
+ */
+export async function verifyStepUpCode(deps: EmailCodeDeps, owner: StepUpCodeOwner, code: string): Promise<boolean> {
+  const live = and(
+    eq(stepUpCodes.sessionId, owner.sessionId),
+    eq(stepUpCodes.userId, owner.userId),
+    gt(stepUpCodes.expiresAt, new Date(clock(deps)).toISOString()),
+  );
+  const [reserved] = await deps.db
+    .update(stepUpCodes)
+    .set({ attempts: sql`${stepUpCodes.attempts} + 1` })
+    .where(and(live, lt(stepUpCodes.attempts, EMAIL_CODE_MAX_ATTEMPTS)))
+    .returning({ codeHash: stepUpCodes.codeHash });
+  if (!reserved || !/^\d{6}$/.test(code)) return false;
+  const hash = await stepUpCodeHash(deps.secret, owner, code);
+  if (hash !== reserved.codeHash) return false;
+  const claimed = await deps.db
+    .delete(stepUpCodes)
+    .where(and(live, eq(stepUpCodes.codeHash, hash)))
+    .returning({ sessionId: stepUpCodes.sessionId });
+  return claimed.length === 1;
+}
