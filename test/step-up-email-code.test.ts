@@ -296,7 +296,9 @@ describe("a social-only account steps up by email code", () => {
     expect(started.status).toBe(200);
     const back = await consentAt(started.body.data.authorizeUrl, { sub: `sub-${crypto.randomUUID()}` });
     const landed = await call("GET", `/oauth/google/callback?${new URLSearchParams(back.params)}`);
-    expect(new URL(landed.headers.get("location") ?? "").searchParams.get("linked")).toBe("google");
+    const code = new URL(landed.headers.get("location") ?? "").searchParams.get("code");
+    const linked = await call("POST", "/me/identities", { token, body: { code, codeVerifier: spa.verifier } });
+    expect(linked.status).toBe(201);
 
     const identities = (await call("GET", "/me/identities", { token })).body.data as { id: string; provider: string }[];
     expect(identities.map((i) => i.provider).sort()).toEqual(["acme", "google"]);
