@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { issueEmailCode, verifyEmailCode } from "../src/auth/email-code/codes";
 import type { EmailCodeDeps } from "../src/auth/email-code/deps";
-import { takeBackAccount } from "../src/auth/email-code/mailbox-owner";
+import { takeBackAccount } from "../src/auth/take-back";
 import { listPasskeys } from "../src/auth/passkeys/manage";
 import { NO_PASSWORD } from "../src/auth/sign-in-methods";
 import { sha256Hex } from "../src/auth/tokens";
@@ -148,7 +148,7 @@ describe("a right code on an account whose email was never verified", () => {
     const { code } = await issueEmailCode(deps, squatter.email);
     expect(await verifyEmailCode(deps, squatter.email, code)).toEqual({ ok: true, userId: squatter.id });
 
-    const takeBack = takeBackAccount(deps.db, squatter, { ip: "203.0.113.9", now: deps.now() });
+    const takeBack = takeBackAccount(deps.db, squatter, { via: "email-code" }, { ip: "203.0.113.9", now: deps.now() });
     const [verified] = await deps.db.batch(takeBack.statements as [never, ...never[]]);
     expect(verified).toMatchObject({ meta: { changes: 1 } });
     expect(
@@ -173,7 +173,7 @@ describe("a right code on an account whose email was never verified", () => {
       .bind(new Date().toISOString(), user.id)
       .run();
     const session = await login(user);
-    const takeBack = takeBackAccount(deps.db, user, { ip: "203.0.113.9", now: deps.now() });
+    const takeBack = takeBackAccount(deps.db, user, { via: "email-code" }, { ip: "203.0.113.9", now: deps.now() });
     await deps.db.batch(takeBack.statements as [never, ...never[]]);
     expect(
       await rows("select action from audit_events where target_id = ? and action = 'account_reclaimed'", user.id),

@@ -13,8 +13,8 @@ import { passChallenge } from "../lockout/challenge";
 import { clearFailures, failureScope, reserveAttempt } from "../lockout/failures";
 import { completeSignIn } from "../sign-in";
 import { NO_PASSWORD } from "../sign-in-methods";
+import { takeBackAccount } from "../take-back";
 import { issueEmailCode, verifyEmailCode } from "./codes";
-import { takeBackAccount } from "./mailbox-owner";
 import { requestEmailCodeRoute, verifyEmailCodeRoute } from "./routes.defs";
 
 const REQUEST_MESSAGE = "If an account exists for that email, a sign-in code has been sent to it";
@@ -88,7 +88,9 @@ export const emailCodeRoutes = createRouter()
       throw invalidEmailCode();
     }
 
-    const takeBack = user.emailVerifiedAt ? undefined : takeBackAccount(db, user, { ip, now: Date.now() });
+    const takeBack = user.emailVerifiedAt
+      ? undefined
+      : takeBackAccount(db, user, { via: "email-code" }, { ip, now: Date.now() });
     const stillHolds = takeBack?.tookBack ?? codeStillHolds(user.id, email);
     const answer = await completeSignIn(c, {
       // After a take-back the account is what the batch leaves: verified, no password, no TOTP.
