@@ -135,13 +135,22 @@ const linkIdentity = (userId: string) =>
     .bind(crypto.randomUUID(), userId, unique("sub_"))
     .run();
 
+/** An OAuth link the account started and never finished (an authorizeUrl kept for later). */
+const pendingLinkState = (userId: string) =>
+  env.DB.prepare(
+    "insert into oauth_states (state_hash, provider, code_verifier, redirect_uri, code_challenge, link_user_id, expires_at) values (?, 'acme', 'v', 'http://localhost/cb', 'c', ?, ?)",
+  )
+    .bind(unique("state_"), userId, new Date(Date.now() + 600_000).toISOString())
+    .run();
+
 describe("a right code on an account whose email was never verified", () => {
-  it("takes the account back from whoever registered it: password, pending email, passkeys, identities, sessions", async () => {
+  it("takes the account back from whoever registered it: password, pending email, passkeys, identities, link states, sessions", async () => {
     const { deps } = codeDeps();
     const squatter = await registerUser();
     const session = await login(squatter);
     await withPasskey(passkeyDeps().deps, squatter);
     await linkIdentity(squatter.id);
+    await pendingLinkState(squatter.id);
     await env.DB.prepare("update users set pending_email = ?, pending_email_expires_at = ? where id = ?")
       .bind(`${unique("attacker_")}@example.com`, new Date(Date.now() + 3_600_000).toISOString(), squatter.id)
       .run();
@@ -150,7 +159,8 @@ describe("a right code on an account whose email was never verified", () => {
 
     const takeBack = takeBackAccount(deps.db, squatter, { via: "email-code" }, { ip: "203.0.113.9", now: deps.now() });
     const [verified] = await deps.db.batch(takeBack.statements as [never, ...never[]]);
-    expect(verified).toMatchObject({ meta: { changes: 1 } });
+    expect(verified).toEqual([{ id: squatter.id }]);
+    expect(await rows("select state_hash from oauth_states where link_user_id = ?", squatter.id)).toEqual([]);
     expect(
       await rows("select action from audit_events where target_id = ? and action = 'account_reclaimed'", squatter.id),
     ).toHaveLength(1);
