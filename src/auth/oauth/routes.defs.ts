@@ -7,6 +7,7 @@ import { failures, INPUT, JSON_BODY, SIGNED_IN, STEP_UP, success } from "../../o
 import { bearer, requestBody } from "../../openapi/router";
 import { idParam } from "../../users/fields";
 import { requireAuth } from "../guard";
+import { requireVerifiedEmail, VERIFIED_EMAIL_REQUIRED } from "../verified-email";
 import {
   authorizeQuery,
   callbackQuery,
@@ -136,11 +137,11 @@ export const linkIdentityRoute = createRoute({
   description:
     "Step-up: `currentPassword` (and `code` when MFA is on), or a POST /me/reauthenticate on this session within `STEP_UP_TTL` seconds. Answers the provider's `authorizeUrl`: open it in the browser; its callback links the identity (whatever its email) and redirects to `redirectUri?linked=<provider>`, or `?error=IDENTITY_IN_USE` when it is linked to another account.",
   security: bearer,
-  middleware: [requireAuth] as const,
+  middleware: [requireAuth, requireVerifiedEmail] as const,
   request: { params: providerParam, body: requestBody(linkBody) },
   responses: {
     200: success("Open authorizeUrl in the browser", z.object({ authorizeUrl: z.url() })),
-    ...failures(...SIGNED_IN, ...JSON_BODY, ...STEP_UP, "NOT_FOUND"),
+    ...failures(VERIFIED_EMAIL_REQUIRED, ...SIGNED_IN, ...JSON_BODY, ...STEP_UP, "NOT_FOUND"),
   },
 });
 
