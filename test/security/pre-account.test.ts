@@ -154,15 +154,19 @@ describe("F3: an attacker's passkey or TOTP on the owner's address", () => {
 
     expect((await ownerResets(squatter.email, OWNER_PASSWORD)).status).toBe(200);
 
-    expectFailure(await passkeyLogin(authenticator, squatter.email), 401);
+    expectFailure(await passkeyLogin(authenticator, squatter.email), 401, "INVALID_CREDENTIALS");
     expect(await rows("select state_hash from oauth_states where link_user_id = ?", squatter.id)).toEqual([]);
-    expectFailure(await api("POST", "/login", { body: { email: squatter.email, password: STRONG_PASSWORD } }), 401);
+    expectFailure(
+      await api("POST", "/login", { body: { email: squatter.email, password: STRONG_PASSWORD } }),
+      401,
+      "INVALID_CREDENTIALS",
+    );
     // And verifying the address afterwards (the registration mail's link) brings nothing back.
     const verify = await api("POST", "/verify-email", {
       body: { token: await waitForToken(squatter.email, "/verify-email") },
     });
     expect(verify.status).toBe(200);
-    expectFailure(await passkeyLogin(authenticator, squatter.email), 401);
+    expectFailure(await passkeyLogin(authenticator, squatter.email), 401, "INVALID_CREDENTIALS");
   });
 
   it("the owner's reset clears a squatter's TOTP: the owner signs in with one factor", async () => {
