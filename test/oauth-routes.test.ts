@@ -2,7 +2,15 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { NO_PASSWORD } from "../src/auth/sign-in-methods";
 import { sha256Hex } from "../src/auth/tokens";
-import { randomIp, registerAndLogin, registerUser, type Session, STRONG_PASSWORD, unique } from "./support/api";
+import {
+  randomIp,
+  registerAndLogin,
+  registerUser,
+  registerVerifiedAndLogin,
+  type Session,
+  STRONG_PASSWORD,
+  unique,
+} from "./support/api";
 import { rows, suspendUser } from "./support/db";
 import { detailPaths, expectFailure } from "./support/expect-failure";
 import { emailsTo } from "./support/mailbox";
@@ -348,7 +356,7 @@ describe("POST /oauth/token", () => {
   });
 
   it("a network locked out of the account is refused like at /login", async () => {
-    const session = await registerAndLogin();
+    const session = await registerVerifiedAndLogin();
     await verifyEmail(session.user.id);
     const sub = subject();
     expect((await linkFlow(session, "acme", { sub })).searchParams.get("linked")).toBe("acme");
@@ -454,7 +462,7 @@ describe("POST /oauth/:provider/id-token (native apps)", () => {
 
 describe("/me/identities", () => {
   it("linking needs step-up", async () => {
-    const session = await registerAndLogin();
+    const session = await registerVerifiedAndLogin();
     expect((await call("GET", "/me", { token: session.accessToken })).body.data.hasPassword).toBe(true);
     const spa = await pkcePair();
     const start = (body: Record<string, unknown>) =>
@@ -476,7 +484,7 @@ describe("/me/identities", () => {
   });
 
   it("links whatever the email, lists it, mails the owner, and unlinks with step-up", async () => {
-    const session = await registerAndLogin();
+    const session = await registerVerifiedAndLogin();
     const sub = subject();
     const landed = await linkFlow(session, "acme", {
       sub,
@@ -495,7 +503,7 @@ describe("/me/identities", () => {
     const del = (body: Record<string, unknown>, token = session.accessToken) =>
       call("DELETE", `/me/identities/${id}`, { token, body });
     expectFailure(await del({}), 403, "REAUTHENTICATION_REQUIRED");
-    const other = await registerAndLogin();
+    const other = await registerVerifiedAndLogin();
     expectFailure(await del({ currentPassword: other.user.password }, other.accessToken), 404, "NOT_FOUND");
     expect((await del({ currentPassword: session.user.password })).status).toBe(200);
     expect(await identitiesOf(session.user.id)).toEqual([]);
@@ -506,7 +514,7 @@ describe("/me/identities", () => {
   });
 
   it("a link started before a suspension completes nothing", async () => {
-    const session = await registerAndLogin();
+    const session = await registerVerifiedAndLogin();
     const spa = await pkcePair();
     const started = await call("POST", "/me/identities/acme", {
       token: session.accessToken,
@@ -522,7 +530,7 @@ describe("/me/identities", () => {
   it("an identity linked to someone else is never moved: ?error=IDENTITY_IN_USE", async () => {
     const sub = subject();
     const victim = await socialSignIn("acme", { sub });
-    const thief = await registerAndLogin();
+    const thief = await registerVerifiedAndLogin();
     const landed = await linkFlow(thief, "acme", { sub });
     expect(landed.searchParams.get("error")).toBe("IDENTITY_IN_USE");
     expect(await identitiesOf(victim.body.data.user.id)).toEqual([{ provider: "acme", subject: sub }]);
@@ -530,7 +538,7 @@ describe("/me/identities", () => {
   });
 
   it("unlinking the last way to sign in is 409 LAST_SIGN_IN_METHOD; of two racing unlinks exactly one wins", async () => {
-    const session = await registerAndLogin();
+    const session = await registerVerifiedAndLogin();
     await linkFlow(session, "acme", { sub: subject() });
     await linkFlow(session, "google", { sub: subject() });
     const reauth = await call("POST", "/me/reauthenticate", {

@@ -8,6 +8,7 @@ import {
   login,
   registerAndLogin,
   registerUser,
+  registerVerifiedAndLogin,
   type Session,
   unique,
 } from "./support/api";
@@ -67,6 +68,8 @@ const auditEvents = async () =>
   (await env.DB.prepare("select count(*) as n from audit_events").first<{ n: number }>())?.n ?? 0;
 
 const fresh = () => registerAndLogin();
+/** Passkeys, TOTP and identity links attach only to verified accounts. */
+const freshVerified = () => registerVerifiedAndLogin();
 
 /** Social sign-in: the local provider configured, the SPA's origin allowed. */
 const OAUTH = { OAUTH_PROVIDERS: TEST_OAUTH_PROVIDERS, CORS_ORIGINS: SPA };
@@ -83,7 +86,7 @@ async function atCallback() {
 }
 /** A password account with one linked identity, after a recent re-authentication. */
 async function withIdentity() {
-  const s = await fresh();
+  const s = await freshVerified();
   const spa = await pkcePair();
   const body = { redirectUri: `${SPA}/done`, codeChallenge: spa.challenge, currentPassword: s.user.password };
   const started = await settled("POST", "/me/identities/acme", { token: s.accessToken, body, bindings: OAUTH });
@@ -257,7 +260,7 @@ const BUDGETS: Record<string, Budget> = {
     read: 23,
     written: 19,
     send: async () => {
-      const s = await fresh();
+      const s = await freshVerified();
       return call("POST", "/me/passkeys/options", json(s.accessToken, { currentPassword: s.user.password }));
     },
   },
@@ -267,7 +270,7 @@ const BUDGETS: Record<string, Budget> = {
     read: 8,
     written: 10,
     send: async () => {
-      const s = await fresh();
+      const s = await freshVerified();
       const authenticator = await SoftwareAuthenticator.create(ORIGIN);
       const options = await api(
         "POST",
@@ -284,7 +287,7 @@ const BUDGETS: Record<string, Budget> = {
     read: 5,
     written: 0,
     send: async () => {
-      const s = await fresh();
+      const s = await freshVerified();
       await addPasskey(s);
       return call("GET", "/me/passkeys", { token: s.accessToken });
     },
@@ -295,7 +298,7 @@ const BUDGETS: Record<string, Budget> = {
     read: 4,
     written: 1,
     send: async () => {
-      const s = await fresh();
+      const s = await freshVerified();
       const { passkey } = await addPasskey(s);
       return call("PATCH", `/me/passkeys/${passkey.id}`, json(s.accessToken, { name: "Phone" }));
     },
@@ -306,7 +309,7 @@ const BUDGETS: Record<string, Budget> = {
     read: 28,
     written: 19,
     send: async () => {
-      const s = await fresh();
+      const s = await freshVerified();
       const { passkey } = await addPasskey(s);
       return call("DELETE", `/me/passkeys/${passkey.id}`, json(s.accessToken, { currentPassword: s.user.password }));
     },
@@ -317,7 +320,7 @@ const BUDGETS: Record<string, Budget> = {
     read: 32,
     written: 19,
     send: async () => {
-      const s = await fresh();
+      const s = await freshVerified();
       return call("POST", "/me/mfa/totp", json(s.accessToken, { currentPassword: s.user.password }));
     },
   },
@@ -327,7 +330,7 @@ const BUDGETS: Record<string, Budget> = {
     read: 49,
     written: 56,
     send: async () => {
-      const s = await fresh();
+      const s = await freshVerified();
       const started = await api("POST", "/me/mfa/totp", json(s.accessToken, { currentPassword: s.user.password }));
       const code = codeNow(base32Decode(started.body.data.secret));
       return call("POST", "/me/mfa/totp/confirm", json(s.accessToken, { code }));
@@ -608,7 +611,7 @@ const BUDGETS: Record<string, Budget> = {
     read: 35,
     written: 20,
     send: async () => {
-      const s = await fresh();
+      const s = await freshVerified();
       const body = {
         redirectUri: `${SPA}/done`,
         codeChallenge: (await pkcePair()).challenge,
@@ -644,7 +647,7 @@ const BUDGETS: Record<string, Budget> = {
     read: 31,
     written: 27,
     send: async () => {
-      const s = await fresh();
+      const s = await freshVerified();
       const { authenticator } = await addPasskey(s);
       return call("POST", "/passkeys/login", { body: await signedAssertion(authenticator, s.user.email) });
     },
