@@ -4,7 +4,6 @@ import { NO_PASSWORD } from "../src/auth/sign-in-methods";
 import { sha256Hex } from "../src/auth/tokens";
 import {
   randomIp,
-  registerAndLogin,
   registerUser,
   registerVerifiedAndLogin,
   type Session,

@@ -8,7 +8,6 @@ import { ERROR_CODE_NAMES, ERROR_CODES } from "../src/openapi/error-codes";
 import { createPostRoute, getPostRoute, listPostsRoute } from "../src/posts/routes.defs";
 import {
   api,
-  registerAndLogin,
   registerUser,
   registerVerifiedAndLogin,
   type Session,
