@@ -5,7 +5,7 @@ import { rows } from "../support/db";
 import { expectFailure } from "../support/expect-failure";
 import { waitForToken } from "../support/mailbox";
 import { enrolled } from "../support/mfa-api";
-import { consentAt, pkcePair, SPA, TEST_OAUTH_PROVIDERS } from "../support/oauth";
+import { claims, consentAt, mintIdToken, pkcePair, SPA, TEST_OAUTH_PROVIDERS } from "../support/oauth";
 import { passkeyLogin } from "../support/passkey-api";
 import { passkeyDeps, withPasskey } from "../support/passkeys";
 import { settled } from "../support/settled";
@@ -64,6 +64,13 @@ describe("F1: an attacker's social identity on the owner's address", () => {
     expect(
       (await api("POST", "/register", { body: { username: unique("o_"), email, password: OWNER_PASSWORD } })).status,
     ).toBe(201);
+  });
+
+  it("the native id-token route refuses it the same way: 400 EMAIL_REQUIRED, nothing stored", async () => {
+    const email = `${unique("owner_")}@example.com`;
+    const idToken = await mintIdToken(claims({ email, email_verified: false, sub: unique("attacker-") }));
+    expectFailure(await call("POST", "/oauth/acme/id-token", { body: { idToken } }), 400, "EMAIL_REQUIRED");
+    expect(await rows("select id from users where email = ?", email)).toEqual([]);
   });
 
   it("a verified provider email still signs up, verified", async () => {
