@@ -15,6 +15,22 @@ import {
 import { clearAllFailures } from "./lockout/failures";
 import { NO_PASSWORD } from "./sign-in-methods";
 
+/**
+ * Deletes, while `condition` holds, everything anyone may have attached to
+ * an account before its mailbox was proven: TOTP and recovery codes,
+ * passkeys, linked identities and their unredeemed login codes, and OAuth
+ * link states targeting the account (an authorizeUrl kept for later would
+ * otherwise plant an identity afterwards).
+ */
+const removeAttached = (db: Db, userId: string, condition: SQL): BatchItem<"sqlite">[] => [
+  db.delete(totpCredentials).where(and(eq(totpCredentials.userId, userId), condition)),
+  db.delete(recoveryCodes).where(and(eq(recoveryCodes.userId, userId), condition)),
+  db.delete(passkeyCredentials).where(and(eq(passkeyCredentials.userId, userId), condition)),
+  db.delete(oauthIdentities).where(and(eq(oauthIdentities.userId, userId), condition)),
+  db.delete(oauthLoginCodes).where(and(eq(oauthLoginCodes.userId, userId), condition)),
+  db.delete(oauthStates).where(and(eq(oauthStates.linkUserId, userId), condition)),
+];
+
 export type TakeBack = {
   /** Run these first in the caller's batch; the first one (the account's update) returns `{ id }` when it applied. */
   statements: BatchItem<"sqlite">[];
@@ -88,13 +104,7 @@ export function takeBackAccount(
         ),
       )
       .returning({ id: users.id }),
-    db.delete(totpCredentials).where(and(eq(totpCredentials.userId, userId), tookBack)),
-    db.delete(recoveryCodes).where(and(eq(recoveryCodes.userId, userId), tookBack)),
-    db.delete(passkeyCredentials).where(and(eq(passkeyCredentials.userId, userId), tookBack)),
-    db.delete(oauthIdentities).where(and(eq(oauthIdentities.userId, userId), tookBack)),
-    db.delete(oauthLoginCodes).where(and(eq(oauthLoginCodes.userId, userId), tookBack)),
-    // A link someone started (authorizeUrl saved for later) would otherwise plant their identity after the take-back.
-    db.delete(oauthStates).where(and(eq(oauthStates.linkUserId, userId), tookBack)),
+    ...removeAttached(db, userId, tookBack),
     db
       .update(sessions)
       .set({ revokedAt: at })
@@ -137,4 +147,48 @@ export async function resetTakingBack(
     clearAllFailures(db, email, takeBack.tookBack),
   ]);
   return applied as { id: string }[];
+}
+
+/**
+ * POST /verify-email on a never-verified account (the registration link):
+ * statements to run before the verifying update, in its batch, while
+ * `unverified` ("the account is still at this address and unverified")
+ * holds. Since sign-in methods attach only to verified accounts, anything
+ * attached to an unverified one predates that rule and may be a squatter's
+ * (F4: an attacker's social identity on a pre-account, then a genuine
+ * "confirm your email" mail to the owner): the click proves the mailbox, not
+ * who attached it, and happens outside any session. So it all goes, and when
+ * there was any, every session is revoked too (audited `account_reclaimed`,
+ * `via: "verify-email"`). The password stays: the honest registrant keeps
+ * their way in; a squatter's password is registration's own risk, which
+ * the owner ends with a reset. An account with nothing attached (every
+ * account made under the rule) only gets verified, its sessions untouched.
+ */
+export function verificationTakeBack(
+  db: Db,
+  userId: string,
+  unverified: SQL,
+  audit: { ip: string; at: string },
+): BatchItem<"sqlite">[] {
+  const attached = sql`(exists (select 1 from ${oauthIdentities} where ${oauthIdentities.userId} = ${userId}) or exists (select 1 from ${passkeyCredentials} where ${passkeyCredentials.userId} = ${userId}) or exists (select 1 from ${totpCredentials} where ${totpCredentials.userId} = ${userId}))`;
+  const squatted = sql`${unverified} and ${attached}`;
+  return [
+    // First, while what was attached is still there to be seen.
+    auditInsertWhere(
+      db,
+      {
+        action: "account_reclaimed",
+        actorId: userId,
+        targetId: userId,
+        ip: audit.ip,
+        details: { via: "verify-email" },
+      },
+      squatted,
+    ),
+    db
+      .update(sessions)
+      .set({ revokedAt: audit.at })
+      .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt), squatted)),
+    ...removeAttached(db, userId, unverified),
+  ];
 }

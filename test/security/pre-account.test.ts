@@ -233,6 +233,48 @@ describe("F4: the owner's click on a genuine verification mail", () => {
     expect(await rows("select subject from oauth_identities where email = ?", email)).toHaveLength(1);
   });
 
+  it("a pre-account made before this change: the owner's click removes the attacker's identity and sessions", async () => {
+    const squatter = await registerUser();
+    const sub = unique("attacker-u-late-");
+    await legacyIdentity(squatter.id, sub, squatter.email);
+    const attacker = (await acmeSignIn(sub, squatter.email, false)).login?.body.data;
+    expect(attacker?.accessToken).toBeTruthy();
+    // The attacker has the genuine mail sent to the owner, who clicks it.
+    expect((await api("POST", "/resend-verification", { token: attacker.accessToken })).status).toBe(200);
+    const verify = await api("POST", "/verify-email", {
+      body: { token: await waitForToken(squatter.email, "/verify-email") },
+    });
+    expect(verify.status).toBe(200);
+    expect(verify.body.data.user.emailVerified).toBe(true);
+
+    expect((await api("GET", "/me", { token: attacker.accessToken })).status).toBe(401);
+    expectFailure(
+      await api("POST", "/refresh", { body: { refreshToken: attacker.refreshToken } }),
+      401,
+      "INVALID_REFRESH_TOKEN",
+    );
+    expect((await acmeSignIn(sub, squatter.email, false)).landed.searchParams.get("error")).toBe("ACCOUNT_EXISTS");
+    expect(await rows("select id from oauth_identities where user_id = ?", squatter.id)).toEqual([]);
+    expect(
+      await rows("select details from audit_events where target_id = ? and action = 'account_reclaimed'", squatter.id),
+    ).toEqual([{ details: JSON.stringify({ via: "verify-email" }) }]);
+  });
+
+  it("an honest registrant's click only verifies: their session and password stay", async () => {
+    const honest = await registerAndLogin();
+    const verify = await api("POST", "/verify-email", {
+      body: { token: await waitForToken(honest.user.email, "/verify-email") },
+    });
+    expect(verify.status).toBe(200);
+    expect((await api("GET", "/me", { token: honest.accessToken })).status).toBe(200);
+    expect(
+      (await api("POST", "/login", { body: { email: honest.user.email, password: honest.user.password } })).status,
+    ).toBe(200);
+    expect(
+      await rows("select id from audit_events where target_id = ? and action = 'account_reclaimed'", honest.user.id),
+    ).toEqual([]);
+  });
+
   it("a password pre-account has nothing attached when the owner clicks: methods need a verified email first", async () => {
     const attacker = await registerAndLogin();
     expect((await api("POST", "/resend-verification", { token: attacker.accessToken })).status).toBe(200);
