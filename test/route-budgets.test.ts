@@ -195,7 +195,7 @@ const BUDGETS: Record<string, Budget> = {
   "POST /verify-email": {
     status: 200,
     queries: 2,
-    read: 4,
+    read: 6,
     written: 7,
     send: async () => {
       const { email } = await registerUser();
