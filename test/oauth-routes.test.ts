@@ -2,14 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { NO_PASSWORD } from "../src/auth/sign-in-methods";
 import { sha256Hex } from "../src/auth/tokens";
-import {
-  randomIp,
-  registerUser,
-  registerVerifiedAndLogin,
-  type Session,
-  STRONG_PASSWORD,
-  unique,
-} from "./support/api";
+import { randomIp, registerUser, registerVerifiedAndLogin, type Session, STRONG_PASSWORD, unique } from "./support/api";
 import { rows, suspendUser } from "./support/db";
 import { detailPaths, expectFailure } from "./support/expect-failure";
 import { emailsTo } from "./support/mailbox";

@@ -6,14 +6,7 @@ import type { ErrorCode } from "../src/http/errors";
 import { buildOpenApiDocument, toOpenApiPath } from "../src/openapi/document";
 import { ERROR_CODE_NAMES, ERROR_CODES } from "../src/openapi/error-codes";
 import { createPostRoute, getPostRoute, listPostsRoute } from "../src/posts/routes.defs";
-import {
-  api,
-  registerUser,
-  registerVerifiedAndLogin,
-  type Session,
-  STRONG_PASSWORD,
-  setRole,
-} from "./support/api";
+import { api, registerUser, registerVerifiedAndLogin, type Session, STRONG_PASSWORD, setRole } from "./support/api";
 
 type Doc = {
   openapi: string;
