@@ -2,9 +2,9 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { issueEmailCode, verifyEmailCode } from "../src/auth/email-code/codes";
 import type { EmailCodeDeps } from "../src/auth/email-code/deps";
-import { takeBackAccount } from "../src/auth/email-code/mailbox-owner";
 import { listPasskeys } from "../src/auth/passkeys/manage";
 import { NO_PASSWORD } from "../src/auth/sign-in-methods";
+import { takeBackAccount } from "../src/auth/take-back";
 import { sha256Hex } from "../src/auth/tokens";
 import { createDb } from "../src/db/client";
 import { api, login, registerUser, unique } from "./support/api";
@@ -135,22 +135,32 @@ const linkIdentity = (userId: string) =>
     .bind(crypto.randomUUID(), userId, unique("sub_"))
     .run();
 
+/** An OAuth link the account started and never finished (an authorizeUrl kept for later). */
+const pendingLinkState = (userId: string) =>
+  env.DB.prepare(
+    "insert into oauth_states (state_hash, provider, code_verifier, redirect_uri, code_challenge, link_user_id, expires_at) values (?, 'acme', 'v', 'http://localhost/cb', 'c', ?, ?)",
+  )
+    .bind(unique("state_"), userId, new Date(Date.now() + 600_000).toISOString())
+    .run();
+
 describe("a right code on an account whose email was never verified", () => {
-  it("takes the account back from whoever registered it: password, pending email, passkeys, identities, sessions", async () => {
+  it("takes the account back from whoever registered it: password, pending email, passkeys, identities, link states, sessions", async () => {
     const { deps } = codeDeps();
     const squatter = await registerUser();
     const session = await login(squatter);
     await withPasskey(passkeyDeps().deps, squatter);
     await linkIdentity(squatter.id);
+    await pendingLinkState(squatter.id);
     await env.DB.prepare("update users set pending_email = ?, pending_email_expires_at = ? where id = ?")
       .bind(`${unique("attacker_")}@example.com`, new Date(Date.now() + 3_600_000).toISOString(), squatter.id)
       .run();
     const { code } = await issueEmailCode(deps, squatter.email);
     expect(await verifyEmailCode(deps, squatter.email, code)).toEqual({ ok: true, userId: squatter.id });
 
-    const takeBack = takeBackAccount(deps.db, squatter, { ip: "203.0.113.9", now: deps.now() });
+    const takeBack = takeBackAccount(deps.db, squatter, { via: "email-code" }, { ip: "203.0.113.9", now: deps.now() });
     const [verified] = await deps.db.batch(takeBack.statements as [never, ...never[]]);
-    expect(verified).toMatchObject({ meta: { changes: 1 } });
+    expect(verified).toEqual([{ id: squatter.id }]);
+    expect(await rows("select state_hash from oauth_states where link_user_id = ?", squatter.id)).toEqual([]);
     expect(
       await rows("select action from audit_events where target_id = ? and action = 'account_reclaimed'", squatter.id),
     ).toHaveLength(1);
@@ -173,7 +183,7 @@ describe("a right code on an account whose email was never verified", () => {
       .bind(new Date().toISOString(), user.id)
       .run();
     const session = await login(user);
-    const takeBack = takeBackAccount(deps.db, user, { ip: "203.0.113.9", now: deps.now() });
+    const takeBack = takeBackAccount(deps.db, user, { via: "email-code" }, { ip: "203.0.113.9", now: deps.now() });
     await deps.db.batch(takeBack.statements as [never, ...never[]]);
     expect(
       await rows("select action from audit_events where target_id = ? and action = 'account_reclaimed'", user.id),

@@ -1,6 +1,15 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { api, login, registerAndLogin, registerUser, setRole, type TestUser } from "./support/api";
+import {
+  api,
+  login,
+  markEmailVerified,
+  registerAndLogin,
+  registerUser,
+  registerVerifiedAndLogin,
+  setRole,
+  type TestUser,
+} from "./support/api";
 import { expectFailure } from "./support/expect-failure";
 import { waitForEmail } from "./support/mailbox";
 import { codeNow, enrolled } from "./support/mfa-api";
@@ -137,7 +146,7 @@ describe("the second step from the attacker's side", () => {
   });
 
   it("signs every other session out when MFA is turned on: an intruder's refresh token dies", async () => {
-    const intruder = await registerAndLogin();
+    const intruder = await registerVerifiedAndLogin();
     const owner = await login(intruder.user);
     const started = await api("POST", "/me/mfa/totp", {
       token: owner.accessToken,
@@ -254,7 +263,7 @@ describe("the second step from the attacker's side", () => {
 
 describe("step-up (proof of presence)", () => {
   it("every self-action and alias refuses without proof, with 403 REAUTHENTICATION_REQUIRED", async () => {
-    const session = await registerAndLogin();
+    const session = await registerVerifiedAndLogin();
     const { accessToken: token, user } = session;
     const newEmail = `moved_${user.username}@example.com`;
     const actions: [string, string, object][] = [
@@ -383,6 +392,7 @@ describe("administration", () => {
   it("REQUIRE_MFA_ROLES: an admin without MFA reaches only /me, enrolment and logout", async () => {
     const admin = await registerUser();
     await setRole(admin.id, "admin");
+    await markEmailVerified(admin.id);
     const { accessToken: token } = await login(admin);
     const bindings = { REQUIRE_MFA_ROLES: "admin,moderator" };
     expectFailure(await settled("GET", "/users", { token, bindings }), 403, "MFA_ENROLLMENT_REQUIRED");

@@ -45,7 +45,13 @@ describe("decideSignIn (the rules, as a table)", () => {
       { action: "sign_in", userId: "u9" },
     ],
     ["no account with the email: create", true, null, null, { action: "create" }],
-    ["no account, provider email unverified: create (unverified)", false, null, null, { action: "create" }],
+    [
+      "no account, provider email unverified: refuse (no account from an unverified claim)",
+      false,
+      null,
+      null,
+      { action: "refuse", code: "EMAIL_REQUIRED" },
+    ],
     ["both verified: link", true, null, verifiedAccount, { action: "link", userId: "u1" }],
     ["provider unverified: refuse", false, null, verifiedAccount, { action: "refuse", code: "ACCOUNT_EXISTS" }],
     [

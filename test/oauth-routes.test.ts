@@ -2,7 +2,15 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { NO_PASSWORD } from "../src/auth/sign-in-methods";
 import { sha256Hex } from "../src/auth/tokens";
-import { login, randomIp, registerAndLogin, registerUser, type Session, STRONG_PASSWORD, unique } from "./support/api";
+import {
+  login,
+  randomIp,
+  registerUser,
+  registerVerifiedAndLogin,
+  type Session,
+  STRONG_PASSWORD,
+  unique,
+} from "./support/api";
 import { rows, suspendUser } from "./support/db";
 import { detailPaths, expectFailure } from "./support/expect-failure";
 import { emailsTo } from "./support/mailbox";
@@ -378,7 +386,7 @@ describe("POST /oauth/token", () => {
   });
 
   it("a network locked out of the account is refused like at /login", async () => {
-    const session = await registerAndLogin();
+    const session = await registerVerifiedAndLogin();
     await verifyEmail(session.user.id);
     const sub = subject();
     expect((await linkFlow(session, "acme", { sub })).status).toBe(201);
@@ -484,7 +492,7 @@ describe("POST /oauth/:provider/id-token (native apps)", () => {
 
 describe("/me/identities", () => {
   it("linking needs step-up", async () => {
-    const session = await registerAndLogin();
+    const session = await registerVerifiedAndLogin();
     expect((await call("GET", "/me", { token: session.accessToken })).body.data.hasPassword).toBe(true);
     const spa = await pkcePair();
     const start = (body: Record<string, unknown>) =>
@@ -506,7 +514,7 @@ describe("/me/identities", () => {
   });
 
   it("links whatever the email, lists it, mails the owner, and unlinks with step-up", async () => {
-    const session = await registerAndLogin();
+    const session = await registerVerifiedAndLogin();
     const sub = subject();
     const { landed, spa } = await startLink(session, "acme", {
       sub,
@@ -530,7 +538,7 @@ describe("/me/identities", () => {
     const del = (body: Record<string, unknown>, token = session.accessToken) =>
       call("DELETE", `/me/identities/${id}`, { token, body });
     expectFailure(await del({}), 403, "REAUTHENTICATION_REQUIRED");
-    const other = await registerAndLogin();
+    const other = await registerVerifiedAndLogin();
     expectFailure(await del({ currentPassword: other.user.password }, other.accessToken), 404, "NOT_FOUND");
     expect((await del({ currentPassword: session.user.password })).status).toBe(200);
     expect(await identitiesOf(session.user.id)).toEqual([]);
@@ -546,7 +554,7 @@ describe("/me/identities", () => {
   });
 
   it("a link started before a suspension completes nothing", async () => {
-    const session = await registerAndLogin();
+    const session = await registerVerifiedAndLogin();
     const { landed, spa } = await startLink(session, "acme", { sub: subject() });
     await suspendUser(session.user.id);
     const done = await completeLink(session.accessToken, landed.searchParams.get("code"), spa.verifier);
@@ -557,14 +565,14 @@ describe("/me/identities", () => {
   it("an identity linked to someone else is never moved: 409 IDENTITY_IN_USE", async () => {
     const sub = subject();
     const victim = await socialSignIn("acme", { sub });
-    const thief = await registerAndLogin();
+    const thief = await registerVerifiedAndLogin();
     expectFailure(await linkFlow(thief, "acme", { sub }), 409, "IDENTITY_IN_USE");
     expect(await identitiesOf(victim.body.data.user.id)).toEqual([{ provider: "acme", subject: sub }]);
     expect(await identitiesOf(thief.user.id)).toEqual([]);
   });
 
   it("unlinking the last way to sign in is 409 LAST_SIGN_IN_METHOD; of two racing unlinks exactly one wins", async () => {
-    const session = await registerAndLogin();
+    const session = await registerVerifiedAndLogin();
     await linkFlow(session, "acme", { sub: subject() });
     await linkFlow(session, "google", { sub: subject() });
     const reauth = await call("POST", "/me/reauthenticate", {
@@ -594,8 +602,8 @@ describe("link codes: a link completes only for the session and browser that sta
       .run();
 
   it("the linking CSRF: the attacker's authorizeUrl completed by the victim's browser links nothing to anyone", async () => {
-    const attacker = await registerAndLogin();
-    const victim = await registerAndLogin();
+    const attacker = await registerVerifiedAndLogin();
+    const victim = await registerVerifiedAndLogin();
     const victimSub = subject();
     // The attacker starts a link on their own account and sends the authorizeUrl to the victim...
     const spa = await pkcePair();
@@ -627,7 +635,7 @@ describe("link codes: a link completes only for the session and browser that sta
   });
 
   it("of parallel redemptions of one link code exactly one links; a replay gets 401", async () => {
-    const session = await registerAndLogin();
+    const session = await registerVerifiedAndLogin();
     const sub = subject();
     const { landed, spa } = await startLink(session, "acme", { sub });
     const code = landed.searchParams.get("code");
@@ -646,7 +654,7 @@ describe("link codes: a link completes only for the session and browser that sta
   });
 
   it("a wrong verifier is 401 and spends the code", async () => {
-    const session = await registerAndLogin();
+    const session = await registerVerifiedAndLogin();
     const sub = subject();
     const { landed, spa } = await startLink(session, "acme", { sub });
     const code = landed.searchParams.get("code");
@@ -660,8 +668,8 @@ describe("link codes: a link completes only for the session and browser that sta
   });
 
   it("another user's bearer, or an ended session, cannot redeem it, and does not spend it", async () => {
-    const session = await registerAndLogin();
-    const other = await registerAndLogin();
+    const session = await registerVerifiedAndLogin();
+    const other = await registerVerifiedAndLogin();
     const sub = subject();
     const { landed, spa } = await startLink(session, "acme", { sub });
     const code = landed.searchParams.get("code");
@@ -675,7 +683,7 @@ describe("link codes: a link completes only for the session and browser that sta
   });
 
   it("an expired link code is 401", async () => {
-    const session = await registerAndLogin();
+    const session = await registerVerifiedAndLogin();
     const sub = subject();
     const { landed, spa } = await startLink(session, "acme", { sub });
     await expireCode(landed.searchParams.get("code"));
@@ -688,7 +696,7 @@ describe("link codes: a link completes only for the session and browser that sta
   });
 
   it("a link code never signs in at /oauth/token, and a sign-in code never links", async () => {
-    const session = await registerAndLogin();
+    const session = await registerVerifiedAndLogin();
     const linked = subject();
     expect((await linkFlow(session, "acme", { sub: linked })).status).toBe(201);
     const link = await startLink(session, "google", { sub: subject() });
@@ -711,7 +719,7 @@ describe("link codes: a link completes only for the session and browser that sta
   });
 
   it("refuses malformed input and a missing bearer", async () => {
-    const session = await registerAndLogin();
+    const session = await registerVerifiedAndLogin();
     expectFailure(
       await call("POST", "/me/identities", { token: session.accessToken, body: { code: "x" } }),
       400,

@@ -6,7 +6,7 @@ import type { ErrorCode } from "../src/http/errors";
 import { buildOpenApiDocument, toOpenApiPath } from "../src/openapi/document";
 import { ERROR_CODE_NAMES, ERROR_CODES } from "../src/openapi/error-codes";
 import { createPostRoute, getPostRoute, listPostsRoute } from "../src/posts/routes.defs";
-import { api, registerAndLogin, registerUser, type Session, STRONG_PASSWORD, setRole } from "./support/api";
+import { api, registerUser, registerVerifiedAndLogin, type Session, STRONG_PASSWORD, setRole } from "./support/api";
 
 type Doc = {
   openapi: string;
@@ -140,7 +140,7 @@ describe("documented request bodies match what the routes enforce", () => {
   // An admin passes every role check, so each route gets as far as its body validator.
   let admin: Promise<Session> | undefined;
   const adminSession = () =>
-    (admin ??= registerAndLogin().then(async (s) => {
+    (admin ??= registerVerifiedAndLogin().then(async (s) => {
       await setRole(s.user.id, "admin");
       return s;
     }));

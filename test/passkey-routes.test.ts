@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { NO_PASSWORD } from "../src/auth/sign-in-methods";
-import { api, registerAndLogin, unique } from "./support/api";
+import { api, registerVerifiedAndLogin, unique } from "./support/api";
 import { SoftwareAuthenticator } from "./support/authenticator";
 import { failuresOf, rows, setFailures, suspendUser } from "./support/db";
 import { expectFailure } from "./support/expect-failure";
@@ -28,7 +28,7 @@ const loginFailureReasons = async (userId: string) =>
 
 describe("registering a passkey", () => {
   it("needs step-up for options, registers, lists, audits passkey_add and emails the owner without the name", async () => {
-    const session = await registerAndLogin();
+    const session = await registerVerifiedAndLogin();
     const noProof = await api("POST", "/me/passkeys/options", { token: session.accessToken, body: {} });
     expectFailure(noProof, 403, "REAUTHENTICATION_REQUIRED");
     const wrong = await api("POST", "/me/passkeys/options", {
@@ -56,7 +56,7 @@ describe("registering a passkey", () => {
   });
 
   it("refuses a registration from a wrong origin, for a wrong RP ID, without UV, or replayed (400 INVALID_PASSKEY)", async () => {
-    const session = await registerAndLogin();
+    const session = await registerVerifiedAndLogin();
     const proof = { token: session.accessToken, body: { currentPassword: session.user.password } };
     for (const knobs of [{ origin: "https://evil.example" }, { rpId: "evil.example" }, { userVerified: false }]) {
       const authenticator = await SoftwareAuthenticator.create(ORIGIN);
@@ -76,7 +76,7 @@ describe("registering a passkey", () => {
   });
 
   it("refuses another account's registration challenge", async () => {
-    const [alice, mallory] = await Promise.all([registerAndLogin(), registerAndLogin()]);
+    const [alice, mallory] = await Promise.all([registerVerifiedAndLogin(), registerVerifiedAndLogin()]);
     const options = await api("POST", "/me/passkeys/options", {
       token: alice.accessToken,
       body: { currentPassword: alice.user.password },
@@ -90,7 +90,7 @@ describe("registering a passkey", () => {
   });
 
   it("answers 503 MISCONFIGURED when no RP ID can be known", async () => {
-    const session = await registerAndLogin();
+    const session = await registerVerifiedAndLogin();
     const bindings = { APP_URL: "", WEBAUTHN_RP_ID: "", MAIL_PROVIDER: "console" };
     const res = await settled("POST", "/passkeys/login/options", { body: {}, bindings });
     expectFailure(res, 503, "MISCONFIGURED");
@@ -105,7 +105,7 @@ describe("registering a passkey", () => {
 
 describe("signing in with a passkey", () => {
   it("with and without an email: the usual answer, two factors, passkey_login, lastUsedAt", async () => {
-    const session = await registerAndLogin();
+    const session = await registerVerifiedAndLogin();
     const { authenticator } = await addPasskey(session);
     for (const email of [session.user.email, undefined]) {
       const res = await passkeyLogin(authenticator, email);
@@ -130,7 +130,7 @@ describe("signing in with a passkey", () => {
   });
 
   it("answers an unknown email's options in the same shape as a real one's", async () => {
-    const session = await registerAndLogin();
+    const session = await registerVerifiedAndLogin();
     await addPasskey(session);
     const answers = await Promise.all(
       [session.user.email, `${unique("nobody_")}@example.com`].map((email) =>
@@ -161,7 +161,7 @@ describe("signing in with a passkey", () => {
     ["a wrong RP ID", { rpId: "evil.example" }, "rp_id"],
     ["no user verification", { userVerified: false }, "user_verification"],
   ])("refuses an assertion with %s (401), audits why, and counts it toward the lockout", async (_, knobs, reason) => {
-    const session = await registerAndLogin();
+    const session = await registerVerifiedAndLogin();
     const { authenticator } = await addPasskey(session);
     const ip = "10.99.1.1";
     const body = await signedAssertion(authenticator, session.user.email, knobs);
@@ -172,7 +172,7 @@ describe("signing in with a passkey", () => {
   });
 
   it("uses a challenge once: a replay is refused, and of parallel copies exactly one gets a session", async () => {
-    const session = await registerAndLogin();
+    const session = await registerVerifiedAndLogin();
     const { authenticator } = await addPasskey(session);
     const body = await signedAssertion(authenticator, session.user.email);
     const results = await Promise.all(Array.from({ length: 5 }, () => api("POST", "/passkeys/login", { body })));
@@ -182,7 +182,7 @@ describe("signing in with a passkey", () => {
   });
 
   it("refuses a counter that goes backwards and audits it as a counter regression", async () => {
-    const session = await registerAndLogin();
+    const session = await registerVerifiedAndLogin();
     const { authenticator } = await addPasskey(session);
     expect((await passkeyLogin(authenticator, undefined, { counter: 9 })).status).toBe(200);
     expectFailure(await passkeyLogin(authenticator, undefined, { counter: 4 }), 401, "INVALID_CREDENTIALS");
@@ -193,7 +193,7 @@ describe("signing in with a passkey", () => {
   });
 
   it("refuses another user's passkey answering a challenge issued for an email", async () => {
-    const [alice, bob] = await Promise.all([registerAndLogin(), registerAndLogin()]);
+    const [alice, bob] = await Promise.all([registerVerifiedAndLogin(), registerVerifiedAndLogin()]);
     await addPasskey(alice);
     const { authenticator: bobsKey } = await addPasskey(bob);
     expectFailure(await passkeyLogin(bobsKey, alice.user.email), 401, "INVALID_CREDENTIALS");
@@ -216,8 +216,10 @@ describe("signing in with a passkey", () => {
   });
 
   it("refuses a suspended account, an unverified one when verification is required, and a locked network", async () => {
-    const session = await registerAndLogin();
+    const session = await registerVerifiedAndLogin();
     const { authenticator } = await addPasskey(session);
+    // An account whose email went unverified after the passkey was added (an admin changed the address).
+    await env.DB.prepare("update users set email_verified_at = null where id = ?").bind(session.user.id).run();
     const unverified = await settled("POST", "/passkeys/login", {
       body: await signedAssertion(authenticator),
       bindings: { REQUIRE_EMAIL_VERIFICATION: "true" },
@@ -244,7 +246,7 @@ describe("signing in with a passkey", () => {
 
 describe("managing passkeys", () => {
   it("renames and removes only one's own passkeys: another user's id is 404", async () => {
-    const [alice, mallory] = await Promise.all([registerAndLogin(), registerAndLogin()]);
+    const [alice, mallory] = await Promise.all([registerVerifiedAndLogin(), registerVerifiedAndLogin()]);
     const { passkey } = await addPasskey(alice);
     const path = `/me/passkeys/${passkey.id}`;
     expectFailure(await api("PATCH", path, { token: mallory.accessToken, body: { name: "mine" } }), 404, "NOT_FOUND");
@@ -260,7 +262,7 @@ describe("managing passkeys", () => {
   });
 
   it("needs step-up to remove, audits passkey_remove and emails the owner", async () => {
-    const session = await registerAndLogin();
+    const session = await registerVerifiedAndLogin();
     const { passkey } = await addPasskey(session);
     const path = `/me/passkeys/${passkey.id}`;
     expectFailure(
@@ -284,7 +286,7 @@ describe("managing passkeys", () => {
   });
 
   it("refuses to remove the last way in (409 LAST_SIGN_IN_METHOD), and writes no audit line", async () => {
-    const session = await registerAndLogin();
+    const session = await registerVerifiedAndLogin();
     const { authenticator, passkey } = await addPasskey(session);
     await removePassword(session.user.id);
     // Without a password, step-up comes from the passkey itself.
@@ -300,7 +302,7 @@ describe("managing passkeys", () => {
 
 describe("removing the last two passkeys at once", () => {
   it("lets exactly one of two parallel removals through when no password remains", async () => {
-    const session = await registerAndLogin();
+    const session = await registerVerifiedAndLogin();
     const [a, b] = [await addPasskey(session), await addPasskey(session)];
     await removePassword(session.user.id);
     const proof = await signedAssertion(a.authenticator);
@@ -320,7 +322,7 @@ describe("removing the last two passkeys at once", () => {
 
 describe("a passkey as step-up proof (POST /me/reauthenticate)", () => {
   it("accepts the caller's own passkey, which then authorises a removal without inline proof", async () => {
-    const session = await registerAndLogin();
+    const session = await registerVerifiedAndLogin();
     const [{ authenticator }, second] = [await addPasskey(session), await addPasskey(session)];
     const proof = await signedAssertion(authenticator, session.user.email);
     const res = await api("POST", "/me/reauthenticate", { token: session.accessToken, body: { passkey: proof } });
@@ -331,7 +333,7 @@ describe("a passkey as step-up proof (POST /me/reauthenticate)", () => {
   });
 
   it("refuses another user's passkey, even on a challenge without an email, and a replayed proof", async () => {
-    const [alice, bob] = await Promise.all([registerAndLogin(), registerAndLogin()]);
+    const [alice, bob] = await Promise.all([registerVerifiedAndLogin(), registerVerifiedAndLogin()]);
     const { authenticator: bobsKey } = await addPasskey(bob);
     const { authenticator: alicesKey } = await addPasskey(alice);
     const foreign = await signedAssertion(bobsKey);
@@ -358,7 +360,7 @@ describe("a passkey as step-up proof (POST /me/reauthenticate)", () => {
   });
 
   it("counts a refused passkey proof toward the session's budget: the fifth failure revokes the session", async () => {
-    const session = await registerAndLogin();
+    const session = await registerVerifiedAndLogin();
     const { authenticator } = await addPasskey(session);
     for (let i = 1; i <= 5; i++) {
       const proof = await signedAssertion(authenticator, undefined, { origin: "https://evil.example" });

@@ -28,6 +28,7 @@ import { wrongPassword } from "./password-proof";
 import { assertAcceptablePassword, hashPassword } from "./passwords";
 import { accountSuspended } from "./sessions";
 import { proveStepUp } from "./step-up/proof";
+import { resetTakingBack, verificationTakeBack } from "./take-back";
 import { tokenPage } from "./token-pages";
 import { sendVerificationEmail } from "./verification";
 
@@ -77,18 +78,17 @@ export const emailRoutes = createRouter()
     // Checked before anything is consumed, so a too-weak password leaves the link usable.
     assertAcceptablePassword(password, config.PASSWORD_MIN_LENGTH, user);
 
-    const [, , , updated] = await db.batch(
-      replacePassword(db, {
-        userId: user.id,
-        email: user.email,
-        expectedHash: user.passwordHash,
-        newHash: await hashPassword(password, config.BCRYPT_COST),
-        audit: { action: "password_reset", actorId: user.id, ip },
-      }),
-    );
+    const newHash = await hashPassword(password, config.BCRYPT_COST);
+    const change = { userId: user.id, email: user.email, expectedHash: user.passwordHash, newHash };
+    // A never-verified account: the link proves the mailbox, so the reset also takes the account back.
+    const applied = user.emailVerifiedAt
+      ? (
+          await db.batch(replacePassword(db, { ...change, audit: { action: "password_reset", actorId: user.id, ip } }))
+        )[3]
+      : await resetTakingBack(db, change, ip);
     await discardEmailToken(c.env.KV, found);
-    // Another request with this token changed the password first.
-    if (updated.length === 0) throw invalidToken();
+    // Another request with this token changed the password first (or the account changed under the link).
+    if (applied.length === 0) throw invalidToken();
     return ok(c, "Password has been reset; log in with the new password");
   })
 
@@ -116,20 +116,26 @@ export const emailRoutes = createRouter()
     // Conditional on the address the token was sent to: an email change racing this request wins.
     const unverified = and(eq(users.id, user.id), eq(users.email, user.email), isNull(users.emailVerifiedAt));
     const now = nowIso();
-    const [, verified] = await db.batch([
-      auditInsertWhere(
-        db,
-        { action: "email_verified", actorId: user.id, targetId: user.id, ip },
-        sql`exists (select 1 from ${users} where ${unverified})`,
-      ),
+    const stillUnverified = sql`exists (select 1 from ${users} where ${unverified})`;
+    const results = await db.batch([
+      auditInsertWhere(db, { action: "email_verified", actorId: user.id, targetId: user.id, ip }, stillUnverified),
+      // Whatever was attached before the mailbox was proven goes (a pre-account's squatter's methods).
+      ...verificationTakeBack(db, user.id, stillUnverified, { ip, at: now }),
       // Proving the mailbox cancels a pending change asked for before (by whoever registered the address).
       db
         .update(users)
-        .set({ emailVerifiedAt: now, pendingEmail: null, pendingEmailExpiresAt: null, updatedAt: now })
+        .set({
+          emailVerifiedAt: now,
+          pendingEmail: null,
+          pendingEmailExpiresAt: null,
+          mfaEnabledAt: null,
+          updatedAt: now,
+        })
         .where(unverified)
         .returning(),
     ]);
     await discardEmailToken(c.env.KV, found);
+    const verified = results.at(-1) as (typeof users.$inferSelect)[];
     if (!verified[0]) throw invalidToken();
     return ok(c, "Email verified", { user: toPublicUser(verified[0]) });
   })

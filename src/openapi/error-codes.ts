@@ -85,7 +85,10 @@ export const ERROR_CODES = {
     status: 409,
     when: "An account has the identity's email, and the provider or the account has not verified it: sign in and link it from /me/identities.",
   },
-  EMAIL_REQUIRED: { status: 400, when: "The provider gave no usable email for a new identity." },
+  EMAIL_REQUIRED: {
+    status: 400,
+    when: "The provider gave no usable email for a new identity: none, or one it does not say it verified.",
+  },
   IDENTITY_IN_USE: { status: 409, when: "The identity is linked to another account." },
   LAST_SIGN_IN_METHOD: {
     status: 409,

@@ -97,6 +97,17 @@ export async function registerAndLogin(overrides: Partial<Omit<TestUser, "id">> 
   return login(await registerUser(overrides));
 }
 
+/** Marks the user's email verified directly in D1, as clicking the verification link would. */
+export const markEmailVerified = (userId: string) =>
+  env.DB.prepare("update users set email_verified_at = ? where id = ?").bind(new Date().toISOString(), userId).run();
+
+/** `registerAndLogin` with the email verified: sign-in methods (passkeys, TOTP, identities) attach only then. */
+export async function registerVerifiedAndLogin(overrides: Partial<Omit<TestUser, "id">> = {}): Promise<Session> {
+  const user = await registerUser(overrides);
+  await markEmailVerified(user.id);
+  return login(user);
+}
+
 /** Makes a user an admin or moderator directly in D1, as `npm run create-admin` would. */
 export async function setRole(userId: string, role: "user" | "moderator" | "admin") {
   await env.DB.prepare("update users set role = ? where id = ?").bind(role, userId).run();

@@ -1,5 +1,5 @@
 import { expect } from "vitest";
-import { api, registerAndLogin, type Session, type TestUser } from "./api";
+import { api, registerVerifiedAndLogin, type Session, type TestUser } from "./api";
 import { base32Decode, totpCode } from "./totp";
 
 /** The code an authenticator shows now, `drift` steps away (computed with node:crypto, not src/). */
@@ -9,7 +9,7 @@ export type Enrolled = { session: Session; user: TestUser; secret: Uint8Array; r
 
 /** Enrols TOTP through the API, confirming with the previous step's code (so steps 0 and +1 stay usable). */
 export async function enrolled(): Promise<Enrolled> {
-  const session = await registerAndLogin();
+  const session = await registerVerifiedAndLogin();
   const started = await api("POST", "/me/mfa/totp", {
     token: session.accessToken,
     body: { currentPassword: session.user.password },

@@ -13,8 +13,8 @@ import { passChallenge } from "../lockout/challenge";
 import { clearFailures, failureScope, reserveAttempt } from "../lockout/failures";
 import { completeSignIn } from "../sign-in";
 import { NO_PASSWORD } from "../sign-in-methods";
+import { takeBackAccount } from "../take-back";
 import { issueEmailCode, verifyEmailCode } from "./codes";
-import { takeBackAccount } from "./mailbox-owner";
 import { requestEmailCodeRoute, requestStepUpCodeRoute, verifyEmailCodeRoute } from "./routes.defs";
 import { assertEmailCodeStepUp, invalidEmailCode } from "./step-up";
 import { issueStepUpCode } from "./step-up-codes";
@@ -87,7 +87,9 @@ export const emailCodeRoutes = createRouter()
       throw invalidEmailCode();
     }
 
-    const takeBack = user.emailVerifiedAt ? undefined : takeBackAccount(db, user, { ip, now: Date.now() });
+    const takeBack = user.emailVerifiedAt
+      ? undefined
+      : takeBackAccount(db, user, { via: "email-code" }, { ip, now: Date.now() });
     const stillHolds = takeBack?.tookBack ?? codeStillHolds(user.id, email);
     const answer = await completeSignIn(c, {
       // After a take-back the account is what the batch leaves: verified, no password, no TOTP.

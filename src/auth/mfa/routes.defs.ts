@@ -6,6 +6,7 @@ import { bearer, requestBody } from "../../openapi/router";
 import { idParam } from "../../users/fields";
 import { HAS_PASSWORD } from "../email-code/routes.defs";
 import { requireAuth } from "../guard";
+import { requireVerifiedEmail, VERIFIED_EMAIL_REQUIRED } from "../verified-email";
 import {
   adminMfaResetBody,
   codeProofBody,
@@ -29,7 +30,7 @@ export const startTotpRoute = createRoute({
   description:
     "Step-up: `currentPassword`, or a POST /me/reauthenticate on this session within `STEP_UP_TTL` seconds. Not active until confirmed; calling it again replaces the pending secret. `409 CONFLICT` when MFA is already on.",
   security: bearer,
-  middleware: [requireAuth] as const,
+  middleware: [requireAuth, requireVerifiedEmail] as const,
   request: { body: requestBody(startTotpBody, "`{}` with a recent re-authentication.") },
   responses: {
     200: success(
@@ -40,7 +41,7 @@ export const startTotpRoute = createRoute({
         qrSvg: z.string().meta({ description: "The otpauth URL as an SVG QR code." }),
       }),
     ),
-    ...failures(...SIGNED_IN, ...JSON_BODY, ...STEP_UP, "CONFLICT", "TOO_MANY_REQUESTS"),
+    ...failures(VERIFIED_EMAIL_REQUIRED, ...SIGNED_IN, ...JSON_BODY, ...STEP_UP, "CONFLICT", "TOO_MANY_REQUESTS"),
   },
 });
 
@@ -50,11 +51,19 @@ export const confirmTotpRoute = createRoute({
   tags,
   summary: "Confirm TOTP with a code: MFA is on, and 10 recovery codes are shown once",
   security: bearer,
-  middleware: [requireAuth] as const,
+  middleware: [requireAuth, requireVerifiedEmail] as const,
   request: { body: requestBody(confirmTotpBody) },
   responses: {
     200: success("MFA enabled", RecoveryCodes),
-    ...failures(...SIGNED_IN, ...JSON_BODY, "INVALID_MFA_CODE", "NOT_FOUND", "TOO_MANY_REQUESTS", "ACCOUNT_LOCKED"),
+    ...failures(
+      VERIFIED_EMAIL_REQUIRED,
+      ...SIGNED_IN,
+      ...JSON_BODY,
+      "INVALID_MFA_CODE",
+      "NOT_FOUND",
+      "TOO_MANY_REQUESTS",
+      "ACCOUNT_LOCKED",
+    ),
   },
 });
 

@@ -33,7 +33,8 @@ export type CreateResult = { ok: true; userId: string } | { ok: false; reason: "
  * hash is `NO_PASSWORD`, which no password matches; a password login for it
  * is compared against the dummy hash like an unknown email (POST /login), so
  * it fails exactly like a wrong password until `forgot-password` sets one. The email is
- * verified only when the provider says so. When the email was registered,
+ * verified only when the provider says so (`decideSignIn` creates only for
+ * provider-verified emails; kept as a second line). When the email was registered,
  * or the identity linked, between the caller's decision and this write,
  * nothing is created and the caller resolves the identity again.
  */

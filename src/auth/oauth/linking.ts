@@ -5,11 +5,11 @@ export type SignInDecision =
   | { action: "sign_in"; userId: string }
   /** Both sides proved the same email: link to the existing account, then sign in. */
   | { action: "link"; userId: string }
-  /** Nobody has the email (or the provider gave none we could use): create an account. */
+  /** Nobody has the email, and the provider verified it: create an account (verified). */
   | { action: "create" }
   /** Someone has the email, and one side did not prove it. */
   | { action: "refuse"; code: "ACCOUNT_EXISTS" }
-  /** No identity yet and no email to make an account with. */
+  /** No identity yet and no provider-verified email to make an account with. */
   | { action: "refuse"; code: "EMAIL_REQUIRED" };
 
 /**
@@ -29,7 +29,13 @@ export function decideSignIn(
   accountWithEmail: { id: string; emailVerifiedAt: string | null } | null,
 ): SignInDecision {
   if (linkedTo) return { action: "sign_in", userId: linkedTo.userId };
-  if (!accountWithEmail) return identity.email ? { action: "create" } : { action: "refuse", code: "EMAIL_REQUIRED" };
+  // No account is made on an email the provider did not verify: anyone could claim the owner's address
+  // there, and the owner's later reset or "confirm your email" click would then adopt an account holding
+  // the claimant's identity (docs/API.md, Decisions: "No account from an unverified provider email").
+  if (!accountWithEmail)
+    return identity.email && identity.emailVerified
+      ? { action: "create" }
+      : { action: "refuse", code: "EMAIL_REQUIRED" };
   if (identity.emailVerified && accountWithEmail.emailVerifiedAt !== null)
     return { action: "link", userId: accountWithEmail.id };
   return { action: "refuse", code: "ACCOUNT_EXISTS" };

@@ -7,6 +7,7 @@ import { created, failures, INPUT, JSON_BODY, SIGNED_IN, STEP_UP, success } from
 import { bearer, requestBody } from "../../openapi/router";
 import { idParam } from "../../users/fields";
 import { requireAuth, requireAuthInWrite } from "../guard";
+import { requireVerifiedEmail, VERIFIED_EMAIL_REQUIRED } from "../verified-email";
 import {
   authorizeQuery,
   callbackQuery,
@@ -137,11 +138,11 @@ export const linkIdentityRoute = createRoute({
   description:
     "Step-up: `currentPassword` (and `code` when MFA is on), or a POST /me/reauthenticate on this session within `STEP_UP_TTL` seconds. Answers the provider's `authorizeUrl`: open it in the browser; its callback redirects to `redirectUri?code=<link code>`, which POST /me/identities redeems with the verifier of `codeChallenge` to link the identity.",
   security: bearer,
-  middleware: [requireAuth] as const,
+  middleware: [requireAuth, requireVerifiedEmail] as const,
   request: { params: providerParam, body: requestBody(linkBody) },
   responses: {
     200: success("Open authorizeUrl in the browser", z.object({ authorizeUrl: z.url() })),
-    ...failures(...SIGNED_IN, ...JSON_BODY, ...STEP_UP, "NOT_FOUND"),
+    ...failures(VERIFIED_EMAIL_REQUIRED, ...SIGNED_IN, ...JSON_BODY, ...STEP_UP, "NOT_FOUND"),
   },
 });
 

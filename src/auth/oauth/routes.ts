@@ -162,7 +162,8 @@ export const oauthRoutes = createRouter()
     if (!account.ok && account.code === "ACCOUNT_EXISTS") {
       throw new AppError(409, "ACCOUNT_EXISTS", "An account has this email: sign in to it and link the provider there");
     }
-    if (!account.ok) throw new AppError(400, "EMAIL_REQUIRED", "The provider gave no email to create an account with");
+    if (!account.ok)
+      throw new AppError(400, "EMAIL_REQUIRED", "The provider gave no verified email to create an account with");
     if (account.how === "linked") await recordLink(c, account.userId, provider, "id-token");
     const [owner] = await db.select({ email: users.email }).from(users).where(eq(users.id, account.userId));
     if (!owner) throw invalidLoginCode();

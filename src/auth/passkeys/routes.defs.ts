@@ -5,6 +5,7 @@ import { created, failures, JSON_BODY, SIGNED_IN, STEP_UP, success } from "../..
 import { bearer, requestBody } from "../../openapi/router";
 import { requireAuth } from "../guard";
 import { stepUpBody } from "../mfa/schemas";
+import { requireVerifiedEmail, VERIFIED_EMAIL_REQUIRED } from "../verified-email";
 import { addPasskeyBody, assertionBody, loginOptionsBody, passkeyIdParam, renamePasskeyBody } from "./schemas";
 
 const tags = ["Passkeys"];
@@ -30,11 +31,11 @@ export const passkeyOptionsRoute = createRoute({
   summary: "Options for navigator.credentials.create()",
   description: STEP_UP_PROOF,
   security: bearer,
-  middleware: [requireAuth] as const,
+  middleware: [requireAuth, requireVerifiedEmail] as const,
   request: { body: requestBody(stepUpBody, "`{}` with a recent re-authentication.") },
   responses: {
     200: success("Passkey options", z.object({ options: options("PublicKeyCredentialCreationOptionsJSON") })),
-    ...failures(...SIGNED_IN, ...JSON_BODY, ...STEP_UP),
+    ...failures(VERIFIED_EMAIL_REQUIRED, ...SIGNED_IN, ...JSON_BODY, ...STEP_UP),
   },
 });
 
@@ -45,9 +46,12 @@ export const addPasskeyRoute = createRoute({
   summary: "Register a passkey",
   description: "Audited `passkey_add`; the owner is emailed.",
   security: bearer,
-  middleware: [requireAuth] as const,
+  middleware: [requireAuth, requireVerifiedEmail] as const,
   request: { body: requestBody(addPasskeyBody) },
-  responses: { 201: created("Passkey added", onePasskey), ...failures(...SIGNED_IN, ...JSON_BODY, "INVALID_PASSKEY") },
+  responses: {
+    201: created("Passkey added", onePasskey),
+    ...failures(VERIFIED_EMAIL_REQUIRED, ...SIGNED_IN, ...JSON_BODY, "INVALID_PASSKEY"),
+  },
 });
 
 export const listPasskeysRoute = createRoute({
