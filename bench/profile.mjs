@@ -281,24 +281,53 @@ const { hotPostId } = await seed(db, await hash(PASSWORD, BCRYPT_COST));
 const token = await login(app.url, "user42@example.com");
 
 const targets = await fetch(`http://127.0.0.1:${inspectorPort}/json/list`).then((r) => r.json());
-const target = targets.find((t) => /core:user/.test(t.id ?? t.title ?? "")) ?? targets[0];
-console.log(
-  `Inspector targets: ${targets.map((t) => t.id ?? t.title).join(", ")}; profiling ${target.id ?? target.title}`,
-);
-const inspector = await devtools(target.webSocketDebuggerUrl);
-await inspector.send("Profiler.enable");
-await inspector.send("Profiler.setSamplingInterval", { interval: INTERVAL_US });
+const targetNamed = (name) => targets.find((t) => (t.id ?? t.title) === name);
+console.log(`Inspector targets: ${targets.map((t) => t.id ?? t.title).join(", ")}`);
+// The Worker's isolate, and the isolate of Miniflare's D1 simulator (a Durable Object in the same
+// workerd process, so on the same 2 cores): what one local D1 round trip costs on the other side.
+const inspector = await devtools(targetNamed("core:user:").webSocketDebuggerUrl);
+const d1 = targetNamed("d1:db") && (await devtools(targetNamed("d1:db").webSocketDebuggerUrl));
+for (const session of [inspector, d1].filter(Boolean)) {
+  await session.send("Profiler.enable");
+  await session.send("Profiler.setSamplingInterval", { interval: INTERVAL_US });
+}
+
+/** Busy time and top functions of the D1 simulator's isolate. */
+function printD1(profile) {
+  const self = new Map();
+  let busy = 0;
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  profile.samples.forEach((id, i) => {
+    const { functionName, url } = byId.get(id).callFrame;
+    if (functionName === "(idle)") return;
+    const ms = profile.timeDeltas[i] / 1000;
+    busy += ms;
+    const key = `${functionName || "(anonymous)"} (${url.split("/").pop() || "native"})`;
+    self.set(key, (self.get(key) ?? 0) + ms);
+  });
+  console.log(
+    `\nD1 simulator's isolate (d1:db) in the same run: ${((busy / REQUESTS) * 1000).toFixed(0)} µs busy per request\n`,
+  );
+  console.log("| D1 simulator, top functions by self time | µs/req |\n|---|---:|");
+  for (const [fn, ms] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 8))
+    console.log(`| ${fn} | ${((ms / REQUESTS) * 1000).toFixed(0)} |`);
+}
 
 for (const key of wanted) {
   const { name, request } = SCENARIOS[key](app.url, { token, hotPostId });
   await drive(Math.min(100, REQUESTS), request); // warm-up: JIT, lazily built schemas
-  await inspector.send("Profiler.start");
+  await Promise.all([inspector.send("Profiler.start"), d1?.send("Profiler.start")]);
   const reqPerSec = await drive(REQUESTS, request);
-  const { profile } = await inspector.send("Profiler.stop");
+  const [{ profile }, d1Profile] = await Promise.all([inspector.send("Profiler.stop"), d1?.send("Profiler.stop")]);
   const file = `${OUT}-${key}.cpuprofile`;
   writeFileSync(file, JSON.stringify(profile));
   printSummary(name, summarise(profile, moduleOf), REQUESTS, reqPerSec);
-  console.log(`\n(raw profile: ${file})`);
+  if (d1Profile) {
+    writeFileSync(`${OUT}-${key}-d1.cpuprofile`, JSON.stringify(d1Profile.profile));
+    printD1(d1Profile.profile);
+  }
+  console.log(`\n(raw profiles: ${file}, ${OUT}-${key}-d1.cpuprofile)`);
 }
 inspector.close();
+d1?.close();
 await app.mf.dispose();
