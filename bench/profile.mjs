@@ -15,7 +15,7 @@
 // sampling interval (default 100 µs).
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { hash } from "bcrypt-ts";
 import { unstable_readConfig } from "wrangler";
@@ -140,6 +140,9 @@ function packageOf(module) {
   return module;
 }
 
+/** Parts seen inside the bundle (its packages and our folders), filled by `summarise`. */
+const bundleParts = new Set();
+
 /** What a profile node is: a package (or our folder), V8 itself, or one of workerd's internal modules. */
 function partOf(callFrame, moduleOf) {
   const name = callFrame.functionName;
@@ -147,7 +150,7 @@ function partOf(callFrame, moduleOf) {
   if (name === "(program)") return "V8/workerd native, outside JS (program)";
   if (!callFrame.url) return "V8 builtins / runtime natives";
   if (callFrame.url.endsWith("index.js")) return packageOf(moduleOf(callFrame.lineNumber));
-  return `workerd JS: ${callFrame.url.replace(/:module$/, "")}`;
+  return `runtime's own JS: ${callFrame.url.replace(/:module$/, "")}`;
 }
 
 /**
@@ -170,6 +173,7 @@ function summarise(profile, moduleOf) {
   const add = (map, key, ms) => map.set(key, (map.get(key) ?? 0) + ms);
   let total = 0;
   let idle = 0;
+  let inBundle = 0;
   for (const [id, ms] of self) {
     const { callFrame } = byId.get(id);
     if (callFrame.functionName === "(idle)") {
@@ -181,11 +185,16 @@ function summarise(profile, moduleOf) {
     add(byPart, part, ms);
     let owner = id;
     while (owner !== undefined && !byId.get(owner).callFrame.url.endsWith("index.js")) owner = parent.get(owner);
-    add(charged, owner === undefined ? part : partOf(byId.get(owner).callFrame, moduleOf), ms);
+    const chargedTo = owner === undefined ? part : partOf(byId.get(owner).callFrame, moduleOf);
+    add(charged, chargedTo, ms);
+    if (owner !== undefined) {
+      inBundle += ms;
+      bundleParts.add(chargedTo);
+    }
     const where = callFrame.url.endsWith("index.js") ? moduleOf(callFrame.lineNumber) : callFrame.url || "native";
     add(byFunction, `${callFrame.functionName || "(anonymous)"}  (${where.replace(/^node_modules\//, "")})`, ms);
   }
-  return { total, idle, byPart, charged, byFunction };
+  return { total, idle, inBundle, byPart, charged, byFunction };
 }
 
 function printSummary(name, { total, idle, byPart, charged, byFunction }, requests, reqPerSec) {
@@ -248,12 +257,52 @@ const SCENARIOS = {
 };
 
 const wanted = process.argv.slice(2).length ? process.argv.slice(2) : ["posts-id", "login"];
-for (const s of wanted) if (!SCENARIOS[s]) throw new Error(`unknown scenario ${s}; one of ${Object.keys(SCENARIOS)}`);
+for (const s of wanted)
+  if (!SCENARIOS[s] && s !== "startup")
+    throw new Error(`unknown scenario ${s}; one of startup,${Object.keys(SCENARIOS)}`);
 
 mkdirSync(OUT, { recursive: true });
 console.log("Bundling the Worker unminified (wrangler deploy --dry-run --minify=false)");
 const script = buildUnminified();
 const moduleOf = moduleMap(script);
+
+/**
+ * Startup: `wrangler check startup` samples the startup phase too coarsely for a breakdown
+ * (a handful of samples), so the same unminified bundle is imported in Node under
+ * `--cpu-prof` (50 µs sampling): module evaluation by package. Node's V8, not workerd's,
+ * so read the shares.
+ */
+if (wanted.includes("startup")) {
+  const dir = `${OUT}-startup`;
+  rmSync(dir, { recursive: true, force: true });
+  const importer = `const t = process.cpuUsage(); await import(${JSON.stringify(`${process.cwd()}/${script}`)});
+    const u = process.cpuUsage(t); console.log(((u.user + u.system) / 1000).toFixed(0));`;
+  const run = spawnSync(
+    process.execPath,
+    ["--cpu-prof", "--cpu-prof-interval", "50", "--cpu-prof-dir", dir, "--input-type=module", "-e", importer],
+    { encoding: "utf8" },
+  );
+  if (run.status !== 0) throw new Error(`importing the bundle in Node failed:\n${run.stderr}`);
+  const file = readdirSync(dir).sort().at(-1);
+  const profile = JSON.parse(readFileSync(`${dir}/${file}`, "utf8"));
+  console.log(`\nStartup: import() of the bundle took ${run.stdout.trim()} ms of CPU in Node`);
+  const { charged, inBundle } = summarise(profile, moduleOf);
+  const compile = summarise(profile, moduleOf).byFunction;
+  const compileMs = [...compile]
+    .filter(([fn]) => fn.startsWith("compileSourceTextModule"))
+    .reduce((a, [, ms]) => a + ms, 0);
+  console.log(
+    `Evaluating the bundle's modules: ${inBundle.toFixed(1)} ms sampled (plus ${compileMs.toFixed(1)} ms compiling ` +
+      "the unminified script, which the minified one shortens)\n",
+  );
+  console.log("| part (module evaluation, charged) | ms | share |\n|---|---:|---:|");
+  for (const [part, ms] of [...charged].filter(([p]) => bundleParts.has(p)).sort((a, b) => b[1] - a[1]))
+    console.log(`| ${part} | ${ms.toFixed(1)} | ${((ms / inBundle) * 100).toFixed(1)}% |`);
+  console.log(`\n(raw profile: ${dir}/${file})`);
+  if (wanted.length === 1) process.exit(0);
+  wanted.splice(wanted.indexOf("startup"), 1);
+}
+
 const inspectorPort = await freePort();
 const app = await startWorker({
   scriptPath: script,
