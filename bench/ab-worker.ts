@@ -108,7 +108,10 @@ const ab = new Hono<{ Bindings: Bindings }>()
   // Login's first round trip alone: the lockout reservation, as POST /login makes it.
   .get("/ab/reserve", async (c) => {
     const db = createDb(c.env.DB.withSession("first-unconstrained"));
+    // Workers clocks move on I/O, so this is the wall time of the round trip, as `Server-Timing` reports it.
+    const started = performance.now();
     const attempt = await reserveAttempt(db, { email: c.req.query("email") ?? "", network: "203.0.113.7" });
+    c.header("Server-Timing", `d1;dur=${(performance.now() - started).toFixed(1)}`);
     return c.json({ status: "success", data: { found: !!attempt.user } });
   })
   // Login's bcrypt compare alone, against the account's stored hash (read once per isolate).

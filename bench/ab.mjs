@@ -110,7 +110,17 @@ async function timed(path, init) {
   const d1 = /d1;dur=([\d.]+)/.exec(res.headers.get("Server-Timing") ?? "");
   return { ms: performance.now() - started, d1Ms: d1 ? Number(d1[1]) : undefined };
 }
-const steps = { d1: [], d1Session: [], reserve: [], bcrypt: [], login: [], loginD1: [], overhead: [] };
+const steps = {
+  d1: [],
+  d1Session: [],
+  reserve: [],
+  reserveD1: [],
+  bcrypt: [],
+  login: [],
+  loginD1: [],
+  batchD1: [],
+  overhead: [],
+};
 for (let i = 0; i < LOGIN_ROUNDS + 3; i++) {
   const d1 = await timed("/ab/d1");
   const d1Session = await timed("/ab/d1-session");
@@ -125,6 +135,8 @@ for (let i = 0; i < LOGIN_ROUNDS + 3; i++) {
   steps.d1.push(d1.ms);
   steps.d1Session.push(d1Session.ms);
   steps.reserve.push(reserve.ms);
+  steps.reserveD1.push(reserve.d1Ms ?? Number.NaN);
+  steps.batchD1.push((login.d1Ms ?? Number.NaN) - (reserve.d1Ms ?? Number.NaN));
   steps.bcrypt.push(bcrypt.ms);
   steps.login.push(login.ms);
   steps.loginD1.push(login.d1Ms ?? Number.NaN);
@@ -150,7 +162,9 @@ const row = (name, values) => console.log(`| ${name} | ${median(values).toFixed(
 row("hello+D1 request (select 1)", steps.d1);
 row("hello+D1 through the Sessions API", steps.d1Session);
 row("lockout reservation alone (reserveAttempt, 1 round trip, Sessions API)", steps.reserve);
+row("  of which D1 wall time (the round trip, timed in the Worker)", steps.reserveD1);
 row("bcrypt compare alone (cost 4)", steps.bcrypt);
 row("POST /login", steps.login);
 row("  of which D1 wall time (Server-Timing, 2 round trips)", steps.loginD1);
+row("  the conditional sign-in batch: login's D1 time minus the reservation's (paired)", steps.batchD1);
 row("POST /login minus bcrypt (median of paired differences)", steps.overhead);
