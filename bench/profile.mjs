@@ -10,7 +10,7 @@
 // WebSocket. Raw profiles are written to dist/bench/profile-*.cpuprofile (open
 // them in Chrome DevTools, Performance tab, to see the call trees).
 //
-// Scenarios: posts-id, login, me, posts-list (default: posts-id and login).
+// Scenarios: posts-id, login, me, posts-list, startup (default: posts-id and login).
 // PROFILE_REQUESTS overrides the request count (default 400), PROFILE_INTERVAL_US the
 // sampling interval (default 100 µs).
 import { spawnSync } from "node:child_process";
