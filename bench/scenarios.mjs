@@ -115,6 +115,8 @@ export async function appScenarios(url, { hotPostId, connections }) {
 export const referenceScenarios = (cost) => [
   ["hello-world Worker (ceiling)", get("/")],
   ["hello-world + 1 D1 query", get("/d1")],
+  // What the D1 Sessions API costs locally on its own (the app runs every request in a session).
+  ["hello-world + 1 D1 query, Sessions API", get("/d1-session")],
   [`bcrypt-ts compare in workerd (cost ${cost})`, get("/bcrypt")],
 ];
 
