@@ -6,13 +6,12 @@
 // variant alike. Ratios are to the hello+D1 reference measured in the same rounds.
 //
 // AB_ROUNDS (default 5), AB_SECONDS per variant and round (default 2), BENCH_CONNECTIONS (8).
-import { randomBytes } from "node:crypto";
 import { cpus, loadavg } from "node:os";
 import autocannon from "autocannon";
 import { hash } from "bcrypt-ts";
 import { unstable_readConfig } from "wrangler";
 import { buildWorker, gzippedKiB } from "../scripts/bundle-size.mjs";
-import { startWorker } from "./runtime.mjs";
+import { startWorker, workerOptions } from "./runtime.mjs";
 import { PASSWORD } from "./scenarios.mjs";
 import { applyMigrations, seed } from "./seed.mjs";
 
@@ -30,20 +29,7 @@ console.log(`  ${gzippedKiB(script).toFixed(1)} KiB gzipped`);
 const app = await startWorker({
   scriptPath: script,
   path: "/health",
-  compatibilityDate: config.compatibility_date,
-  compatibilityFlags: config.compatibility_flags,
-  d1Databases: Object.fromEntries(config.d1_databases.map((d) => [d.binding, `ab-${d.binding}`])),
-  kvNamespaces: Object.fromEntries(config.kv_namespaces.map((k) => [k.binding, `ab-${k.binding}`])),
-  ratelimits: Object.fromEntries(
-    config.ratelimits.map((r) => [r.name, { namespace_id: r.namespace_id, simple: { limit: 1e9, period: 60 } }]),
-  ),
-  bindings: {
-    ...config.vars,
-    JWT_SECRET: randomBytes(32).toString("hex"),
-    BCRYPT_COST: "4",
-    MAIL_PROVIDER: "console",
-    SERVER_TIMING_ROWS: "all",
-  },
+  ...workerOptions(config, "ab", { BCRYPT_COST: "4" }),
 });
 console.log("Seeding D1 (as npm run bench does)");
 const db = await app.mf.getD1Database("DB");

@@ -14,13 +14,12 @@
 // PROFILE_REQUESTS overrides the request count (default 400), PROFILE_INTERVAL_US the
 // sampling interval (default 100 µs).
 import { spawnSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { hash } from "bcrypt-ts";
 import { unstable_readConfig } from "wrangler";
-import { startWorker } from "./runtime.mjs";
-import { PASSWORD } from "./scenarios.mjs";
+import { startWorker, workerOptions } from "./runtime.mjs";
+import { login, PASSWORD } from "./scenarios.mjs";
 import { applyMigrations, seed } from "./seed.mjs";
 
 const BCRYPT_COST = 4;
@@ -216,16 +215,6 @@ function printSummary(name, { total, idle, byPart, charged, byFunction }, reques
     console.log(`| ${fn} | ${perReq(ms)} | ${pct(ms)} |`);
 }
 
-async function login(url, email) {
-  const res = await fetch(`${url}/login`, {
-    method: "POST",
-    headers: JSON_BODY,
-    body: JSON.stringify({ email, password: PASSWORD }),
-  });
-  const body = await res.json();
-  if (res.status !== 200) throw new Error(`login failed: ${res.status} ${JSON.stringify(body)}`);
-  return body.data.accessToken;
-}
 
 const SCENARIOS = {
   "posts-id": (url, { token, hotPostId }) => ({
@@ -308,26 +297,13 @@ const app = await startWorker({
   scriptPath: script,
   path: "/health",
   inspectorPort,
-  compatibilityDate: config.compatibility_date,
-  compatibilityFlags: config.compatibility_flags,
-  d1Databases: Object.fromEntries(config.d1_databases.map((d) => [d.binding, `profile-${d.binding}`])),
-  kvNamespaces: Object.fromEntries(config.kv_namespaces.map((k) => [k.binding, `profile-${k.binding}`])),
-  ratelimits: Object.fromEntries(
-    config.ratelimits.map((r) => [r.name, { namespace_id: r.namespace_id, simple: { limit: 1e9, period: 60 } }]),
-  ),
-  bindings: {
-    ...config.vars,
-    JWT_SECRET: randomBytes(32).toString("hex"),
-    BCRYPT_COST: String(BCRYPT_COST),
-    MAIL_PROVIDER: "console",
-    SERVER_TIMING_ROWS: "all",
-  },
+  ...workerOptions(config, "profile", { BCRYPT_COST: String(BCRYPT_COST) }),
 });
 console.log("Seeding D1 (as npm run bench does)");
 const db = await app.mf.getD1Database("DB");
 await applyMigrations(db, config.d1_databases[0].migrations_dir);
 const { hotPostId } = await seed(db, await hash(PASSWORD, BCRYPT_COST));
-const token = await login(app.url, "user42@example.com");
+const { accessToken: token } = await login(app.url, "user42@example.com");
 
 const targets = await fetch(`http://127.0.0.1:${inspectorPort}/json/list`).then((r) => r.json());
 const targetNamed = (name) => targets.find((t) => (t.id ?? t.title) === name);

@@ -1,7 +1,6 @@
 // `npm run bench`: the Worker and a hello-world Hono Worker, bundled by
 // wrangler and run on workerd through Miniflare, loaded by autocannon one
 // scenario after the other on the same machine in the same run.
-import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { hash } from "bcrypt-ts";
 import { unstable_readConfig } from "wrangler";
@@ -10,7 +9,7 @@ import { bcryptCompareRate } from "./bcrypt.mjs";
 import { drive, LOAD } from "./load.mjs";
 import { pairedLoginOverhead } from "./login-overhead.mjs";
 import { printReport, writeReport } from "./report.mjs";
-import { coldStartMs, startupCpuMs, startWorker } from "./runtime.mjs";
+import { coldStartMs, startupCpuMs, startWorker, workerOptions } from "./runtime.mjs";
 import { appScenarios, loginProbe, PASSWORD, referenceScenarios } from "./scenarios.mjs";
 import { applyMigrations, SIZES, seed } from "./seed.mjs";
 
@@ -21,25 +20,12 @@ const config = unstable_readConfig({ config: "wrangler.toml" });
  * The Worker's own bindings, except that rate limits are lifted (the bench is
  * one client hammering one account) and row counts are reported everywhere.
  */
-const appOptions = () => ({
-  compatibilityDate: config.compatibility_date,
-  compatibilityFlags: config.compatibility_flags,
-  d1Databases: Object.fromEntries(config.d1_databases.map((d) => [d.binding, `bench-${d.binding}`])),
-  kvNamespaces: Object.fromEntries(config.kv_namespaces.map((k) => [k.binding, `bench-${k.binding}`])),
-  ratelimits: Object.fromEntries(
-    config.ratelimits.map((r) => [r.name, { namespace_id: r.namespace_id, simple: { limit: 1e9, period: 60 } }]),
-  ),
-  bindings: {
-    ...config.vars,
-    JWT_SECRET: randomBytes(32).toString("hex"),
+const appOptions = () =>
+  workerOptions(config, "bench", {
     BCRYPT_COST: String(BCRYPT_COST),
-    MAIL_PROVIDER: "console", // production's "resend" needs a key; the bench sends no mail
-    // Rows per request for every scenario, login and refresh included (hidden before sign-in by default).
-    SERVER_TIMING_ROWS: "all",
     // POST /posts writes thousands of posts with one account; the per-account cap would answer 409 past 1000.
     MAX_POSTS_PER_USER: "1000000",
-  },
-});
+  });
 
 const step = (what) => console.log(`\n${what}`);
 

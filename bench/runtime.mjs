@@ -2,9 +2,34 @@
 // proxy, no request logging, and a direct socket to the Worker so requests do
 // not pass through Miniflare's own entry Worker either.
 import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
+
+/**
+ * The Worker's own bindings from wrangler.toml for a measuring run: D1 and KV
+ * under `prefix`, rate limits lifted (one client hammers one account), mail to
+ * the console, a fresh JWT secret, and row counts reported for every request.
+ */
+export function workerOptions(config, prefix, bindings = {}) {
+  return {
+    compatibilityDate: config.compatibility_date,
+    compatibilityFlags: config.compatibility_flags,
+    d1Databases: Object.fromEntries(config.d1_databases.map((d) => [d.binding, `${prefix}-${d.binding}`])),
+    kvNamespaces: Object.fromEntries(config.kv_namespaces.map((k) => [k.binding, `${prefix}-${k.binding}`])),
+    ratelimits: Object.fromEntries(
+      config.ratelimits.map((r) => [r.name, { namespace_id: r.namespace_id, simple: { limit: 1e9, period: 60 } }]),
+    ),
+    bindings: {
+      ...config.vars,
+      JWT_SECRET: randomBytes(32).toString("hex"),
+      MAIL_PROVIDER: "console", // production's "resend" needs a key; the bench sends no mail
+      SERVER_TIMING_ROWS: "all",
+      ...bindings,
+    },
+  };
+}
 
 /** Starts the Worker and waits for its first answer to `path`. */
 export async function startWorker({ scriptPath, path = "/", ...workerOptions }) {

@@ -6,7 +6,8 @@ export const PASSWORD = "bench-password-2026";
 const IP = { "CF-Connecting-IP": "203.0.113.7" };
 const JSON_BODY = { ...IP, "Content-Type": "application/json" };
 
-async function login(url, email) {
+/** Signs `email` in with the bench password: the login answer (`accessToken`, `refreshToken`, `user`). */
+export async function login(url, email) {
   const res = await fetch(`${url}/login`, {
     method: "POST",
     headers: JSON_BODY,
