@@ -6,7 +6,7 @@ import { mailQuota } from "../db/schema";
 import type { AppEnv } from "../env";
 
 /** Mail kinds that each have their own per-address hourly budget. */
-export type MailKind = "reset" | "verify" | "email_change" | "login_code";
+export type MailKind = "reset" | "verify" | "email_change" | "login_code" | "step_up_code";
 
 /** At most this many mails of one kind per address per hour, whatever the rate limits allow. */
 export const MAX_MAILS_PER_HOUR = 3;

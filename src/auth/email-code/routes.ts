@@ -130,8 +130,9 @@ export const emailCodeRoutes = createRouter()
     const { config, db, user, sessionId } = c.var;
     assertEmailCodeStepUp(user);
     await enforceRateLimit(c, "step-up-code", { userId: user.id });
-    // The mailbox's hourly budget, shared with sign-in codes; a signed-in owner may be told it is spent.
-    if (!(await takeMailQuota(c, "login_code", user.email))) throw tooManyRequests(3600);
+    // Its own hourly budget: only the signed-in owner spends it (strangers asking for sign-in codes cannot),
+    // and the owner may be told it is spent.
+    if (!(await takeMailQuota(c, "step_up_code", user.email))) throw tooManyRequests(3600);
     const issued = await issueStepUpCode(
       { db, secret: config.JWT_SECRET },
       { userId: user.id, sessionId, email: user.email },

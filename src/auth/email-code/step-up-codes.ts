@@ -8,7 +8,7 @@ import { type StepUpCodeOwner, sixDigitCode, stepUpCodeHash } from "./hash";
  * password, replacing that session's earlier code (and its attempts); other
  * sessions' codes are untouched, so a thief's session cannot wipe the
  * owner's code. Callers check the account first (no password, verified
- * address) and take the `login_code` mail quota.
+ * address) and take the `step_up_code` mail quota.
  */
 export async function issueStepUpCode(deps: EmailCodeDeps, owner: StepUpCodeOwner) {
   const now = clock(deps);

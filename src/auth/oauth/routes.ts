@@ -94,7 +94,7 @@ export const oauthRoutes = createRouter()
    * or an error code. A link flow links nothing here: the browser that
    * completes it may not be the one that started it (an attacker can send
    * their `authorizeUrl` to a victim signed in at the provider), so it gets
-   * a link code that only the starter's session and PKCE verifier redeem.
+   * a link code that only a live session of the starter's account, with the starter's PKCE verifier, redeems.
    */
   .openapi(callbackRoute, async (c) => {
     const provider = providerOf(c, c.req.valid("param").provider);
