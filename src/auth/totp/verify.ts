@@ -45,14 +45,15 @@ export async function acceptTotpCode(deps: MfaDeps, userId: string, sealed: stri
   return accepted.length === 1 ? step : null;
 }
 
+/** The SELECT of a user's confirmed credential (no row when MFA is off), for a caller that batches it. */
+export const activeCredentialQuery = (db: Db, userId: string) =>
+  db
+    .select({ secretCiphertext: totpCredentials.secretCiphertext })
+    .from(totpCredentials)
+    .where(and(eq(totpCredentials.userId, userId), isNotNull(totpCredentials.confirmedAt)));
+
 /** The confirmed credential of a user, or undefined when MFA is off. */
-export const activeCredential = async (db: Db, userId: string) =>
-  (
-    await db
-      .select({ secretCiphertext: totpCredentials.secretCiphertext })
-      .from(totpCredentials)
-      .where(and(eq(totpCredentials.userId, userId), isNotNull(totpCredentials.confirmedAt)))
-  )[0];
+export const activeCredential = async (db: Db, userId: string) => (await activeCredentialQuery(db, userId))[0];
 
 /**
  * Proof of presence with an authenticator code for a signed-in user (step-up,
