@@ -99,4 +99,13 @@ describe("MFA writes batched with what follows them", () => {
     expect(await audits("recovery_codes_regenerated", e.user.id)).toBe(1);
     expect(await audits("mfa_failure", e.user.id)).toBe(2);
   });
+
+  it("a right current password with a refused new one still gives its attempt back: repeats never lock", async () => {
+    const s = await registerVerifiedAndLogin();
+    const change = (newPassword: string) =>
+      api("POST", "/me/password", { token: s.accessToken, body: { currentPassword: s.user.password, newPassword } });
+    // More refusals than the session's failure budget (SESSION_FAILURE_LIMIT = 5).
+    for (let i = 0; i < 7; i++) expect((await change(s.user.email)).status).toBe(400);
+    expect((await change("another-horse-battery-7")).status).toBe(200);
+  });
 });

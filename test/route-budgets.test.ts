@@ -241,7 +241,7 @@ const BUDGETS: Record<string, Budget> = {
   },
   "DELETE /me": {
     status: 200,
-    queries: 4,
+    queries: 3,
     read: 40,
     written: 21,
     send: async () => {
@@ -405,7 +405,7 @@ const BUDGETS: Record<string, Budget> = {
   },
   "POST /me/password": {
     status: 200,
-    queries: 4,
+    queries: 3,
     read: 32,
     written: 19,
     send: async () => {
