@@ -384,7 +384,7 @@ const BUDGETS: Record<string, Budget> = {
   },
   "POST /login/mfa": {
     status: 200,
-    queries: 6,
+    queries: 5,
     read: 42,
     written: 26,
     send: async () => {

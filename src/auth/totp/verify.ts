@@ -30,7 +30,16 @@ export async function matchSealedCode(deps: MfaDeps, userId: string, sealed: str
 export async function acceptTotpCode(deps: MfaDeps, userId: string, sealed: string, code: string) {
   const step = await matchSealedCode(deps, userId, sealed, code);
   if (step === null) return null;
-  const accepted = await deps.db
+  const accepted = await recordTotpStep(deps.db, userId, sealed, step);
+  return accepted.length === 1 ? step : null;
+}
+
+/**
+ * The conditional UPDATE of `acceptTotpCode` for a step already matched, for
+ * a caller that batches it (it returns a row only when it accepted the step).
+ */
+export const recordTotpStep = (db: Db, userId: string, sealed: string, step: number) =>
+  db
     .update(totpCredentials)
     .set({ lastUsedStep: step })
     .where(
@@ -42,8 +51,6 @@ export async function acceptTotpCode(deps: MfaDeps, userId: string, sealed: stri
       ),
     )
     .returning({ userId: totpCredentials.userId });
-  return accepted.length === 1 ? step : null;
-}
 
 /** The SELECT of a user's confirmed credential (no row when MFA is off), for a caller that batches it. */
 export const activeCredentialQuery = (db: Db, userId: string) =>
