@@ -215,7 +215,6 @@ function printSummary(name, { total, idle, byPart, charged, byFunction }, reques
     console.log(`| ${fn} | ${perReq(ms)} | ${pct(ms)} |`);
 }
 
-
 const SCENARIOS = {
   "posts-id": (url, { token, hotPostId }) => ({
     name: "GET /posts/:id",
