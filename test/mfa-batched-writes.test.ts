@@ -108,4 +108,20 @@ describe("MFA writes batched with what follows them", () => {
     for (let i = 0; i < 7; i++) expect((await change(s.user.email)).status).toBe(400);
     expect((await change("another-horse-battery-7")).status).toBe(200);
   });
+
+  it("a proof's clearing that rides in the write still runs: repeated right proofs never use up the budget", async () => {
+    const s = await registerVerifiedAndLogin();
+    const body = { currentPassword: s.user.password };
+    // More than SESSION_FAILURE_LIMIT (5): each reserved attempt must have been given back.
+    for (let i = 0; i < 7; i++) {
+      expect((await api("POST", "/me/mfa/totp", { token: s.accessToken, body })).status).toBe(200);
+    }
+    for (let i = 0; i < 7; i++) {
+      const reauth = await api("POST", "/me/reauthenticate", {
+        token: s.accessToken,
+        body: { password: body.currentPassword },
+      });
+      expect(reauth.status).toBe(200);
+    }
+  });
 });
