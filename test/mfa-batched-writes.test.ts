@@ -10,7 +10,7 @@ import {
   regenerateRecoveryCodes,
   startTotpEnrolment,
 } from "../src/auth/totp/enrolment";
-import { api, registerVerifiedAndLogin } from "./support/api";
+import { api, registerVerifiedAndLogin, setRole } from "./support/api";
 import { enrolledUser, mfaDeps } from "./support/mfa";
 import { codeNow, enrolled } from "./support/mfa-api";
 import { base32Decode, totpCode } from "./support/totp";
@@ -123,5 +123,27 @@ describe("MFA writes batched with what follows them", () => {
       });
       expect(reauth.status).toBe(200);
     }
+  });
+
+  it("an admin's MFA reset without reading the target first: no MFA or no user changes nothing", async () => {
+    const admin = await registerVerifiedAndLogin();
+    await setRole(admin.user.id, "admin");
+    const reset = (id: string) => api("DELETE", `/user/${id}/mfa`, { token: admin.accessToken, body: {} });
+    const plain = await registerVerifiedAndLogin();
+    const noMfa = await reset(plain.user.id);
+    expect(noMfa.status).toBe(404);
+    expect(noMfa.body.message).toBe("MFA not found");
+    expect(await audits("mfa_reset", plain.user.id)).toBe(0);
+    expect(await liveSessions(plain.user.id)).toBe(1);
+    const unknown = await reset(crypto.randomUUID());
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.message).toBe("User not found");
+    const e = await enrolled();
+    expect((await reset(e.user.id)).status).toBe(200);
+    expect(await audits("mfa_reset", e.user.id)).toBe(1);
+    expect(await liveSessions(e.user.id)).toBe(0);
+    // Again: MFA is off now, nothing more is audited.
+    expect((await reset(e.user.id)).status).toBe(404);
+    expect(await audits("mfa_reset", e.user.id)).toBe(1);
   });
 });

@@ -395,7 +395,7 @@ const BUDGETS: Record<string, Budget> = {
   },
   "DELETE /user/:id/mfa": {
     status: 200,
-    queries: 3,
+    queries: 2,
     read: 46,
     written: 24,
     send: async (f) => {

@@ -3,14 +3,13 @@ import type { BatchItem } from "drizzle-orm/batch";
 import type { Context } from "hono";
 import { auditInsert, auditInsertWhere } from "../../audit/audit";
 import { nowIso } from "../../db/client";
-import { mfaChallenges, sessions, users } from "../../db/schema";
+import { mfaChallenges, sessions, totpCredentials, users } from "../../db/schema";
 import type { AppEnv } from "../../env";
 import { clientIp, clientNetwork } from "../../http/client";
 import { ok } from "../../http/envelope";
 import { AppError, notFound, tooManyRequests, validationError } from "../../http/errors";
 import { enforceRateLimit } from "../../http/rate-limit";
 import { createRouter } from "../../openapi/router";
-import { findUser } from "../../users/service";
 import { assertEmailCodeStepUp, invalidEmailCode, proveEmailCode } from "../email-code/step-up";
 import { passChallenge } from "../lockout/challenge";
 import { clearFailures, failureScope, reserveAttempt } from "../lockout/failures";
@@ -299,23 +298,32 @@ export const mfaRoutes = createRouter()
   .openapi(adminResetMfaRoute, async (c) => {
     const { db, user: actor } = c.var;
     const { id } = c.req.valid("param");
-    const target = id === actor.id ? actor : await findUser(db, id);
-    if (!target.mfaEnabledAt) throw mfaNotOn();
     const self = id === actor.id;
-    const proof = self
-      ? (await proveStepUp(c, c.req.valid("json"), "mfa", { codeRequired: true })).stillHolds
-      : undefined;
+    if (self && !actor.mfaEnabledAt) throw mfaNotOn();
+    const proof = self ? await proveStepUp(c, c.req.valid("json"), "mfa", { codeRequired: true }) : undefined;
     const actorHolds = sql`exists (select 1 from ${users} as "actor" where "actor"."id" = ${actor.id} and "actor"."role" = 'admin' and "actor"."status" = 'active')`;
-    const condition = proof ? sql`${actorHolds} and ${proof}` : actorHolds;
-    const [removed] = await db.batch([
-      ...disableTotpStatements(db, target.id, condition),
+    const condition = proof ? sql`${actorHolds} and ${proof.stillHolds}` : actorHolds;
+    // The target is not read first: the revocation and the audit run before the credential goes and
+    // only while it is there, so a target without MFA (or none at all) changes nothing.
+    const mfaOn = sql`exists (select 1 from ${totpCredentials} where ${totpCredentials.userId} = ${id} and ${totpCredentials.confirmedAt} is not null)`;
+    const [, , removed, , , , target] = await db.batch([
       db
         .update(sessions)
         .set({ revokedAt: nowIso() })
-        .where(and(eq(sessions.userId, target.id), sql`${sessions.revokedAt} is null`, condition)),
-      auditInsertWhere(db, { action: "mfa_reset", actorId: actor.id, targetId: target.id, ip: clientIp(c) }, condition),
+        .where(and(eq(sessions.userId, id), sql`${sessions.revokedAt} is null`, condition, mfaOn)),
+      auditInsertWhere(
+        db,
+        { action: "mfa_reset", actorId: actor.id, targetId: id, ip: clientIp(c) },
+        sql`${condition} and ${mfaOn}`,
+      ),
+      ...disableTotpStatements(db, id, condition),
+      db.select({ id: users.id, email: users.email }).from(users).where(eq(users.id, id)),
     ]);
-    if (removed[0]?.confirmedAt == null) throw mfaNotOn();
-    sendMfaNotice(c, target, "disabled", undefined, true);
+    if (removed[0]?.confirmedAt == null) {
+      // Only on a miss: tell an unknown user (404 User) from one without MFA (404 MFA), as before.
+      if (!target[0]) throw notFound("User");
+      throw mfaNotOn();
+    }
+    if (target[0]) sendMfaNotice(c, target[0], "disabled", undefined, true);
     return ok(c, "MFA reset");
   });
