@@ -241,7 +241,7 @@ const BUDGETS: Record<string, Budget> = {
   },
   "DELETE /me": {
     status: 200,
-    queries: 4,
+    queries: 3,
     read: 40,
     written: 21,
     send: async () => {
@@ -258,7 +258,7 @@ const BUDGETS: Record<string, Budget> = {
   },
   "POST /me/reauthenticate": {
     status: 200,
-    queries: 4,
+    queries: 3,
     read: 35,
     written: 24,
     send: async () => {
@@ -340,7 +340,7 @@ const BUDGETS: Record<string, Budget> = {
   },
   "POST /me/mfa/totp": {
     status: 200,
-    queries: 4,
+    queries: 3,
     read: 32,
     written: 19,
     send: async () => {
@@ -350,7 +350,7 @@ const BUDGETS: Record<string, Budget> = {
   },
   "POST /me/mfa/totp/confirm": {
     status: 200,
-    queries: 5,
+    queries: 3,
     read: 49,
     written: 56,
     send: async () => {
@@ -362,7 +362,7 @@ const BUDGETS: Record<string, Budget> = {
   },
   "DELETE /me/mfa/totp": {
     status: 200,
-    queries: 8,
+    queries: 5,
     read: 81,
     written: 48,
     send: async () => {
@@ -373,7 +373,7 @@ const BUDGETS: Record<string, Budget> = {
   },
   "POST /me/mfa/recovery-codes": {
     status: 200,
-    queries: 9,
+    queries: 5,
     read: 88,
     written: 77,
     send: async () => {
@@ -384,7 +384,7 @@ const BUDGETS: Record<string, Budget> = {
   },
   "POST /login/mfa": {
     status: 200,
-    queries: 6,
+    queries: 5,
     read: 42,
     written: 26,
     send: async () => {
@@ -395,7 +395,7 @@ const BUDGETS: Record<string, Budget> = {
   },
   "DELETE /user/:id/mfa": {
     status: 200,
-    queries: 3,
+    queries: 2,
     read: 46,
     written: 24,
     send: async (f) => {
@@ -405,7 +405,7 @@ const BUDGETS: Record<string, Budget> = {
   },
   "POST /me/password": {
     status: 200,
-    queries: 4,
+    queries: 3,
     read: 32,
     written: 19,
     send: async () => {

@@ -1,4 +1,5 @@
 import { and, eq, isNull, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import { auditInsertWhere } from "../audit/audit";
 import { type Db, nowIso } from "../db/client";
 import { users } from "../db/schema";
@@ -154,11 +155,19 @@ export const emailRoutes = createRouter()
     const { config, db, user, sessionId } = c.var;
     const ip = clientIp(c);
     // Step-up: the password, and with MFA on a code or a recent re-authentication of this session.
-    await proveStepUp(c, { currentPassword, code }, "password");
-    assertAcceptablePassword(newPassword, config.PASSWORD_MIN_LENGTH, user, "newPassword");
+    const { clears } = await proveStepUp(c, { currentPassword, code }, "password", { deferClear: true });
+    try {
+      assertAcceptablePassword(newPassword, config.PASSWORD_MIN_LENGTH, user, "newPassword");
+    } catch (refused) {
+      // The proof succeeded: its attempt is given back even though the new password is refused.
+      if (clears.length > 0) await db.batch(clears as [BatchItem<"sqlite">]);
+      throw refused;
+    }
 
-    const [, , , updated] = await db.batch(
-      replacePassword(db, {
+    // The proof's clearing rides along, first, as it ran before on its own; on success the batch then clears every counter.
+    const statements: BatchItem<"sqlite">[] = [
+      ...clears,
+      ...replacePassword(db, {
         userId: user.id,
         email: user.email,
         expectedHash: user.passwordHash,
@@ -166,7 +175,9 @@ export const emailRoutes = createRouter()
         keepSessionId: sessionId,
         audit: { action: "password_change", actorId: user.id, ip },
       }),
-    );
+    ];
+    const results = await db.batch(statements as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
+    const updated = results[results.length - 1] as { id: string }[];
     // A concurrent change got there first, so `currentPassword` is no longer current.
     if (updated.length === 0) throw wrongPassword();
     return ok(c, "Password changed; every other session has been signed out");

@@ -1,4 +1,5 @@
 import { type SQL, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import type { Context } from "hono";
 import { auditInsert } from "../audit/audit";
 import { users } from "../db/schema";
@@ -23,6 +24,11 @@ export const passwordStillHolds = (userId: string, passwordHash: string): SQL =>
 export type PasswordProof = {
   /** Put this in the write the proof authorises (see `passwordStillHolds`); no match means answer 401. */
   stillHolds: SQL;
+  /**
+   * With `deferClear` only: the giving back of the reserved attempt (carrying
+   * `stillHolds`), not yet run. The caller MUST send it in its next batch.
+   */
+  clear?: BatchItem<"sqlite">;
 };
 
 /**
@@ -77,13 +83,16 @@ export const wrongPassword = () => new AppError(401, "INVALID_CREDENTIALS", "Cur
  *
  * Throws `401 INVALID_CREDENTIALS` when the password is wrong and `429
  * ACCOUNT_LOCKED` when this network has no failures left for the account.
- * Returns the condition the caller's write must carry.
+ * Returns the condition the caller's write must carry. `deferClear`: the
+ * clearing of the failures is returned (`clear`) instead of run, for the
+ * caller to send with its next statements (one round trip fewer).
  */
 export async function provePassword(
   c: Context<AppEnv>,
   user: Pick<AuthUser, "id" | "email" | "passwordHash">,
   password: string,
   endpoint: string,
+  { deferClear = false } = {},
 ): Promise<PasswordProof> {
   const { db, sessionId } = c.var;
   const network = clientNetwork(c);
@@ -100,6 +109,8 @@ export async function provePassword(
     throw wrongPassword();
   }
   const scopes = [failureScope.account, failureScope.network(network), failureScope.session(sessionId)];
-  await clearFailures(db, user.email, scopes, stillHolds);
+  const clear = clearFailures(db, user.email, scopes, stillHolds);
+  if (deferClear) return { stillHolds, clear };
+  await clear;
   return { stillHolds };
 }

@@ -242,11 +242,18 @@ export async function updateUser(c: Context<AppEnv>, target: Target, requested: 
  * `proven`: the condition of the password proof behind a self-deletion; the
  * delete then only happens if it still holds.
  */
-export async function deleteUser(c: Context<AppEnv>, target: Target, proven?: SQL): Promise<void> {
+export async function deleteUser(
+  c: Context<AppEnv>,
+  target: Target,
+  proven?: SQL,
+  before: BatchItem<"sqlite">[] = [],
+): Promise<void> {
   const { db } = c.var;
   // `proven`: the password proof behind a self-deletion still holds (no change or reset landed meanwhile).
   const guard = and(leavesAnActiveAdmin(target.id), actorStillHolds(c.var.user), proven);
-  const [, deleted] = await db.batch([
+  // `before`: the proof's decided writes (its clearing of failures), run first as they were on their own.
+  const statements: BatchItem<"sqlite">[] = [
+    ...before,
     auditInsertWhere(
       db,
       {
@@ -262,7 +269,9 @@ export async function deleteUser(c: Context<AppEnv>, target: Target, proven?: SQ
       .delete(users)
       .where(and(eq(users.id, target.id), guard))
       .returning({ id: users.id }),
-  ]);
+  ];
+  const results = await db.batch(statements as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
+  const deleted = results[before.length + 1] as { id: string }[];
   if (!deleted[0]) await explainNoMatch(db, target.id, c.var.user, proven);
 }
 
@@ -275,8 +284,13 @@ export async function deleteUser(c: Context<AppEnv>, target: Target, proven?: SQ
 export async function deleteOwnAccount(c: Context<AppEnv>, proof: { password?: string; code?: string }): Promise<void> {
   const { user } = c.var;
   // Step-up: the password (+ code with MFA on) or a recent re-authentication of this session.
-  const { stillHolds } = await proveStepUp(c, { currentPassword: proof.password, code: proof.code }, "delete-me");
-  await deleteUser(c, user, stillHolds);
+  const { stillHolds, clears } = await proveStepUp(
+    c,
+    { currentPassword: proof.password, code: proof.code },
+    "delete-me",
+    { deferClear: true },
+  );
+  await deleteUser(c, user, stillHolds, clears);
 }
 
 /** The password was changed, or the account suspended or deleted, while the proof ran: the proof is void. */

@@ -1,4 +1,5 @@
 import { and, asc, eq, gte, inArray, type SQL, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import type { Db } from "../../db/client";
 import { nowIso } from "../../db/client";
 import { loginFailures, type UserRow, users } from "../../db/schema";
@@ -82,10 +83,11 @@ export type Attempt = {
  * keep the owner out. Failures from every network together only make the
  * email slower to try (or ask for a challenge, see challenge.ts).
  */
-export async function reserveAttempt(
+export async function reserveAttempt<Also = never>(
   db: Db,
   who: { email: string; network: string; sessionId?: string },
-): Promise<Attempt> {
+  ride: Ride<Also> = {},
+): Promise<Attempt & { also: Also | undefined }> {
   const now = nowIso();
   const expiresAt = secondsFromNow(FAILURE_WINDOW_SECONDS);
   const network = failureScope.network(who.network);
@@ -106,11 +108,20 @@ export async function reserveAttempt(
         sql`rowid in (select rowid from ${loginFailures} where ${loginFailures.expiresAt} <= ${now} limit ${PRUNE_PER_ATTEMPT})`,
       ),
   ] as const;
-  const [[byNetwork, networkRow, byAccount, found, mirrored, first], bySession] = who.sessionId
-    ? await db
-        .batch([...statements, countFailure(db, who.email, failureScope.session(who.sessionId), now, expiresAt)])
-        .then((r) => [r, r[7]] as const)
-    : [await db.batch(statements), []];
+  const bySessionStatement = who.sessionId
+    ? [countFailure(db, who.email, failureScope.session(who.sessionId), now, expiresAt)]
+    : [];
+  // One round trip: what rides before, the reservation, then what rides after (reads only).
+  const before = ride.before ?? [];
+  const after = ride.also ? [ride.also] : [];
+  const results = (await db.batch([...before, ...statements, ...bySessionStatement, ...after] as [
+    BatchItem<"sqlite">,
+    ...BatchItem<"sqlite">[],
+  ])) as unknown[];
+  const reserved = results.slice(before.length);
+  const [byNetwork, networkRow, byAccount, found, mirrored, first] = reserved as unknown as ReservedRows;
+  const bySession = (who.sessionId ? reserved[statements.length] : []) as { failures: number }[];
+  const also = (ride.also ? reserved[reserved.length - 1] : undefined) as Also | undefined;
   const lockedUntil = byNetwork[0] ? undefined : networkRow[0]?.expiresAt;
   return {
     user: found[0],
@@ -119,8 +130,27 @@ export async function reserveAttempt(
     earlierAccountFailures: (byAccount[0]?.failures ?? 1) - 1,
     sessionFailures: bySession[0]?.failures ?? 0,
     unknownEmailCost: Number.parseInt((mirrored[0] ?? first[0])?.cost ?? "", 10) || 0,
+    also,
   };
 }
+
+/**
+ * Statements that travel in the reservation's batch, saving round trips:
+ * `before` runs first (a write already decided, e.g. the clearing of an
+ * earlier proof of the same request); `also` is one read run after the
+ * reservation, whose rows come back as `also`. Neither may depend on the
+ * outcome of the check the reservation is for: that is compared only after.
+ */
+export type Ride<Also> = { before?: BatchItem<"sqlite">[]; also?: BatchItem<"sqlite"> & PromiseLike<Also> };
+
+type ReservedRows = [
+  { failures: number }[],
+  { expiresAt: string }[],
+  { failures: number }[],
+  UserRow[],
+  { cost: string }[],
+  { cost: string }[],
+];
 
 /**
  * After a proven password: the attempt reserved for it is given back with the

@@ -1,21 +1,22 @@
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, type SQL, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import type { Context } from "hono";
 import { auditInsert, auditInsertWhere } from "../../audit/audit";
 import { nowIso } from "../../db/client";
-import { mfaChallenges, sessions, users } from "../../db/schema";
+import { mfaChallenges, sessions, totpCredentials, users } from "../../db/schema";
 import type { AppEnv } from "../../env";
 import { clientIp, clientNetwork } from "../../http/client";
 import { ok } from "../../http/envelope";
 import { AppError, notFound, tooManyRequests, validationError } from "../../http/errors";
 import { enforceRateLimit } from "../../http/rate-limit";
 import { createRouter } from "../../openapi/router";
-import { findUser } from "../../users/service";
 import { assertEmailCodeStepUp, invalidEmailCode, proveEmailCode } from "../email-code/step-up";
 import { passChallenge } from "../lockout/challenge";
 import { clearFailures, failureScope, reserveAttempt } from "../lockout/failures";
 import { invalidPasskey, provePasskey } from "../passkeys/step-up";
 import {
   overSessionBudget,
+  type PasswordProof,
   passwordStillHolds,
   provePassword,
   recordFailedProof,
@@ -29,6 +30,7 @@ import { completeMfaChallenge } from "../totp/challenge";
 import {
   confirmTotpEnrolment,
   disableTotpStatements,
+  pendingEnrolmentQuery,
   regenerateRecoveryCodes,
   startTotpEnrolment,
 } from "../totp/enrolment";
@@ -51,7 +53,7 @@ import {
 async function proveKnowledge(
   c: Context<AppEnv>,
   { password, emailCode, code }: { password?: string; emailCode?: string; code?: string },
-) {
+): Promise<{ stillHolds: SQL; clears: BatchItem<"sqlite">[] }> {
   const { user } = c.var;
   // Who may use an email code is decided before anything else is asked for.
   if (emailCode !== undefined) assertEmailCodeStepUp(user);
@@ -61,9 +63,14 @@ async function proveKnowledge(
   const proof =
     emailCode !== undefined
       ? await proveEmailCode(c, emailCode, "reauthenticate")
-      : await provePassword(c, user, password ?? "", "reauthenticate");
-  if (user.mfaEnabledAt && code !== undefined) await proveTotpCode(c, code, "reauthenticate");
-  return proof;
+      : await provePassword(c, user, password ?? "", "reauthenticate", { deferClear: true });
+  // Decided writes ride in the next batch: the password's in the code's reservation, the code's in the route's write.
+  const { clear } = proof as PasswordProof;
+  const pending = clear ? [clear] : [];
+  if (user.mfaEnabledAt && code !== undefined) {
+    return { stillHolds: proof.stillHolds, clears: [(await proveTotpCode(c, code, "reauthenticate", pending)).clear] };
+  }
+  return { stillHolds: proof.stillHolds, clears: pending };
 }
 
 const invalidMfaToken = () =>
@@ -75,8 +82,8 @@ export const mfaRoutes = createRouter()
   .openapi(startTotpRoute, async (c) => {
     const { db, config, user } = c.var;
     await mfaKeys(config); // 503 before any proof is spent when ENCRYPTION_KEY is missing
-    await proveStepUp(c, c.req.valid("json"), "mfa");
-    const started = await startTotpEnrolment({ db, config }, user, config.APP_NAME);
+    const { clears } = await proveStepUp(c, c.req.valid("json"), "mfa", { deferClear: true });
+    const started = await startTotpEnrolment({ db, config }, user, config.APP_NAME, clears);
     if (!started.ok) throw new AppError(409, "CONFLICT", "MFA is already on; turn it off first");
     return ok(c, "Scan the QR code or type the secret, then confirm with a code", {
       secret: started.secret,
@@ -90,33 +97,44 @@ export const mfaRoutes = createRouter()
     await enforceRateLimit(c, "mfa", { userId: user.id });
     const network = clientNetwork(c);
     // Counted up front like a password: guessing the pending secret's codes draws on the same budget.
-    const attempt = await reserveAttempt(db, { email: user.email, network, sessionId: c.var.sessionId });
+    // The pending secret is read in the reservation's batch; the code is compared only after it.
+    const attempt = await reserveAttempt(
+      db,
+      { email: user.email, network, sessionId: c.var.sessionId },
+      { also: pendingEnrolmentQuery(db, user.id) },
+    );
     if (attempt.lockedForSeconds > 0) throw tooManyRequests(attempt.lockedForSeconds, "ACCOUNT_LOCKED");
     // Past the session's budget nothing is compared, as for every other proof (see provePassword).
     if (overSessionBudget(attempt)) {
       await recordFailedProof(c, user.id, attempt, { action: "mfa_failure", via: "mfa-confirm" });
       throw invalidMfaCode();
     }
-    const confirmed = await confirmTotpEnrolment({ db, config }, user.id, c.req.valid("json").code);
+    const stillHolds = passwordStillHolds(user.id, user.passwordHash);
+    // Everything a confirm does next rides in its activation's batch, each statement only if the activation landed.
+    const confirmed = await confirmTotpEnrolment({ db, config }, user.id, c.req.valid("json").code, {
+      loaded: attempt.also ?? [],
+      after: (activated) => [
+        clearFailures(
+          db,
+          user.email,
+          [failureScope.account, failureScope.network(network), failureScope.session(c.var.sessionId)],
+          sql`${stillHolds} and ${activated}`,
+        ),
+        auditInsertWhere(db, { action: "mfa_enable", actorId: user.id, targetId: user.id, ip: clientIp(c) }, activated),
+        // Earlier re-authentications proved the password only: with MFA on, fresh proof needs a code too.
+        db
+          .update(sessions)
+          .set({ lastProofAt: null })
+          .where(and(eq(sessions.userId, user.id), activated)),
+        // Whoever turns MFA on may suspect someone else is signed in: every other session ends.
+        revokeAllSessions(db, user.id, c.var.sessionId, activated),
+      ],
+    });
     if (!confirmed.ok && confirmed.reason === "no_pending_enrolment") throw notFound("Pending enrolment");
     if (!confirmed.ok) {
       await recordFailedProof(c, user.id, attempt, { action: "mfa_failure", via: "mfa-confirm" });
       throw invalidMfaCode();
     }
-    const stillHolds = passwordStillHolds(user.id, user.passwordHash);
-    await db.batch([
-      clearFailures(
-        db,
-        user.email,
-        [failureScope.account, failureScope.network(network), failureScope.session(c.var.sessionId)],
-        stillHolds,
-      ),
-      auditInsert(db, { action: "mfa_enable", actorId: user.id, targetId: user.id, ip: clientIp(c) }),
-      // Earlier re-authentications proved the password only: with MFA on, fresh proof needs a code too.
-      db.update(sessions).set({ lastProofAt: null }).where(eq(sessions.userId, user.id)),
-      // Whoever turns MFA on may suspect someone else is signed in: every other session ends.
-      revokeAllSessions(db, user.id, c.var.sessionId),
-    ]);
     sendMfaNotice(c, user, "enabled");
     return ok(c, "MFA enabled", { recoveryCodes: confirmed.recoveryCodes });
   })
@@ -124,7 +142,10 @@ export const mfaRoutes = createRouter()
   .openapi(disableTotpRoute, async (c) => {
     const { db, user } = c.var;
     if (!user.mfaEnabledAt) throw mfaNotOn();
-    const { stillHolds } = await proveStepUp(c, c.req.valid("json"), "mfa", { codeRequired: true });
+    const { stillHolds, clears } = await proveStepUp(c, c.req.valid("json"), "mfa", {
+      codeRequired: true,
+      deferClear: true,
+    });
     const [, removed] = await db.batch([
       // The audit first: it is conditional on MFA still being on, which the statements after it end.
       auditInsertWhere(
@@ -133,6 +154,7 @@ export const mfaRoutes = createRouter()
         sql`${stillHolds} and exists (select 1 from ${users} where ${users.id} = ${user.id} and ${users.mfaEnabledAt} is not null)`,
       ),
       ...disableTotpStatements(db, user.id, stillHolds),
+      ...clears,
     ]);
     // The proof went stale (password changed, logout) or a parallel request turned MFA off first.
     if (removed[0]?.confirmedAt == null) throw mfaNotOn();
@@ -143,15 +165,19 @@ export const mfaRoutes = createRouter()
   .openapi(regenerateRecoveryCodesRoute, async (c) => {
     const { db, config, user } = c.var;
     if (!user.mfaEnabledAt) throw mfaNotOn();
-    const { stillHolds } = await proveStepUp(c, c.req.valid("json"), "mfa", { codeRequired: true });
-    const codes = await regenerateRecoveryCodes({ db, config }, user.id, stillHolds);
-    if (!codes) throw mfaNotOn();
-    await auditInsert(db, {
-      action: "recovery_codes_regenerated",
-      actorId: user.id,
-      targetId: user.id,
-      ip: clientIp(c),
+    const { stillHolds, clears } = await proveStepUp(c, c.req.valid("json"), "mfa", {
+      codeRequired: true,
+      deferClear: true,
     });
+    const codes = await regenerateRecoveryCodes({ db, config }, user.id, stillHolds, (replaced) => [
+      ...clears,
+      auditInsertWhere(
+        db,
+        { action: "recovery_codes_regenerated", actorId: user.id, targetId: user.id, ip: clientIp(c) },
+        replaced,
+      ),
+    ]);
+    if (!codes) throw mfaNotOn();
     return ok(c, "Recovery codes replaced", { recoveryCodes: codes });
   })
 
@@ -164,8 +190,10 @@ export const mfaRoutes = createRouter()
     const { db, config, user, sessionId } = c.var;
     const body = c.req.valid("json");
     const method = "passkey" in body ? "passkey" : "emailCode" in body ? "emailCode" : "password";
-    const { stillHolds } =
-      "passkey" in body ? await provePasskey(c, body.passkey, "reauthenticate") : await proveKnowledge(c, body);
+    const { stillHolds, clears } =
+      "passkey" in body
+        ? { ...(await provePasskey(c, body.passkey, "reauthenticate")), clears: [] }
+        : await proveKnowledge(c, body);
     const [proven] = await db.batch([
       db
         .update(sessions)
@@ -185,6 +213,7 @@ export const mfaRoutes = createRouter()
         },
         stillHolds,
       ),
+      ...clears,
     ]);
     if (!proven[0]) throw { passkey: invalidPasskey, emailCode: invalidEmailCode, password: wrongPassword }[method]();
     return ok(c, "Re-authenticated", { stepUpExpiresIn: config.STEP_UP_TTL });
@@ -269,23 +298,32 @@ export const mfaRoutes = createRouter()
   .openapi(adminResetMfaRoute, async (c) => {
     const { db, user: actor } = c.var;
     const { id } = c.req.valid("param");
-    const target = id === actor.id ? actor : await findUser(db, id);
-    if (!target.mfaEnabledAt) throw mfaNotOn();
     const self = id === actor.id;
-    const proof = self
-      ? (await proveStepUp(c, c.req.valid("json"), "mfa", { codeRequired: true })).stillHolds
-      : undefined;
+    if (self && !actor.mfaEnabledAt) throw mfaNotOn();
+    const proof = self ? await proveStepUp(c, c.req.valid("json"), "mfa", { codeRequired: true }) : undefined;
     const actorHolds = sql`exists (select 1 from ${users} as "actor" where "actor"."id" = ${actor.id} and "actor"."role" = 'admin' and "actor"."status" = 'active')`;
-    const condition = proof ? sql`${actorHolds} and ${proof}` : actorHolds;
-    const [removed] = await db.batch([
-      ...disableTotpStatements(db, target.id, condition),
+    const condition = proof ? sql`${actorHolds} and ${proof.stillHolds}` : actorHolds;
+    // The target is not read first: the revocation and the audit run before the credential goes and
+    // only while it is there, so a target without MFA (or none at all) changes nothing.
+    const mfaOn = sql`exists (select 1 from ${totpCredentials} where ${totpCredentials.userId} = ${id} and ${totpCredentials.confirmedAt} is not null)`;
+    const [, , removed, , , , target] = await db.batch([
       db
         .update(sessions)
         .set({ revokedAt: nowIso() })
-        .where(and(eq(sessions.userId, target.id), sql`${sessions.revokedAt} is null`, condition)),
-      auditInsertWhere(db, { action: "mfa_reset", actorId: actor.id, targetId: target.id, ip: clientIp(c) }, condition),
+        .where(and(eq(sessions.userId, id), sql`${sessions.revokedAt} is null`, condition, mfaOn)),
+      auditInsertWhere(
+        db,
+        { action: "mfa_reset", actorId: actor.id, targetId: id, ip: clientIp(c) },
+        sql`${condition} and ${mfaOn}`,
+      ),
+      ...disableTotpStatements(db, id, condition),
+      db.select({ id: users.id, email: users.email }).from(users).where(eq(users.id, id)),
     ]);
-    if (removed[0]?.confirmedAt == null) throw mfaNotOn();
-    sendMfaNotice(c, target, "disabled", undefined, true);
+    if (removed[0]?.confirmedAt == null) {
+      // Only on a miss: tell an unknown user (404 User) from one without MFA (404 MFA), as before.
+      if (!target[0]) throw notFound("User");
+      throw mfaNotOn();
+    }
+    if (target[0]) sendMfaNotice(c, target[0], "disabled", undefined, true);
     return ok(c, "MFA reset");
   });

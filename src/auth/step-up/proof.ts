@@ -1,12 +1,13 @@
 import { type SQL, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import type { Context } from "hono";
 import { sessions } from "../../db/schema";
 import type { AppEnv } from "../../env";
 import { clientNetwork } from "../../http/client";
 import { AppError, tooManyRequests } from "../../http/errors";
-import { clearFailures, failureScope, reserveAttempt } from "../lockout/failures";
+import { clearFailures, failureScope, type Ride, reserveAttempt } from "../lockout/failures";
 import { overSessionBudget, passwordStillHolds, provePassword, recordFailedProof } from "../password-proof";
-import { verifyTotpCode } from "../totp/verify";
+import { acceptTotpCode, activeCredentialQuery } from "../totp/verify";
 
 export const reauthenticationRequired = () =>
   new AppError(
@@ -50,13 +51,17 @@ function recentProof(c: Context<AppEnv>): SQL | undefined {
  * (turning MFA off, new recovery codes).
  * Throws 401 for a wrong password or code, 403 `REAUTHENTICATION_REQUIRED`
  * without proof. Returns the condition the caller's write must carry.
+ * `deferClear`: the giving back of the proofs' reserved attempts is returned
+ * as `clears` (each carrying `stillHolds`) instead of run; the caller MUST
+ * put them in its write's batch (one round trip fewer). Otherwise `clears`
+ * is empty.
  */
 export async function proveStepUp(
   c: Context<AppEnv>,
   inline: InlineProof,
   endpoint: string,
-  { codeRequired = false } = {},
-): Promise<{ stillHolds: SQL }> {
+  { codeRequired = false, deferClear = false } = {},
+): Promise<{ stillHolds: SQL; clears: BatchItem<"sqlite">[] }> {
   const mfaOn = c.var.user.mfaEnabledAt != null;
   const recent = recentProof(c);
   const inlineComplete = inline.currentPassword !== undefined && (!mfaOn || inline.code !== undefined);
@@ -64,29 +69,50 @@ export async function proveStepUp(
   if (!inlineComplete && !recent) throw reauthenticationRequired();
   if (mfaOn && codeRequired && inline.code === undefined) throw reauthenticationRequired();
   let stillHolds = recent;
+  // Decided writes not yet sent: each rides in the request's next batch.
+  let clears: BatchItem<"sqlite">[] = [];
   if (inline.currentPassword !== undefined) {
-    const proof = await provePassword(c, c.var.user, inline.currentPassword, endpoint);
+    const proof = await provePassword(c, c.var.user, inline.currentPassword, endpoint, { deferClear: true });
     // A recent proof's condition already includes the password's (recentProofHolds).
     stillHolds = inlineComplete || !recent ? proof.stillHolds : recent;
+    if (proof.clear) clears = [proof.clear];
   }
-  if (mfaOn && inline.code !== undefined) await proveTotpCode(c, inline.code, endpoint);
+  // The password's clearing rides in the code's reservation, run before it as it was before.
+  if (mfaOn && inline.code !== undefined) clears = [(await proveTotpCode(c, inline.code, endpoint, clears)).clear];
+  if (!deferClear && clears.length > 0) await c.var.db.batch(clears as [BatchItem<"sqlite">]);
   if (!stillHolds) throw reauthenticationRequired();
-  return { stillHolds };
+  return { stillHolds, clears: deferClear ? clears : [] };
 }
 
 /**
  * A TOTP code as proof of presence of a signed-in user (see
  * `proveOnSessionBudget`). A code is accepted once (its step is recorded),
  * so a code seen over a shoulder cannot be replayed. Wrong: 401
- * `INVALID_MFA_CODE`, audited as `mfa_failure`.
+ * `INVALID_MFA_CODE`, audited as `mfa_failure`. The credential is loaded in
+ * the reservation's batch (with `before`, an earlier proof's decided writes);
+ * the code is compared only after the attempt was reserved. Returns the
+ * clearing of the failures (`clear`), not yet run: the caller MUST send it.
  */
-export async function proveTotpCode(c: Context<AppEnv>, code: string, endpoint: string): Promise<void> {
+export async function proveTotpCode(
+  c: Context<AppEnv>,
+  code: string,
+  endpoint: string,
+  before: BatchItem<"sqlite">[] = [],
+): Promise<{ clear: BatchItem<"sqlite"> }> {
   const { db, user, config } = c.var;
-  await proveOnSessionBudget(c, endpoint, () => verifyTotpCode({ db, config }, user.id, code), {
-    stillHolds: passwordStillHolds(user.id, user.passwordHash),
-    action: "mfa_failure",
-    refuse: invalidMfaCode,
-  });
+  const { clear } = await proveOnSessionBudget(
+    c,
+    endpoint,
+    async (credentials) => {
+      const credential = credentials?.[0];
+      return (
+        !!credential && (await acceptTotpCode({ db, config }, user.id, credential.secretCiphertext, code)) !== null
+      );
+    },
+    { stillHolds: passwordStillHolds(user.id, user.passwordHash), action: "mfa_failure", refuse: invalidMfaCode },
+    { ride: { before, also: activeCredentialQuery(db, user.id) }, deferClear: true },
+  );
+  return { clear: clear as BatchItem<"sqlite"> };
 }
 
 /**
@@ -96,21 +122,29 @@ export async function proveTotpCode(c: Context<AppEnv>, code: string, endpoint: 
  * cannot overrun it; a right code gives it back (the clearing carries
  * `stillHolds`). Past the session's budget nothing is checked, and the
  * `SESSION_FAILURE_LIMIT`-th failure on one session revokes the session.
+ * `ride`: statements sent in the reservation's batch (see `Ride`); `check`
+ * gets the rows of `ride.also`. `deferClear`: the clearing is returned, not
+ * run, and the caller MUST send it.
  */
-export async function proveOnSessionBudget(
+export async function proveOnSessionBudget<Also = never>(
   c: Context<AppEnv>,
   endpoint: string,
-  check: () => Promise<boolean>,
+  check: (also: Also | undefined) => Promise<boolean>,
   outcome: { stillHolds: SQL; action: "login_failure" | "mfa_failure"; refuse: () => AppError },
-): Promise<void> {
+  { ride, deferClear = false }: { ride?: Ride<Also>; deferClear?: boolean } = {},
+): Promise<{ clear?: BatchItem<"sqlite"> }> {
   const { db, user, sessionId } = c.var;
   const network = clientNetwork(c);
-  const attempt = await reserveAttempt(db, { email: user.email, network, sessionId });
+  const attempt = await reserveAttempt(db, { email: user.email, network, sessionId }, ride);
   if (attempt.lockedForSeconds > 0) throw tooManyRequests(attempt.lockedForSeconds, "ACCOUNT_LOCKED");
-  if (overSessionBudget(attempt) || !(await check())) {
+  if (overSessionBudget(attempt) || !(await check(attempt.also))) {
     await recordFailedProof(c, user.id, attempt, { action: outcome.action, via: endpoint });
     throw outcome.refuse();
   }
   const scopes = [failureScope.account, failureScope.network(network), failureScope.session(sessionId)];
-  await clearFailures(db, user.email, scopes, outcome.stillHolds);
+  const clear = clearFailures(db, user.email, scopes, outcome.stillHolds);
+  // Wrapped: a query builder returned from an async function would be awaited, that is, run.
+  if (deferClear) return { clear };
+  await clear;
+  return {};
 }

@@ -1,10 +1,10 @@
-import { and, eq, gt, isNotNull, lt, lte, or, sql } from "drizzle-orm";
+import { and, eq, gt, isNotNull, lt, lte, or, type SQL, sql } from "drizzle-orm";
 import { mfaChallenges, totpCredentials, users } from "../../db/schema";
 import { randomToken, sha256Hex } from "../tokens";
 import { clock, type MfaDeps } from "./deps";
 import { mfaKeys } from "./keys";
 import { claimRecoveryCode } from "./recovery-codes";
-import { acceptTotpCode } from "./verify";
+import { matchSealedCode, recordTotpStep } from "./verify";
 
 export const MFA_CHALLENGE_TTL_SECONDS = 5 * 60;
 export const MFA_CHALLENGE_MAX_ATTEMPTS = 5;
@@ -110,21 +110,34 @@ export async function completeMfaChallenge(
   if (!attempt || !active || active.userId !== attempt.userId) return { ok: false, reason: "invalid_token" };
   const { userId } = attempt;
 
+  const consume = (condition?: SQL) =>
+    db
+      .delete(mfaChallenges)
+      .where(and(liveChallenge(tokenHash, nowIso), condition))
+      .returning({ firstFactor: mfaChallenges.firstFactor });
   let remainingRecoveryCodes: number | undefined;
+  let consumed: { firstFactor: FirstFactor }[];
   if ("code" in proof) {
-    const step = await acceptTotpCode(deps, userId, active.secretCiphertext, proof.code);
+    const step = await matchSealedCode(deps, userId, active.secretCiphertext, proof.code);
     if (step === null) return failed(userId, attempt.attempts);
+    // One batch consumes the token and records the step, both only while the step is unused (the
+    // record's own condition): a replay of a spent step leaves the token alive for the right code,
+    // as when the two ran one after the other. Nothing runs between them in the batch.
+    const [gone, accepted] = await db.batch([
+      consume(
+        sql`exists (select 1 from ${totpCredentials} where ${totpCredentials.userId} = ${userId} and ${totpCredentials.secretCiphertext} = ${active.secretCiphertext} and ${totpCredentials.confirmedAt} is not null and (${totpCredentials.lastUsedStep} is null or ${totpCredentials.lastUsedStep} < ${step}))`,
+      ),
+      recordTotpStep(db, userId, active.secretCiphertext, step),
+    ]);
+    if (accepted.length !== 1) return failed(userId, attempt.attempts);
+    consumed = gone;
   } else {
     const { recoveryCodeKey } = await mfaKeys(deps.config);
     const claimed = await claimRecoveryCode(db, recoveryCodeKey, userId, proof.recoveryCode);
     if (!claimed) return failed(userId, attempt.attempts);
     remainingRecoveryCodes = claimed.remaining;
+    consumed = await consume();
   }
-
-  const consumed = await db
-    .delete(mfaChallenges)
-    .where(liveChallenge(tokenHash, nowIso))
-    .returning({ firstFactor: mfaChallenges.firstFactor });
   const firstFactor = consumed[0]?.firstFactor;
   if (!firstFactor) return { ok: false, reason: "invalid_token" };
   return remainingRecoveryCodes === undefined

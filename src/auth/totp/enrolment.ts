@@ -1,4 +1,5 @@
 import { and, eq, isNotNull, isNull, type SQL, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import { renderSVG } from "uqr";
 import { nowIso } from "../../db/client";
 import { mfaChallenges, recoveryCodes, totpCredentials, users } from "../../db/schema";
@@ -20,20 +21,29 @@ export type EnrolmentStart =
  * pending, replacing any pending one in the same upsert. The upsert's
  * `WHERE confirmed_at IS NULL` makes it a no-op when MFA is already on, so a
  * stolen session cannot swap the authenticator of an account that has one.
+ * `also`: the caller's decided writes, sent in the same batch.
  */
-export async function startTotpEnrolment(deps: MfaDeps, user: MfaUser, issuer = TOTP_ISSUER): Promise<EnrolmentStart> {
+export async function startTotpEnrolment(
+  deps: MfaDeps,
+  user: MfaUser,
+  issuer = TOTP_ISSUER,
+  also: BatchItem<"sqlite">[] = [],
+): Promise<EnrolmentStart> {
   const { totpSecretKey } = await mfaKeys(deps.config);
   const secret = newTotpSecret();
   const sealed = await sealTotpSecret(totpSecretKey, user.id, secret);
-  const stored = await deps.db
-    .insert(totpCredentials)
-    .values({ userId: user.id, secretCiphertext: sealed })
-    .onConflictDoUpdate({
-      target: totpCredentials.userId,
-      set: { secretCiphertext: sealed, lastUsedStep: null, recoverySetId: null, createdAt: nowIso() },
-      setWhere: isNull(totpCredentials.confirmedAt),
-    })
-    .returning({ userId: totpCredentials.userId });
+  const [stored] = await deps.db.batch([
+    deps.db
+      .insert(totpCredentials)
+      .values({ userId: user.id, secretCiphertext: sealed })
+      .onConflictDoUpdate({
+        target: totpCredentials.userId,
+        set: { secretCiphertext: sealed, lastUsedStep: null, recoverySetId: null, createdAt: nowIso() },
+        setWhere: isNull(totpCredentials.confirmedAt),
+      })
+      .returning({ userId: totpCredentials.userId }),
+    ...also,
+  ]);
   if (stored.length === 0) return { ok: false, reason: "already_enabled" };
   const uri = totpKeyUri(secret, user.email, issuer);
   return { ok: true, ...uri, qrSvg: renderSVG(uri.otpauthUrl) };
@@ -47,6 +57,25 @@ async function prepareRecoveryCodes(deps: MfaDeps, userId: string) {
   return { codes, hashes, setId: crypto.randomUUID() };
 }
 
+/** The SELECT of a user's pending (unconfirmed) enrolment, for a caller that batches it. */
+export const pendingEnrolmentQuery = (db: MfaDeps["db"], userId: string) =>
+  db
+    .select({ secretCiphertext: totpCredentials.secretCiphertext })
+    .from(totpCredentials)
+    .where(and(eq(totpCredentials.userId, userId), isNull(totpCredentials.confirmedAt)));
+
+/** True in a statement after the write that pointed `userId`'s credential at recovery set `setId`: set ids are fresh UUIDs, so only that write makes it true. */
+const pointedAt = (userId: string, setId: string) =>
+  sql`exists (select 1 from ${totpCredentials} where ${totpCredentials.userId} = ${userId} and ${totpCredentials.recoverySetId} = ${setId} and ${totpCredentials.confirmedAt} is not null)`;
+
+/**
+ * The caller's statements for the batch of a confirm or a regeneration, built
+ * from `applied`: SQL that is true only after this very call's write landed
+ * (they run after it in the same transaction). A statement that must happen
+ * only on success carries it.
+ */
+export type AfterWrite = (applied: SQL) => BatchItem<"sqlite">[];
+
 export type EnrolmentConfirm =
   | { ok: true; recoveryCodes: string[] }
   | { ok: false; reason: "no_pending_enrolment" | "invalid_code" };
@@ -57,13 +86,17 @@ export type EnrolmentConfirm =
  * against (a restart in between wins), records the code's step so it cannot
  * then be replayed, sets `users.mfa_enabled_at`, and stores 10 recovery codes,
  * returned here once and kept only as keyed hashes. Of parallel confirms
- * exactly one returns codes.
+ * exactly one returns codes. `loaded`: the rows of `pendingEnrolmentQuery`
+ * when the caller already read them (in its own batch); `after`: the
+ * caller's statements for the same batch (see `AfterWrite`).
  */
-export async function confirmTotpEnrolment(deps: MfaDeps, userId: string, code: string): Promise<EnrolmentConfirm> {
-  const [pending] = await deps.db
-    .select({ secretCiphertext: totpCredentials.secretCiphertext })
-    .from(totpCredentials)
-    .where(and(eq(totpCredentials.userId, userId), isNull(totpCredentials.confirmedAt)));
+export async function confirmTotpEnrolment(
+  deps: MfaDeps,
+  userId: string,
+  code: string,
+  { loaded, after = () => [] }: { loaded?: { secretCiphertext: string }[]; after?: AfterWrite } = {},
+): Promise<EnrolmentConfirm> {
+  const [pending] = loaded ?? (await pendingEnrolmentQuery(deps.db, userId));
   if (!pending) return { ok: false, reason: "no_pending_enrolment" };
   const step = await matchSealedCode(deps, userId, pending.secretCiphertext, code);
   if (step === null) return { ok: false, reason: "invalid_code" };
@@ -85,13 +118,9 @@ export async function confirmTotpEnrolment(deps: MfaDeps, userId: string, code: 
     deps.db
       .update(users)
       .set({ mfaEnabledAt: now })
-      .where(
-        and(
-          eq(users.id, userId),
-          sql`exists (select 1 from ${totpCredentials} where ${totpCredentials.userId} = ${userId} and ${totpCredentials.recoverySetId} = ${set.setId})`,
-        ),
-      ),
+      .where(and(eq(users.id, userId), pointedAt(userId, set.setId))),
     ...storeRecoveryCodeSet(deps.db, userId, set.setId, set.hashes),
+    ...after(pointedAt(userId, set.setId)),
   ]);
   if (activated.length === 0) return { ok: false, reason: "no_pending_enrolment" };
   return { ok: true, recoveryCodes: set.codes };
@@ -100,11 +129,13 @@ export async function confirmTotpEnrolment(deps: MfaDeps, userId: string, code: 
 /**
  * A new set of recovery codes for an account with MFA on; the old set dies in
  * the same batch. Null when MFA is off. The caller proves presence first.
+ * `after`: the caller's statements for the same batch (see `AfterWrite`).
  */
 export async function regenerateRecoveryCodes(
   deps: MfaDeps,
   userId: string,
   condition?: SQL,
+  after: AfterWrite = () => [],
 ): Promise<string[] | null> {
   const set = await prepareRecoveryCodes(deps, userId);
   const [pointed] = await deps.db.batch([
@@ -114,6 +145,7 @@ export async function regenerateRecoveryCodes(
       .where(and(eq(totpCredentials.userId, userId), isNotNull(totpCredentials.confirmedAt), condition))
       .returning({ userId: totpCredentials.userId }),
     ...storeRecoveryCodeSet(deps.db, userId, set.setId, set.hashes),
+    ...after(pointedAt(userId, set.setId)),
   ]);
   return pointed.length === 1 ? set.codes : null;
 }

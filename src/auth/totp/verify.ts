@@ -30,7 +30,16 @@ export async function matchSealedCode(deps: MfaDeps, userId: string, sealed: str
 export async function acceptTotpCode(deps: MfaDeps, userId: string, sealed: string, code: string) {
   const step = await matchSealedCode(deps, userId, sealed, code);
   if (step === null) return null;
-  const accepted = await deps.db
+  const accepted = await recordTotpStep(deps.db, userId, sealed, step);
+  return accepted.length === 1 ? step : null;
+}
+
+/**
+ * The conditional UPDATE of `acceptTotpCode` for a step already matched, for
+ * a caller that batches it (it returns a row only when it accepted the step).
+ */
+export const recordTotpStep = (db: Db, userId: string, sealed: string, step: number) =>
+  db
     .update(totpCredentials)
     .set({ lastUsedStep: step })
     .where(
@@ -42,17 +51,16 @@ export async function acceptTotpCode(deps: MfaDeps, userId: string, sealed: stri
       ),
     )
     .returning({ userId: totpCredentials.userId });
-  return accepted.length === 1 ? step : null;
-}
+
+/** The SELECT of a user's confirmed credential (no row when MFA is off), for a caller that batches it. */
+export const activeCredentialQuery = (db: Db, userId: string) =>
+  db
+    .select({ secretCiphertext: totpCredentials.secretCiphertext })
+    .from(totpCredentials)
+    .where(and(eq(totpCredentials.userId, userId), isNotNull(totpCredentials.confirmedAt)));
 
 /** The confirmed credential of a user, or undefined when MFA is off. */
-export const activeCredential = async (db: Db, userId: string) =>
-  (
-    await db
-      .select({ secretCiphertext: totpCredentials.secretCiphertext })
-      .from(totpCredentials)
-      .where(and(eq(totpCredentials.userId, userId), isNotNull(totpCredentials.confirmedAt)))
-  )[0];
+export const activeCredential = async (db: Db, userId: string) => (await activeCredentialQuery(db, userId))[0];
 
 /**
  * Proof of presence with an authenticator code for a signed-in user (step-up,
