@@ -67,7 +67,7 @@ const routes = app
   .route("/", meRoutes)
   .route("/", emailChangeRoutes)
   .route("/", auditRoutes)
-  .route("/", openApiRoutes(app));
+  .route("/", openApiRoutes);
 
 app.notFound(notFoundHandler);
 app.onError(onError);
