@@ -1,5 +1,7 @@
 import { env } from "cloudflare:workers";
+import { type SQL, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
+import { auditInsertWhere } from "../src/audit/audit";
 import { parseAuthenticatorData } from "../src/auth/passkeys/authenticator-data";
 import { decodeCbor, decodeCborExactly } from "../src/auth/passkeys/cbor";
 import { passkeyConfig } from "../src/auth/passkeys/config";
@@ -93,6 +95,22 @@ describe("passkey registration", () => {
     });
     const [listed] = await listPasskeys(deps.db, user.id);
     expect(listed?.lastUsedAt).not.toBeNull();
+  });
+
+  it("stores nothing, and audits nothing, when the caller's condition (its session) no longer holds", async () => {
+    const { deps } = passkeyDeps();
+    const user = await registerUser();
+    const authenticator = await SoftwareAuthenticator.create(ORIGIN);
+    const response = await authenticator.register(await registrationOptions(deps, user));
+    const also = (holds: SQL) =>
+      auditInsertWhere(deps.db, { action: "passkey_add", actorId: user.id, targetId: user.id, ip: "" }, holds);
+    expect(await verifyRegistration(deps, user.id, response, undefined, { holds: sql`0`, also })).toMatchObject({
+      ok: false,
+    });
+    expect(await rows("select id from passkey_credentials where user_id = ?", user.id)).toEqual([]);
+    expect(await rows("select id from audit_events where target_id = ? and action = 'passkey_add'", user.id)).toEqual(
+      [],
+    );
   });
 
   it("stores a name, reports a single-device key as such, and excludes registered passkeys from the next options", async () => {

@@ -88,7 +88,7 @@ function authenticate({
     });
     c.var.sessionGate.arm({ ...check, ridesWithWrites: inWrite });
     c.set("sessionId", claims.sid);
-    if (inWrite) c.set("sessionHolds", sessionHolds(c, claims, allowUnverified));
+    c.set("sessionHolds", sessionHolds(c, claims, allowUnverified));
     if (!deferred) {
       await c.var.sessionGate.flush();
       return next();
@@ -142,12 +142,14 @@ function sessionHolds(c: Context<AppEnv>, claims: AccessClaims, allowUnverified:
 }
 
 /**
- * The condition a write of a `requireAuthInWrite` route must carry; throws
- * on any other route, where the check already ran before the handler.
+ * The guard's check as a condition for a write: a `requireAuthInWrite` route
+ * must carry it in every write; a `requireAuth` route may, so that a write
+ * made after the check still lands only while the session holds. Throws
+ * outside a bearer route.
  */
 export function sessionHoldsInWrite(c: Context<AppEnv>): SQL {
   const holds = c.var.sessionHolds;
-  if (!holds) throw new Error("sessionHoldsInWrite outside a requireAuthInWrite route");
+  if (!holds) throw new Error("sessionHoldsInWrite outside a bearer route");
   return holds;
 }
 

@@ -1,11 +1,13 @@
 import { decodeBase64urlIgnorePadding, encodeBase64urlNoPadding } from "@oslojs/encoding";
-import { eq } from "drizzle-orm";
+import { eq, type SQL, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
+import { insertWhere } from "../../db/insert-where";
 import { passkeyCredentials } from "../../db/schema";
 import { parseAuthenticatorData } from "./authenticator-data";
 import { decodeCborExactly } from "./cbor";
 import { challengeStatements, claimRegistrationChallenge } from "./challenges";
 import { type CeremonyFailure, checkAuthenticatorData, readClientData } from "./client-data";
-import { CHALLENGE_TTL_SECONDS, type PasskeyDeps, SUPPORTED_ALGORITHMS } from "./deps";
+import { CHALLENGE_TTL_SECONDS, clock, type PasskeyDeps, SUPPORTED_ALGORITHMS } from "./deps";
 import { type Passkey, passkeyColumns } from "./present";
 import { storedKeyFromCose } from "./public-key";
 import type { RegistrationResponseJSON } from "./schemas";
@@ -64,12 +66,17 @@ export type RegistrationResult = { ok: true; passkey: Passkey } | { ok: false; r
  * asks), RP ID hash, UP and UV, the credential id the browser reported, an
  * offered algorithm. A credential id already registered, to anyone, is
  * refused by the INSERT itself (ON CONFLICT DO NOTHING … RETURNING).
+ * `holds` (the caller's session condition) rides in the INSERT, and `also`
+ * (the audit line, built for the new id) in its batch, run first and only
+ * while `holds` holds and the id is not yet stored: one round trip, and no
+ * passkey lands for a session that ended after the guard's check.
  */
 export async function verifyRegistration(
   deps: PasskeyDeps,
   userId: string,
   response: RegistrationResponseJSON,
   name?: string,
+  { holds = sql`1`, also }: { holds?: SQL; also?: (holds: SQL) => BatchItem<"sqlite"> } = {},
 ): Promise<RegistrationResult> {
   const fail = (reason: CeremonyFailure): RegistrationResult => ({ ok: false, reason });
   const clientDataJSON = decodeBytes(response.response.clientDataJSON);
@@ -91,21 +98,23 @@ export async function verifyRegistration(
   const key = await storedKeyFromCose(credential.publicKey);
   if (!key) return fail("algorithm");
 
-  const [row] = await deps.db
-    .insert(passkeyCredentials)
-    .values({
-      id: response.id,
-      userId,
-      name: name?.trim() || DEFAULT_PASSKEY_NAME,
-      publicKey: JSON.stringify(key.jwk),
-      algorithm: key.algorithm,
-      counter: authenticatorData.signCount,
-      backedUp: authenticatorData.backedUp,
-      deviceType: authenticatorData.backupEligible ? "multiDevice" : "singleDevice",
-      transports: response.response.transports ?? null,
-    })
-    .onConflictDoNothing()
-    .returning(passkeyColumns);
+  const { db } = deps;
+  const stored = {
+    id: response.id,
+    userId,
+    name: name?.trim() || DEFAULT_PASSKEY_NAME,
+    publicKey: JSON.stringify(key.jwk),
+    algorithm: key.algorithm,
+    counter: authenticatorData.signCount,
+    backedUp: authenticatorData.backedUp,
+    deviceType: authenticatorData.backupEligible ? "multiDevice" : "singleDevice",
+    transports: response.response.transports ?? null,
+    createdAt: new Date(clock(deps)).toISOString(),
+    lastUsedAt: null,
+  };
+  const unused = sql`not exists (select 1 from ${passkeyCredentials} where ${passkeyCredentials.id} = ${response.id})`;
+  const insert = insertWhere(db, passkeyCredentials, stored, holds).onConflictDoNothing().returning(passkeyColumns);
+  const [row] = also ? (await db.batch([also(sql`${holds} and ${unused}`), insert]))[1] : await insert;
   if (!row) return fail("credential_exists");
   return { ok: true, passkey: row };
 }

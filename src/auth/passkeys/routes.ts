@@ -4,6 +4,7 @@ import { ok } from "../../http/envelope";
 import { AppError, notFound, tooManyRequests } from "../../http/errors";
 import { enforceRateLimit } from "../../http/rate-limit";
 import { createRouter } from "../../openapi/router";
+import { sessionHoldsInWrite } from "../guard";
 import { type Attempt, clearFailures, failureScope, reserveAttempt } from "../lockout/failures";
 import { completeSignIn } from "../sign-in";
 import { proveStepUp, reauthenticationRequired } from "../step-up/proof";
@@ -38,15 +39,22 @@ export const passkeyRoutes = createRouter()
     const { db, user } = c.var;
     const { response, name } = c.req.valid("json");
     // The challenge is bound to this account and was issued only after step-up (POST /me/passkeys/options).
-    const result = await verifyRegistration(deps, user.id, response, name);
-    if (!result.ok) throw invalidRegistration();
-    await auditInsert(db, {
-      action: "passkey_add",
-      actorId: user.id,
-      targetId: user.id,
-      ip: clientIp(c),
-      details: { passkeyId: result.passkey.id },
+    const result = await verifyRegistration(deps, user.id, response, name, {
+      holds: sessionHoldsInWrite(c),
+      also: (holds) =>
+        auditInsertWhere(
+          db,
+          {
+            action: "passkey_add",
+            actorId: user.id,
+            targetId: user.id,
+            ip: clientIp(c),
+            details: { passkeyId: response.id },
+          },
+          holds,
+        ),
     });
+    if (!result.ok) throw invalidRegistration();
     sendPasskeyNotice(c, user, "added");
     return ok(c, "Passkey added", { passkey: result.passkey }, { status: 201 });
   })
