@@ -145,8 +145,8 @@ const BUDGETS: Record<string, Budget> = {
   },
   "POST /login/email-code/verify": {
     status: 200,
-    queries: 4,
-    read: 28,
+    queries: 2,
+    read: 37,
     written: 28,
     send: async () => {
       // An unverified account: the sign-in also takes it back (the most writes this route makes).
@@ -384,8 +384,8 @@ const BUDGETS: Record<string, Budget> = {
   },
   "POST /login/mfa": {
     status: 200,
-    queries: 5,
-    read: 42,
+    queries: 3,
+    read: 44,
     written: 26,
     send: async () => {
       const e = await enrolled();
