@@ -677,8 +677,8 @@ const BUDGETS: Record<string, Budget> = {
   },
   "POST /passkeys/login": {
     status: 200,
-    queries: 4,
-    read: 31,
+    queries: 3,
+    read: 36,
     written: 27,
     send: async () => {
       const s = await freshVerified();
