@@ -595,7 +595,7 @@ const BUDGETS: Record<string, Budget> = {
   },
   "GET /oauth/:provider/callback": {
     status: 302,
-    queries: 4,
+    queries: 3,
     read: 12,
     written: 20,
     send: async () => oauthCall("GET", `/oauth/acme/callback?${(await atCallback()).query}`),
@@ -614,7 +614,7 @@ const BUDGETS: Record<string, Budget> = {
   },
   "POST /oauth/:provider/id-token": {
     status: 200,
-    queries: 5,
+    queries: 4,
     read: 40,
     written: 35,
     send: async () =>
