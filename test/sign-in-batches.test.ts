@@ -2,11 +2,12 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { networkOf } from "../src/http/client";
 import { api, randomIp, registerUser, registerVerifiedAndLogin, type TestUser, unique } from "./support/api";
+import { d1Usage } from "./support/d1-usage";
 import { failuresOf, rows, suspendUser } from "./support/db";
 import { expectFailure } from "./support/expect-failure";
 import { emailsTo } from "./support/mailbox";
 import { codeNow, enrolled } from "./support/mfa-api";
-import { consentAt, pkcePair, SPA, TEST_OAUTH_PROVIDERS } from "./support/oauth";
+import { claims, consentAt, mintIdToken, pkcePair, SPA, TEST_OAUTH_PROVIDERS } from "./support/oauth";
 import { addPasskey, signedAssertion } from "./support/passkey-api";
 import { settled } from "./support/settled";
 
@@ -74,7 +75,9 @@ describe("POST /login/email-code/verify: the code is compared and claimed in the
     const { user } = await registerVerifiedAndLogin();
     const ip = randomIp();
     const code = await mailedCode(user.email);
-    expectFailure(await verify(user.email, wrong(code), ip), 401, "INVALID_EMAIL_CODE");
+    const refused = await verify(user.email, wrong(code), ip);
+    expectFailure(refused, 401, "INVALID_EMAIL_CODE");
+    expect(d1Usage(refused).queries).toBe(2);
     expect(await failuresOf(user.email)).toEqual({ account: 1, [net(ip)]: 1 });
     expect(await auditCount(user.id, "login_failure")).toBe(1);
     const [stored] = await rows("select attempts from email_login_codes where user_id = ?", user.id);
@@ -227,6 +230,7 @@ describe("POST /oauth/token: a wrong verifier", () => {
       body: { code, codeVerifier: other.verifier },
     });
     expectFailure(refused, 401, "INVALID_LOGIN_CODE");
+    expect(d1Usage(refused).queries).toBe(2);
     const failures = await rows(
       "select target_id, details from audit_events where action = 'login_failure' and details like '%oauth/token%' and ip = ?",
       ip,
@@ -239,5 +243,62 @@ describe("POST /oauth/token: a wrong verifier", () => {
       body: { code, codeVerifier: spa.verifier },
     });
     expectFailure(retried, 401, "INVALID_LOGIN_CODE");
+  });
+});
+
+describe("round trips of the paths the budget table does not take", () => {
+  const OAUTH = { OAUTH_PROVIDERS: TEST_OAUTH_PROVIDERS, CORS_ORIGINS: SPA };
+  const idToken = async (overrides: Record<string, unknown>) =>
+    settled("POST", "/oauth/acme/id-token", {
+      bindings: OAUTH,
+      body: { idToken: await mintIdToken(claims(overrides)) },
+    });
+  async function callback(sub: string, email?: string) {
+    const spa = await pkcePair();
+    const query = new URLSearchParams({
+      redirect_uri: `${SPA}/done`,
+      code_challenge: spa.challenge,
+      code_challenge_method: "S256",
+    });
+    const start = await settled("GET", `/oauth/acme/authorize?${query}`, { bindings: OAUTH });
+    const back = await consentAt(start.headers.get("location") ?? "", { sub, ...(email && { email }) });
+    return settled("GET", `/oauth/acme/callback?${new URLSearchParams(back.params)}`, { bindings: OAUTH });
+  }
+
+  it("POST /oauth/:provider/id-token: 4 for a known identity and for an automatic link", async () => {
+    const sub = unique("sub-");
+    const email = `${unique("native")}@idp.test`;
+    expect((await idToken({ sub, email })).status).toBe(200);
+    const again = await idToken({ sub, email });
+    expect(again.status).toBe(200);
+    expect(d1Usage(again).queries).toBe(4);
+    const { user } = await registerVerifiedAndLogin();
+    const linked = await idToken({ sub: unique("sub-"), email: user.email });
+    expect(linked.status).toBe(200);
+    expect(d1Usage(linked).queries).toBe(4);
+    expect(await auditCount(user.id, "identity_link")).toBe(1);
+  });
+
+  it("GET /oauth/:provider/callback: 3 for a known identity, 4 for an automatic link", async () => {
+    const sub = unique("sub-");
+    expect((await callback(sub)).status).toBe(302);
+    const known = await callback(sub);
+    expect(new URL(known.headers.get("location") ?? "").searchParams.get("code")).toBeTruthy();
+    expect(d1Usage(known).queries).toBe(3);
+    const { user } = await registerVerifiedAndLogin();
+    const linked = await callback(unique("sub-"), user.email);
+    expect(new URL(linked.headers.get("location") ?? "").searchParams.get("code")).toBeTruthy();
+    expect(d1Usage(linked).queries).toBe(4);
+    expect(await auditCount(user.id, "identity_link")).toBe(1);
+  });
+
+  it("POST /login/mfa with a recovery code: 4", async () => {
+    const { user, recoveryCodes } = await enrolled();
+    const step = await api("POST", "/login", { body: { email: user.email, password: user.password } });
+    const done = await settled("POST", "/login/mfa", {
+      body: { mfaToken: step.body.data.mfaToken, recoveryCode: recoveryCodes[0] },
+    });
+    expect(done.status).toBe(200);
+    expect(d1Usage(done).queries).toBe(4);
   });
 });
