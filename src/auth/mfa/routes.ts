@@ -3,7 +3,7 @@ import type { BatchItem } from "drizzle-orm/batch";
 import type { Context } from "hono";
 import { auditInsert, auditInsertWhere } from "../../audit/audit";
 import { nowIso } from "../../db/client";
-import { mfaChallenges, sessions, totpCredentials, users } from "../../db/schema";
+import { sessions, totpCredentials, users } from "../../db/schema";
 import type { AppEnv } from "../../env";
 import { clientIp, clientNetwork } from "../../http/client";
 import { ok } from "../../http/envelope";
@@ -25,7 +25,6 @@ import {
 import { revokeAllSessions } from "../sessions";
 import { completeSignIn } from "../sign-in";
 import { invalidMfaCode, proveStepUp, proveTotpCode } from "../step-up/proof";
-import { sha256Hex } from "../tokens";
 import {
   confirmTotpEnrolment,
   disableTotpStatements,
