@@ -177,12 +177,7 @@ export const oauthRoutes = createRouter()
     }
     if (!account.ok)
       throw new AppError(400, "EMAIL_REQUIRED", "The provider gave no verified email to create an account with");
-    // The account's address is known unless the identity was linked before (then it is read).
-    const email =
-      account.how === "signed_in"
-        ? (await db.select({ email: users.email }).from(users).where(eq(users.id, account.userId)))[0]?.email
-        : account.email;
-    if (email === undefined) throw invalidLoginCode();
+    const { email } = account;
     // A link made here is audited in the reservation's batch (whatever the door then says) and mailed.
     const linked = account.how === "linked";
     if (linked) sendIdentityLinkedNotice(c, { id: account.userId, email }, provider.name);

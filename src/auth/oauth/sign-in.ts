@@ -36,9 +36,8 @@ export function providerOf(c: Context<AppEnv>, id: string): Provider {
 }
 
 export type AccountForIdentity =
-  /** `email` is the account's, known without a read when the account was matched by it or made with it. */
-  | { ok: true; userId: string; how: "signed_in" }
-  | { ok: true; userId: string; how: "linked" | "created"; email: string }
+  /** `email` is the account's (read with the link, or the one it was matched by or made with). */
+  | { ok: true; userId: string; how: "signed_in" | "linked" | "created"; email: string }
   | { ok: false; code: "ACCOUNT_EXISTS" | "EMAIL_REQUIRED" };
 
 /**
@@ -57,7 +56,8 @@ export async function accountForIdentity(
 ): Promise<AccountForIdentity> {
   for (let attempt = 0; attempt < 2; attempt++) {
     const decision = await resolveSignIn(db, identity);
-    if (decision.action === "sign_in") return { ok: true, userId: decision.userId, how: "signed_in" };
+    if (decision.action === "sign_in")
+      return { ok: true, userId: decision.userId, how: "signed_in", email: decision.email };
     if (decision.action === "refuse") return { ok: false, code: decision.code };
     if (!identity.email) return { ok: false, code: "EMAIL_REQUIRED" };
     // Linked only while the account still has this address (the link's own condition).
