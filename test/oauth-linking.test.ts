@@ -91,6 +91,7 @@ describe("resolveSignIn against D1", () => {
     expect(await resolveSignIn(db, { ...id, email: "changed@example.com" })).toEqual({
       action: "sign_in",
       userId: owner.id,
+      email: owner.email,
     });
   });
 
@@ -248,7 +249,7 @@ describe("createAccountForIdentity", () => {
     );
     expect(user).toMatchObject({ username: local.toLowerCase().replace("+", ""), email: id.email, has_password: 0 });
     expect(user?.email_verified_at).not.toBeNull();
-    expect(await resolveSignIn(db, id)).toEqual({ action: "sign_in", userId: result.userId });
+    expect(await resolveSignIn(db, id)).toEqual({ action: "sign_in", userId: result.userId, email: id.email });
 
     const unverified = identity({ emailVerified: false });
     const second = await create({ ...unverified, email: unverified.email ?? "" });

@@ -145,8 +145,8 @@ const BUDGETS: Record<string, Budget> = {
   },
   "POST /login/email-code/verify": {
     status: 200,
-    queries: 4,
-    read: 28,
+    queries: 2,
+    read: 37,
     written: 28,
     send: async () => {
       // An unverified account: the sign-in also takes it back (the most writes this route makes).
@@ -384,8 +384,8 @@ const BUDGETS: Record<string, Budget> = {
   },
   "POST /login/mfa": {
     status: 200,
-    queries: 5,
-    read: 42,
+    queries: 3,
+    read: 44,
     written: 26,
     send: async () => {
       const e = await enrolled();
@@ -595,7 +595,7 @@ const BUDGETS: Record<string, Budget> = {
   },
   "GET /oauth/:provider/callback": {
     status: 302,
-    queries: 4,
+    queries: 3,
     read: 12,
     written: 20,
     send: async () => oauthCall("GET", `/oauth/acme/callback?${(await atCallback()).query}`),
@@ -614,7 +614,7 @@ const BUDGETS: Record<string, Budget> = {
   },
   "POST /oauth/:provider/id-token": {
     status: 200,
-    queries: 5,
+    queries: 4,
     read: 40,
     written: 35,
     send: async () =>
@@ -677,8 +677,8 @@ const BUDGETS: Record<string, Budget> = {
   },
   "POST /passkeys/login": {
     status: 200,
-    queries: 4,
-    read: 31,
+    queries: 3,
+    read: 36,
     written: 27,
     send: async () => {
       const s = await freshVerified();

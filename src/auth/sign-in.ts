@@ -40,7 +40,37 @@ export type SignIn = {
   details?: Record<string, unknown>;
   /** The audit action of a completed sign-in (default `login_success`; social sign-in: `oauth_login`). */
   auditAction?: "login_success" | "oauth_login";
+  /** The method's single-use secret, when the door is to spend it (see `Claim`). */
+  claim?: Claim;
 };
+
+/**
+ * A method's single-use secret (email code, mfaToken, passkey counter) taken
+ * in the door's own batch instead of a round trip before it. Its statements
+ * run after the session insert, so every write before them sees the secret
+ * still there: the method puts the claim's condition ("the secret is live
+ * and matches") in `stillHolds`, and D1 runs a batch as one transaction, so
+ * of parallel uses exactly one batch both finds the secret and takes it.
+ * They run whatever the door decides (a refused sign-in still spends a right
+ * secret, as when the claim came first): on their own when the door refuses
+ * before writing (suspended, unverified), before the mfaToken when a second
+ * factor is due.
+ */
+export type Claim = {
+  statements: BatchItem<"sqlite">[];
+  /** From the statements' results: whether this batch took the secret. */
+  taken: (results: unknown[]) => boolean;
+  /** The answer when it did not (a wrong, spent or expired secret). */
+  refused: () => AppError;
+};
+
+type Statements = [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]];
+
+/** Runs a claim on its own (one round trip): resolves when it took the secret, throws the method's refusal otherwise. */
+export async function spendClaim(c: Context<AppEnv>, claim: Claim | undefined) {
+  if (!claim?.statements.length) return;
+  if (!claim.taken(await c.var.db.batch(claim.statements as Statements))) throw claim.refused();
+}
 
 export type SignInAnswer =
   | Awaited<ReturnType<typeof tokenResponse>>
@@ -62,9 +92,16 @@ export const invalidCredentials = () => new AppError(401, "INVALID_CREDENTIALS",
  */
 export async function completeSignIn(c: Context<AppEnv>, signIn: SignIn): Promise<SignInAnswer> {
   const { db, config } = c.var;
-  const { user, factors, stillHolds } = signIn;
-  if (user.status !== "active") throw accountSuspended();
-  if (config.REQUIRE_EMAIL_VERIFICATION && !user.emailVerifiedAt) throw emailNotVerified();
+  const { user, factors, stillHolds, claim } = signIn;
+  // A refusal decided before writing still spends the secret; a wrong secret answers as the method's failure.
+  if (user.status !== "active") {
+    await spendClaim(c, claim);
+    throw accountSuspended();
+  }
+  if (config.REQUIRE_EMAIL_VERIFICATION && !user.emailVerifiedAt) {
+    await spendClaim(c, claim);
+    throw emailNotVerified();
+  }
   const ip = clientIp(c);
   const before = signIn.before ?? [];
   const after = signIn.upgradedHash
@@ -79,6 +116,8 @@ export async function completeSignIn(c: Context<AppEnv>, signIn: SignIn): Promis
   if (user.mfaEnabledAt && factors.length < 2) {
     // Without the key the second step could not be checked: say so now, not after the password.
     requireEncryptionKey(config);
+    // The mfaToken is issued only for a secret this request took (the challenge's insert carries no condition).
+    await spendClaim(c, claim);
     const challenge = await prepareMfaChallenge(
       { db },
       { id: user.id, passwordHash: signIn.upgradedHash ?? user.passwordHash },
@@ -87,7 +126,7 @@ export async function completeSignIn(c: Context<AppEnv>, signIn: SignIn): Promis
     // The challenge is bound to the password hash it was issued against, so a stale one is useless by itself.
     // `before` (the method giving back its failure counts) is not run: the attempt stays counted until the
     // second step completes, so whoever has the password cannot reset the lockout between rounds of codes.
-    await db.batch([...challenge.statements, ...after] as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
+    await db.batch([...challenge.statements, ...after] as Statements);
     return {
       mfaRequired: true,
       mfaToken: challenge.mfaToken,
@@ -119,9 +158,13 @@ export async function completeSignIn(c: Context<AppEnv>, signIn: SignIn): Promis
       stillHolds,
     ),
     insertWhere(db, sessions, row, stillHolds).returning({ id: sessions.id }),
+    ...(claim?.statements ?? []),
     ...after,
-  ] as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
+  ] as Statements);
   const created = results[before.length + 1] as { id: string }[];
+  if (claim && !claim.taken(results.slice(before.length + 2, before.length + 2 + claim.statements.length))) {
+    throw claim.refused();
+  }
   // The password changed, or the account was deleted or suspended, while the check ran.
   if (!created[0]) throw invalidCredentials();
   return tokenResponse(config, user, session.id, session.refreshToken);

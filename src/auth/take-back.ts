@@ -76,6 +76,8 @@ export function takeBackAccount(
   account: { id: string; email: string },
   proof: MailboxProof,
   audit: { ip: string; now: number },
+  /** A condition the first statement also needs (an email code's claim, taken later in the same batch). */
+  also?: SQL,
 ): TakeBack {
   const { id: userId, email } = account;
   const at = new Date(audit.now).toISOString();
@@ -101,6 +103,7 @@ export function takeBackAccount(
           isNull(users.emailVerifiedAt),
           eq(users.status, "active"),
           proof.via === "reset" ? eq(users.passwordHash, proof.expectedHash) : undefined,
+          also,
         ),
       )
       .returning({ id: users.id }),

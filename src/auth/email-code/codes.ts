@@ -1,4 +1,5 @@
-import { and, eq, gt, lt, lte, sql } from "drizzle-orm";
+import { and, eq, gt, lt, lte, type SQL, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import { emailLoginCodes, users } from "../../db/schema";
 import { clock, EMAIL_CODE_MAX_ATTEMPTS, EMAIL_CODE_TTL_SECONDS, type EmailCodeDeps } from "./deps";
 import { codeHash, emailKey, normalEmail, sixDigitCode } from "./hash";
@@ -58,42 +59,69 @@ export type EmailCodeResult =
   | { ok: false; reason: "invalid_code"; attemptsLeft: number }
   | { ok: false; reason: "no_code" };
 
+/** A login code's claim as statements, for the sign-in door's batch (see `Claim` in sign-in.ts). */
+export type EmailCodeClaim = {
+  /** SQL: a live code with tries left, whose hash is the one sent, for the account that has the address now. */
+  matches: SQL;
+  /** The claim, then the count of a try that did not claim: run them after every write that carries `matches`. */
+  statements: [BatchItem<"sqlite">, BatchItem<"sqlite">];
+  /** What the statements did, from their results. */
+  result: (results: unknown[]) => EmailCodeResult;
+};
+
 /**
- * Checks a login code. An attempt is reserved first (one conditional UPDATE,
- * `attempts < 5`, on a live code), so however many guesses run in parallel
- * at most five are ever compared per code. A right code is then claimed with
- * one conditional DELETE … RETURNING that also requires the account still to
- * have this address: of parallel right answers exactly one gets ok, and a
- * code sent to an address the account has since left is dead. The caller
- * counts every failure toward the lockout like a wrong password, and on ok
- * signs in through the door, with `takeBackAccount` in the same batch when
- * the email was never verified (one factor: TOTP, when on, still follows).
+ * Checks a login code inside D1, in two statements for one batch. The claim
+ * comes first: one conditional DELETE … RETURNING of the live code with
+ * fewer than 5 tries, this hash, and the account that has the address now.
+ * Then a try that did not claim it is counted (`attempts < 5`). Compare and
+ * count happen in the same transaction, so however many guesses run in
+ * parallel at most five are ever compared per code, and of parallel right
+ * answers exactly one claims it. A code sent to an address the account has
+ * since left is dead. The hash is computed here from the code sent; a
+ * malformed code can never match but still counts. The caller counts every
+ * failure toward the lockout like a wrong password, and signs in through
+ * the door with `takeBackAccount` when the email was never verified (one
+ * factor: TOTP, when on, still follows).
  */
-export async function verifyEmailCode(deps: EmailCodeDeps, email: string, code: string): Promise<EmailCodeResult> {
+export async function emailCodeClaim(deps: EmailCodeDeps, email: string, code: string): Promise<EmailCodeClaim> {
   const nowIso = new Date(clock(deps)).toISOString();
   const address = normalEmail(email);
   const emailHash = await emailKey(address);
-  const live = and(eq(emailLoginCodes.emailHash, emailHash), gt(emailLoginCodes.expiresAt, nowIso));
-  const [reserved] = await deps.db
-    .update(emailLoginCodes)
-    .set({ attempts: sql`${emailLoginCodes.attempts} + 1` })
-    .where(and(live, lt(emailLoginCodes.attempts, EMAIL_CODE_MAX_ATTEMPTS)))
-    .returning({ codeHash: emailLoginCodes.codeHash, attempts: emailLoginCodes.attempts });
-  if (!reserved) return { ok: false, reason: "no_code" };
-  const attemptsLeft = EMAIL_CODE_MAX_ATTEMPTS - reserved.attempts;
   const hash = /^\d{6}$/.test(code) ? await codeHash(deps.secret, emailHash, code) : "";
-  if (hash !== reserved.codeHash) return { ok: false, reason: "invalid_code", attemptsLeft };
+  const live = and(
+    eq(emailLoginCodes.emailHash, emailHash),
+    gt(emailLoginCodes.expiresAt, nowIso),
+    lt(emailLoginCodes.attempts, EMAIL_CODE_MAX_ATTEMPTS),
+  );
+  const right = and(
+    live,
+    eq(emailLoginCodes.codeHash, hash),
+    sql`${emailLoginCodes.userId} = (select ${users.id} from ${users} where ${users.email} = ${address})`,
+  );
+  const { db } = deps;
+  return {
+    matches: sql`exists (select 1 from ${emailLoginCodes} where ${right})`,
+    statements: [
+      db.delete(emailLoginCodes).where(right).returning({ userId: emailLoginCodes.userId }),
+      db
+        .update(emailLoginCodes)
+        .set({ attempts: sql`${emailLoginCodes.attempts} + 1` })
+        .where(live)
+        .returning({ attempts: emailLoginCodes.attempts }),
+    ],
+    result: ([claimed, counted]) => {
+      const userId = (claimed as { userId: string | null }[])[0]?.userId;
+      if (userId) return { ok: true, userId };
+      const tried = (counted as { attempts: number }[])[0];
+      return tried
+        ? { ok: false, reason: "invalid_code", attemptsLeft: EMAIL_CODE_MAX_ATTEMPTS - tried.attempts }
+        : { ok: false, reason: "no_code" };
+    },
+  };
+}
 
-  const [claimed] = await deps.db
-    .delete(emailLoginCodes)
-    .where(
-      and(
-        live,
-        eq(emailLoginCodes.codeHash, hash),
-        sql`${emailLoginCodes.userId} = (select ${users.id} from ${users} where ${users.email} = ${address})`,
-      ),
-    )
-    .returning({ userId: emailLoginCodes.userId });
-  if (!claimed?.userId) return { ok: false, reason: "invalid_code", attemptsLeft };
-  return { ok: true, userId: claimed.userId };
+/** `emailCodeClaim` on its own (one round trip), for callers with nothing to batch it with. */
+export async function verifyEmailCode(deps: EmailCodeDeps, email: string, code: string): Promise<EmailCodeResult> {
+  const claim = await emailCodeClaim(deps, email, code);
+  return claim.result(await deps.db.batch(claim.statements));
 }

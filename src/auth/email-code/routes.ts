@@ -1,5 +1,5 @@
 import { and, eq, isNotNull, type SQL, sql } from "drizzle-orm";
-import { auditInsert } from "../../audit/audit";
+import { auditInsertWhere } from "../../audit/audit";
 import { users } from "../../db/schema";
 import { clientIp, clientNetwork } from "../../http/client";
 import { ok } from "../../http/envelope";
@@ -11,10 +11,10 @@ import { loginCodeEmail, stepUpCodeEmail } from "../../mail/templates";
 import { createRouter } from "../../openapi/router";
 import { passChallenge } from "../lockout/challenge";
 import { clearFailures, failureScope, reserveAttempt } from "../lockout/failures";
-import { completeSignIn } from "../sign-in";
+import { completeSignIn, spendClaim } from "../sign-in";
 import { NO_PASSWORD } from "../sign-in-methods";
 import { takeBackAccount } from "../take-back";
-import { issueEmailCode, verifyEmailCode } from "./codes";
+import { emailCodeClaim, issueEmailCode } from "./codes";
 import { requestEmailCodeRoute, requestStepUpCodeRoute, verifyEmailCodeRoute } from "./routes.defs";
 import { assertEmailCodeStepUp, invalidEmailCode } from "./step-up";
 import { issueStepUpCode } from "./step-up-codes";
@@ -59,8 +59,11 @@ export const emailCodeRoutes = createRouter()
    * Like POST /login with the code in place of the password: the attempt is
    * reserved against the lockout before the code is looked at, every failure
    * is one answer (`INVALID_EMAIL_CODE`) whatever its reason, and the sign-in
-   * goes through the one door. Taking back an unverified account happens in
-   * the door's batch, conditional on the take-back itself.
+   * goes through the one door. Two round trips: the reservation, then the
+   * door's batch, which compares and claims the code inside D1 after every
+   * write that carries "the code matches" (the take-back of an unverified
+   * account, the failures given back, the audit, the session), and counts
+   * and audits a try that claimed nothing.
    */
   .openapi(verifyEmailCodeRoute, async (c) => {
     const { email, code } = c.req.valid("json");
@@ -75,22 +78,31 @@ export const emailCodeRoutes = createRouter()
     if (attempt.lockedForSeconds > 0) throw tooManyRequests(attempt.lockedForSeconds, "ACCOUNT_LOCKED");
     // No Turnstile here (the body has no token): an email with many failures is slowed down.
     await passChallenge(c, attempt, { allowed: false });
-    const result = await verifyEmailCode({ db, secret: config.JWT_SECRET }, email, code);
     const { user } = attempt;
-    if (!result.ok || !user || user.id !== result.userId) {
-      await auditInsert(db, {
-        action: "login_failure",
-        targetId: user?.id,
-        ip,
-        details: { email, via: "email-code" },
-      });
+    const codeClaim = await emailCodeClaim({ db, secret: config.JWT_SECRET }, email, code);
+    // The claim rides at the end of the door's batch; a try that claims nothing is audited there too.
+    const claim = {
+      statements: [
+        auditInsertWhere(
+          db,
+          { action: "login_failure", targetId: user?.id, ip, details: { email, via: "email-code" } },
+          sql`not ${codeClaim.matches}`,
+        ),
+        ...codeClaim.statements,
+      ],
+      taken: (results: unknown[]) => codeClaim.result(results.slice(1)).ok,
+      refused: invalidEmailCode,
+    };
+    // No account has the address: the code cannot match, and the try is counted and audited alike.
+    if (!user) {
+      await spendClaim(c, claim);
       throw invalidEmailCode();
     }
 
     const takeBack = user.emailVerifiedAt
       ? undefined
-      : takeBackAccount(db, user, { via: "email-code" }, { ip, now: Date.now() });
-    const stillHolds = takeBack?.tookBack ?? codeStillHolds(user.id, email);
+      : takeBackAccount(db, user, { via: "email-code" }, { ip, now: Date.now() }, codeClaim.matches);
+    const stillHolds = sql`${takeBack?.tookBack ?? codeStillHolds(user.id, email)} and ${codeClaim.matches}`;
     const answer = await completeSignIn(c, {
       // After a take-back the account is what the batch leaves: verified, no password, no TOTP.
       user: takeBack
@@ -112,6 +124,7 @@ export const emailCodeRoutes = createRouter()
         clearFailures(db, email, [failureScope.account, failureScope.network(network)], stillHolds),
       ],
       details: { via: "email-code", ...(takeBack ? { reclaimed: true } : {}) },
+      claim,
     }).catch((err: unknown) => {
       // The door's "your check went stale" (INVALID_CREDENTIALS) is, here, a code that no longer signs in.
       if (err instanceof AppError && err.code === "INVALID_CREDENTIALS") throw invalidEmailCode();

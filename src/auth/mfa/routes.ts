@@ -3,7 +3,7 @@ import type { BatchItem } from "drizzle-orm/batch";
 import type { Context } from "hono";
 import { auditInsert, auditInsertWhere } from "../../audit/audit";
 import { nowIso } from "../../db/client";
-import { mfaChallenges, sessions, totpCredentials, users } from "../../db/schema";
+import { sessions, totpCredentials, users } from "../../db/schema";
 import type { AppEnv } from "../../env";
 import { clientIp, clientNetwork } from "../../http/client";
 import { ok } from "../../http/envelope";
@@ -25,8 +25,6 @@ import {
 import { revokeAllSessions } from "../sessions";
 import { completeSignIn } from "../sign-in";
 import { invalidMfaCode, proveStepUp, proveTotpCode } from "../step-up/proof";
-import { sha256Hex } from "../tokens";
-import { completeMfaChallenge } from "../totp/challenge";
 import {
   confirmTotpEnrolment,
   disableTotpStatements,
@@ -35,6 +33,9 @@ import {
   startTotpEnrolment,
 } from "../totp/enrolment";
 import { mfaKeys } from "../totp/keys";
+import { claimRecoveryCode } from "../totp/recovery-codes";
+import { matchSealedCode } from "../totp/verify";
+import { attemptsLeft, claimStep, reserveStep } from "./login-step";
 import { sendMfaNotice } from "./mail";
 import {
   adminResetMfaRoute,
@@ -220,11 +221,13 @@ export const mfaRoutes = createRouter()
   })
 
   /**
-   * The login's second step. The owner is looked up from the token first so
-   * the attempt is counted toward the account's lockout before any code is
-   * compared (a wrong code costs what a wrong password costs), then the
-   * challenge service reserves an attempt on the token, claims the factor and
-   * consumes the token atomically, and the door creates the session.
+   * The login's second step, in three round trips: a try is reserved on the
+   * mfaToken (reading its owner's address and TOTP secret), then the attempt
+   * is counted toward the owner's lockout, both before any code is compared
+   * (a wrong code costs what a wrong password costs); the right code's token
+   * claim and step record ride at the end of the door's batch, after the
+   * session and audit that carry "the token is live and the step unused".
+   * A recovery code is claimed on its own first (one more round trip).
    */
   .openapi(loginMfaRoute, async (c) => {
     const body = c.req.valid("json");
@@ -232,42 +235,58 @@ export const mfaRoutes = createRouter()
     const ip = clientIp(c);
     const network = clientNetwork(c);
     await enforceRateLimit(c, "login-mfa");
-    const owner = await db
-      .select({ id: users.id, email: users.email })
-      .from(mfaChallenges)
-      .innerJoin(users, eq(users.id, mfaChallenges.userId))
-      .where(eq(mfaChallenges.tokenHash, await sha256Hex(body.mfaToken)))
-      .get();
-    if (!owner) throw invalidMfaToken();
+    const step = await reserveStep({ db }, body.mfaToken);
+    if (!step) throw invalidMfaToken();
     // Per account and network, like /login: strangers guessing codes cannot use up the owner's budget.
-    await enforceRateLimit(c, "login-mfa", { email: owner.email, network });
-    const attempt = await reserveAttempt(db, { email: owner.email, network });
+    await enforceRateLimit(c, "login-mfa", { email: step.email, network });
+    const attempt = await reserveAttempt(db, { email: step.email, network });
     if (attempt.lockedForSeconds > 0) throw tooManyRequests(attempt.lockedForSeconds, "ACCOUNT_LOCKED");
     await passChallenge(c, attempt, { allowed: false });
-    const proof = body.code !== undefined ? { code: body.code } : { recoveryCode: body.recoveryCode ?? "" };
-    const result = await completeMfaChallenge({ db, config }, body.mfaToken, proof);
-    if (!result.ok && result.reason === "invalid_token") throw invalidMfaToken();
-    if (!result.ok) {
-      await auditInsert(db, {
-        action: "mfa_failure",
-        targetId: result.userId,
-        ip,
-        details: { via: "login", attemptsLeft: result.attemptsLeft },
-      });
-      throw invalidMfaCode();
-    }
     const { user } = attempt;
-    if (!user || user.id !== result.userId) throw invalidMfaToken();
-    const stillHolds = passwordStillHolds(user.id, user.passwordHash);
-    const recovery = result.method === "recovery_code";
+    // The account's email changed between the two reads: nothing proven about this row.
+    if (!user || user.id !== step.userId) throw invalidMfaToken();
+    const failure = {
+      action: "mfa_failure" as const,
+      targetId: user.id,
+      ip,
+      details: { via: "login", attemptsLeft: attemptsLeft(step) },
+    };
+
+    let remaining: number | undefined;
+    let proof: { totpStep: number } | { recoveryCode: true };
+    if (body.code !== undefined) {
+      const matched = await matchSealedCode({ db, config }, user.id, step.sealed, body.code);
+      if (matched === null) {
+        await auditInsert(db, failure);
+        throw invalidMfaCode();
+      }
+      proof = { totpStep: matched };
+    } else {
+      const { recoveryCodeKey } = await mfaKeys(config);
+      const claimed = await claimRecoveryCode(db, recoveryCodeKey, user.id, body.recoveryCode ?? "");
+      if (!claimed) {
+        await auditInsert(db, failure);
+        throw invalidMfaCode();
+      }
+      remaining = claimed.remaining;
+      proof = { recoveryCode: true };
+    }
+    // A replayed step (or a token a parallel request took) takes nothing: audited in the batch, answered as a wrong code.
+    const claim = claimStep({ db }, step, proof, {
+      refused: invalidMfaCode,
+      missed: (notTaken) => auditInsertWhere(db, failure, notTaken),
+    });
+    const stillHolds = sql`${passwordStillHolds(user.id, user.passwordHash)} and ${claim.holds}`;
+    const method = remaining === undefined ? "totp" : "recovery_code";
     const answer = await completeSignIn(c, {
       user,
-      factors: [result.firstFactor, recovery ? "recovery" : "otp"],
+      factors: [step.firstFactor, remaining === undefined ? "otp" : "recovery"],
       stillHolds,
       before: [
         clearFailures(db, user.email, [failureScope.account, failureScope.network(network)], stillHolds),
-        ...(recovery
-          ? [
+        ...(remaining === undefined
+          ? []
+          : [
               auditInsertWhere(
                 db,
                 {
@@ -275,17 +294,17 @@ export const mfaRoutes = createRouter()
                   actorId: user.id,
                   targetId: user.id,
                   ip,
-                  details: { remaining: result.remainingRecoveryCodes },
+                  details: { remaining },
                 },
                 stillHolds,
               ),
-            ]
-          : []),
+            ]),
       ],
-      details: { via: "login/mfa", method: result.method },
+      details: { via: "login/mfa", method },
+      claim,
     });
     if ("mfaRequired" in answer) throw invalidMfaToken(); // unreachable: two factors were proven
-    if (result.method === "recovery_code") sendMfaNotice(c, user, "recovery_code_used", result.remainingRecoveryCodes);
+    if (remaining !== undefined) sendMfaNotice(c, user, "recovery_code_used", remaining);
     return ok(c, "Login successful", answer);
   })
 

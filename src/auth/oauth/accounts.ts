@@ -1,4 +1,5 @@
 import { and, eq } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import type { Db } from "../../db/client";
 import { oauthIdentities, users } from "../../db/schema";
 import { isUniqueViolation } from "../../users/conflicts";
@@ -37,10 +38,13 @@ export type CreateResult = { ok: true; userId: string } | { ok: false; reason: "
  * provider-verified emails; kept as a second line). When the email was registered,
  * or the identity linked, between the caller's decision and this write,
  * nothing is created and the caller resolves the identity again.
+ * `also(userId)` adds the caller's writes for the new account to the same
+ * batch (the callback's login code): they land only with the account.
  */
 export async function createAccountForIdentity(
   deps: { db: Db },
   identity: ProviderIdentity & { email: string },
+  also: (userId: string) => BatchItem<"sqlite">[] = () => [],
 ): Promise<CreateResult> {
   const { db } = deps;
   const now = new Date().toISOString();
@@ -67,6 +71,7 @@ export async function createAccountForIdentity(
           createdAt: now,
           lastUsedAt: now,
         }),
+        ...also(userId),
       ]);
       return { ok: true, userId };
     } catch (err) {

@@ -51,6 +51,19 @@ const insertIdentity = (db: Db, identity: ProviderIdentity, userId: string, cond
     .onConflictDoNothing()
     .returning(identityColumns);
 
+/** The account an identity is linked to, with its address (what a sign-in's lockout is keyed by). */
+const linkedOwner = (db: Db, identity: ProviderIdentity) =>
+  db
+    .select({ userId: oauthIdentities.userId, email: users.email })
+    .from(oauthIdentities)
+    .innerJoin(users, eq(users.id, oauthIdentities.userId))
+    .where(and(eq(oauthIdentities.provider, identity.provider), eq(oauthIdentities.subject, identity.subject)));
+
+/** `SignInDecision`, where a sign-in by a linked identity also carries the account's address (read in the same batch). */
+export type ResolvedSignIn =
+  | Exclude<SignInDecision, { action: "sign_in" }>
+  | { action: "sign_in"; userId: string; email: string };
+
 /**
  * Resolves a provider identity for sign-in: reads its link and the account
  * holding its email in one batch, applies `decideSignIn`, and performs an
@@ -61,16 +74,17 @@ const insertIdentity = (db: Db, identity: ProviderIdentity, userId: string, cond
  * once more from what is now stored. `create` is left to the caller (the
  * account is made with the identity in one batch by the sign-in route).
  */
-export async function resolveSignIn(db: Db, identity: ProviderIdentity): Promise<SignInDecision> {
+export async function resolveSignIn(db: Db, identity: ProviderIdentity): Promise<ResolvedSignIn> {
   for (let attempt = 0; attempt < 2; attempt++) {
     const [link, account] = await db.batch([
-      linkedTo(db, identity),
+      linkedOwner(db, identity),
       db
         .select({ id: users.id, emailVerifiedAt: users.emailVerifiedAt })
         .from(users)
         .where(eq(users.email, identity.email ?? "")),
     ]);
     const decision = decideSignIn(identity, link[0] ?? null, identity.email ? (account[0] ?? null) : null);
+    if (decision.action === "sign_in") return { ...decision, email: link[0]?.email ?? "" };
     if (decision.action !== "link") return decision;
     const condition = and(
       eq(users.id, decision.userId),

@@ -19,23 +19,35 @@ export const LOGIN_CODE_TTL_SECONDS = 60;
  */
 export async function issueLoginCode(
   deps: Pick<OAuthDeps, "db" | "now">,
-  grant: { userId: string; provider: string; codeChallenge: string; link?: ProviderIdentity },
+  grant: LoginCodeGrant,
   also: BatchItem<"sqlite">[] = [],
 ): Promise<string> {
+  const { code, statements } = await newLoginCode(deps);
+  await deps.db.batch([...statements(grant), ...also]);
+  return code;
+}
+
+export type LoginCodeGrant = { userId: string; provider: string; codeChallenge: string; link?: ProviderIdentity };
+
+/**
+ * `issueLoginCode` in two halves: a fresh code now, and its statements (the
+ * sweep, the insert) for a grant known later, for a caller that batches them
+ * with its own writes (an account created with its first login code).
+ */
+export async function newLoginCode(deps: Pick<OAuthDeps, "db" | "now">) {
   const now = clock(deps);
   const code = randomToken();
-  const { link, ...bound } = grant;
-  await deps.db.batch([
+  const codeHash = await sha256Hex(code);
+  const statements = ({ link, ...bound }: LoginCodeGrant): [BatchItem<"sqlite">, BatchItem<"sqlite">] => [
     deps.db.delete(oauthLoginCodes).where(lte(oauthLoginCodes.expiresAt, new Date(now).toISOString())),
     deps.db.insert(oauthLoginCodes).values({
-      codeHash: await sha256Hex(code),
+      codeHash,
       ...bound,
       ...(link && { purpose: "link", subject: link.subject, email: link.email, emailVerified: link.emailVerified }),
       expiresAt: new Date(now + LOGIN_CODE_TTL_SECONDS * 1000).toISOString(),
     }),
-    ...also,
-  ]);
-  return code;
+  ];
+  return { code, statements };
 }
 
 /** Takes the unexpired code whose hash is `codeHash` if `condition` (its purpose, its owner) holds too: one DELETE … RETURNING. */

@@ -17,7 +17,7 @@ import { finishAuthorization } from "./callback";
 import { type Provider, parseProviders, publicProviders } from "./config";
 import { verifyIdToken } from "./id-token";
 import { linkIdentity, touchIdentity } from "./identities";
-import { claimLinkCode, claimLoginCode, issueLoginCode } from "./login-codes";
+import { claimLinkCode, claimLoginCode, issueLoginCode, newLoginCode } from "./login-codes";
 import { sendIdentityLinkedNotice } from "./mail";
 import { listIdentities, unlinkIdentity } from "./manage";
 import {
@@ -56,17 +56,21 @@ const refusedRedirect = (reason: "redirect_uri" | "code_challenge", field: strin
       : { path: field, message: "must be a PKCE S256 challenge (43 base64url characters)" },
   ]);
 
+/** The audit line of an identity linked to an account, for the caller's batch. */
+const linkAudit = (c: Context<AppEnv>, userId: string, provider: Provider, via: string) =>
+  auditInsert(c.var.db, {
+    action: "identity_link",
+    actorId: userId,
+    targetId: userId,
+    ip: clientIp(c),
+    details: { provider: provider.id, via },
+  });
+
 /** An identity linked to an account: audited (in one round trip with reading the owner's address) and mailed to the owner. */
 async function recordLink(c: Context<AppEnv>, userId: string, provider: Provider, via: string) {
   const { db } = c.var;
   const [, owner] = await db.batch([
-    auditInsert(db, {
-      action: "identity_link",
-      actorId: userId,
-      targetId: userId,
-      ip: clientIp(c),
-      details: { provider: provider.id, via },
-    }),
+    linkAudit(c, userId, provider, via),
     db.select({ id: users.id, email: users.email }).from(users).where(eq(users.id, userId)),
   ]);
   if (owner[0]) sendIdentityLinkedNotice(c, owner[0], provider.name);
@@ -118,12 +122,20 @@ export const oauthRoutes = createRouter()
       return c.redirect(back(redirectUri, { code }), 302);
     }
 
-    const account = await accountForIdentity(deps.db, identity);
+    // A new account gets its login code in its creation's batch; any other in one batch with its audit line.
+    const grant = { provider: provider.id, codeChallenge };
+    const fresh = await newLoginCode(deps);
+    const account = await accountForIdentity(deps.db, identity, (userId) => fresh.statements({ ...grant, userId }));
     if (!account.ok) return c.redirect(back(redirectUri, { error: account.code }), 302);
-    if (account.how === "linked") await recordLink(c, account.userId, provider, "sign-in");
-    const code = await issueLoginCode(deps, { userId: account.userId, provider: provider.id, codeChallenge }, [
-      touchIdentity(deps.db, identity),
-    ]);
+    const code =
+      account.how === "created"
+        ? fresh.code
+        : await issueLoginCode(deps, { ...grant, userId: account.userId }, [
+            touchIdentity(deps.db, identity),
+            ...(account.how === "linked" ? [linkAudit(c, account.userId, provider, "sign-in")] : []),
+          ]);
+    if (account.how === "linked")
+      sendIdentityLinkedNotice(c, { id: account.userId, email: account.email }, provider.name);
     return c.redirect(back(redirectUri, { code }), 302);
   })
 
@@ -134,14 +146,15 @@ export const oauthRoutes = createRouter()
     const claimed = await claimLoginCode({ db }, code, codeVerifier);
     if (!claimed) throw invalidLoginCode();
     if (!claimed.verified) {
-      // The code named its account: a wrong verifier counts toward that account's lockout like a wrong password.
-      await reserveAttempt(db, { email: claimed.email, network: clientNetwork(c) });
-      await auditInsert(db, {
+      // The code named its account: a wrong verifier counts toward that account's lockout like a wrong password,
+      // and its audit line rides in the reservation's batch.
+      const failure = auditInsert(db, {
         action: "login_failure",
         targetId: claimed.userId,
         ip: clientIp(c),
         details: { via: "oauth/token", provider: claimed.provider },
       });
+      await reserveAttempt(db, { email: claimed.email, network: clientNetwork(c) }, { before: [failure] });
       throw invalidLoginCode();
     }
     const answer = await signInWithIdentity(c, { ...claimed, via: "oauth/token" });
@@ -164,13 +177,15 @@ export const oauthRoutes = createRouter()
     }
     if (!account.ok)
       throw new AppError(400, "EMAIL_REQUIRED", "The provider gave no verified email to create an account with");
-    if (account.how === "linked") await recordLink(c, account.userId, provider, "id-token");
-    const [owner] = await db.select({ email: users.email }).from(users).where(eq(users.id, account.userId));
-    if (!owner) throw invalidLoginCode();
+    const { email } = account;
+    // A link made here is audited in the reservation's batch (whatever the door then says) and mailed.
+    const linked = account.how === "linked";
+    if (linked) sendIdentityLinkedNotice(c, { id: account.userId, email }, provider.name);
     const answer = await signInWithIdentity(
       c,
-      { userId: account.userId, email: owner.email, provider: provider.id, via: "oauth/id-token" },
+      { userId: account.userId, email, provider: provider.id, via: "oauth/id-token" },
       [touchIdentity(db, identity)],
+      linked ? [linkAudit(c, account.userId, provider, "id-token")] : [],
     );
     if ("mfaRequired" in answer) return ok(c, "Second factor required", answer);
     return ok(c, "Login successful", answer);

@@ -36,7 +36,8 @@ export function providerOf(c: Context<AppEnv>, id: string): Provider {
 }
 
 export type AccountForIdentity =
-  | { ok: true; userId: string; how: "signed_in" | "linked" | "created" }
+  /** `email` is the account's (read with the link, or the one it was matched by or made with). */
+  | { ok: true; userId: string; how: "signed_in" | "linked" | "created"; email: string }
   | { ok: false; code: "ACCOUNT_EXISTS" | "EMAIL_REQUIRED" };
 
 /**
@@ -45,16 +46,24 @@ export type AccountForIdentity =
  * verified the email), or a new account (with the identity, in one batch).
  * When the email was registered or the identity linked between the decision
  * and the creation, the identity is resolved once more from what is stored.
+ * `onCreate(userId)` are writes that go in the creation's batch (see
+ * `createAccountForIdentity`); they ran only when `how` is "created".
  */
-export async function accountForIdentity(db: Db, identity: ProviderIdentity): Promise<AccountForIdentity> {
+export async function accountForIdentity(
+  db: Db,
+  identity: ProviderIdentity,
+  onCreate?: (userId: string) => BatchItem<"sqlite">[],
+): Promise<AccountForIdentity> {
   for (let attempt = 0; attempt < 2; attempt++) {
     const decision = await resolveSignIn(db, identity);
-    if (decision.action === "sign_in") return { ok: true, userId: decision.userId, how: "signed_in" };
-    if (decision.action === "link") return { ok: true, userId: decision.userId, how: "linked" };
+    if (decision.action === "sign_in")
+      return { ok: true, userId: decision.userId, how: "signed_in", email: decision.email };
     if (decision.action === "refuse") return { ok: false, code: decision.code };
     if (!identity.email) return { ok: false, code: "EMAIL_REQUIRED" };
-    const created = await createAccountForIdentity({ db }, { ...identity, email: identity.email });
-    if (created.ok) return { ok: true, userId: created.userId, how: "created" };
+    // Linked only while the account still has this address (the link's own condition).
+    if (decision.action === "link") return { ok: true, userId: decision.userId, how: "linked", email: identity.email };
+    const created = await createAccountForIdentity({ db }, { ...identity, email: identity.email }, onCreate);
+    if (created.ok) return { ok: true, userId: created.userId, how: "created", email: identity.email };
   }
   return { ok: false, code: "ACCOUNT_EXISTS" };
 }
@@ -71,15 +80,19 @@ const identityStillLinked = (userId: string, provider: string): SQL =>
  * MFA, creates the session with `amr: ["oauth"]` and audits `oauth_login`.
  * Every write carries that the account is unchanged (its password hash and
  * status, as the password login's) and still has an identity of `provider`.
+ * `also` goes in the door's batch (under that condition); `decided` are
+ * writes already decided (a link's audit line), which ride in the
+ * reservation's batch so that they land whatever the door then says.
  */
 export async function signInWithIdentity(
   c: Context<AppEnv>,
   proven: { userId: string; email: string; provider: string; via: "oauth/token" | "oauth/id-token" },
   also: BatchItem<"sqlite">[] = [],
+  decided: BatchItem<"sqlite">[] = [],
 ): Promise<SignInAnswer> {
   const { db } = c.var;
   const network = clientNetwork(c);
-  const attempt = await reserveAttempt(db, { email: proven.email, network });
+  const attempt = await reserveAttempt(db, { email: proven.email, network }, { before: decided });
   if (attempt.lockedForSeconds > 0) throw tooManyRequests(attempt.lockedForSeconds, "ACCOUNT_LOCKED");
   const { user } = attempt;
   // The account changed its email (or went away) since the method proved it: nothing to sign in to.

@@ -1,5 +1,5 @@
 import { decodeBase64urlIgnorePadding, encodeBase64urlNoPadding } from "@oslojs/encoding";
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, ne, sql } from "drizzle-orm";
 import { passkeyCredentials, users, webauthnUserHandles } from "../../db/schema";
 import { hmacSha256 } from "../tokens";
 import { parseAuthenticatorData } from "./authenticator-data";
@@ -108,6 +108,16 @@ export async function claimAssertion(deps: PasskeyDeps, challengeId: string, res
   return { claimed: claimed[0] ?? null, stored: found[0] ?? null };
 }
 
+/** A signature that verified, with the counter move still to be stored (`counterMove`). */
+export type CheckedAssertion = {
+  ok: true;
+  userId: string;
+  passkeyId: string;
+  userVerified: true;
+  /** The counter read with the credential, and the one the authenticator signed (moved forward, or both 0). */
+  counter: { from: number; to: number };
+};
+
 /**
  * Verifies a login assertion against what `claimAssertion` found, in order:
  * the challenge was live, the credential exists and belongs to the account
@@ -115,20 +125,18 @@ export async function claimAssertion(deps: PasskeyDeps, challengeId: string, res
  * clientDataJSON (type, challenge, exact origin), authenticatorData (RP ID
  * hash, UP, UV), the signature over authenticatorData ‖ SHA-256(clientDataJSON),
  * and last the counter: it must move forward from the one read (or both be
- * 0, an authenticator that keeps no counter), and one UPDATE conditional on
- * the counter it read stores it with `last_used_at`. A counter that went
- * backwards means a cloned authenticator (and a parallel use of the same
- * counter loses the UPDATE): refused, with the user and passkey ids returned
- * so the caller audits it. On ok the caller hands `userId` to the sign-in
- * door (UV: two factors).
+ * 0, an authenticator that keeps no counter). A counter that went backwards
+ * means a cloned authenticator: refused, with the user and passkey ids
+ * returned so the caller audits it. Nothing is written: the caller stores
+ * the move with `counterMove` (conditional on the counter it read).
  */
-export async function checkAssertion(
+export async function checkSignature(
   deps: PasskeyDeps,
   { claimed, stored }: ClaimedAssertion,
   response: AuthenticationResponseJSON,
-): Promise<PasskeyLoginResult> {
-  const fail = (reason: CeremonyFailure, ids: { userId?: string; passkeyId?: string } = {}): PasskeyLoginResult => ({
-    ok: false,
+): Promise<CheckedAssertion | Extract<PasskeyLoginResult, { ok: false }>> {
+  const fail = (reason: CeremonyFailure, ids: { userId?: string; passkeyId?: string } = {}) => ({
+    ok: false as const,
     reason,
     ...ids,
   });
@@ -154,19 +162,46 @@ export async function checkAssertion(
 
   const counter = decoded.authenticatorData.signCount;
   if (!(counter > stored.counter || (counter === 0 && stored.counter === 0))) return fail("counter_regression", ids);
-  const moved = await deps.db
-    .update(passkeyCredentials)
-    .set({ counter, lastUsedAt: new Date(clock(deps)).toISOString() })
-    .where(
-      and(
-        eq(passkeyCredentials.id, stored.id),
-        eq(passkeyCredentials.userId, stored.userId),
-        eq(passkeyCredentials.counter, stored.counter),
-      ),
-    )
-    .returning({ id: passkeyCredentials.id });
-  if (moved.length === 0) return fail("counter_regression", ids);
-  return { ok: true, userId: stored.userId, passkeyId: stored.id, userVerified: true };
+  return { ok: true, ...ids, userVerified: true, counter: { from: stored.counter, to: counter } };
+}
+
+/**
+ * The counter move of a checked assertion: one UPDATE conditional on the
+ * counter read, storing the new one with `last_used_at` (a parallel use of
+ * the same counter loses it). `holds` is true while the counter is still the
+ * one read, for writes batched before it; `raced` once another use moved it.
+ */
+export function counterMove(deps: Pick<PasskeyDeps, "db" | "now">, checked: CheckedAssertion) {
+  const unchanged = and(
+    eq(passkeyCredentials.id, checked.passkeyId),
+    eq(passkeyCredentials.userId, checked.userId),
+    eq(passkeyCredentials.counter, checked.counter.from),
+  );
+  const moved = and(eq(passkeyCredentials.id, checked.passkeyId), ne(passkeyCredentials.counter, checked.counter.from));
+  return {
+    holds: sql`exists (select 1 from ${passkeyCredentials} where ${unchanged})`,
+    raced: sql`exists (select 1 from ${passkeyCredentials} where ${moved})`,
+    statement: deps.db
+      .update(passkeyCredentials)
+      .set({ counter: checked.counter.to, lastUsedAt: new Date(clock(deps)).toISOString() })
+      .where(unchanged)
+      .returning({ id: passkeyCredentials.id }),
+  };
+}
+
+/** `checkSignature`, then the counter move on its own: a counter that lost a race is a `counter_regression`. */
+export async function checkAssertion(
+  deps: PasskeyDeps,
+  found: ClaimedAssertion,
+  response: AuthenticationResponseJSON,
+): Promise<PasskeyLoginResult> {
+  const checked = await checkSignature(deps, found, response);
+  if (!checked.ok) return checked;
+  const moved = await counterMove(deps, checked).statement;
+  if (moved.length === 0) {
+    return { ok: false, reason: "counter_regression", userId: checked.userId, passkeyId: checked.passkeyId };
+  }
+  return { ok: true, userId: checked.userId, passkeyId: checked.passkeyId, userVerified: true };
 }
 
 /** `claimAssertion` then `checkAssertion`: a whole login assertion, for callers with nothing to do in between. */

@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import { auditInsert, auditInsertWhere } from "../../audit/audit";
 import { clientIp, clientNetwork } from "../../http/client";
 import { ok } from "../../http/envelope";
@@ -9,7 +10,7 @@ import { type Attempt, clearFailures, failureScope, reserveAttempt } from "../lo
 import { completeSignIn } from "../sign-in";
 import { proveStepUp, reauthenticationRequired } from "../step-up/proof";
 import { passkeyDepsOf, sendPasskeyNotice } from "./context";
-import { checkAssertion, claimAssertion, loginOptions } from "./login";
+import { checkSignature, claimAssertion, counterMove, loginOptions } from "./login";
 import { listPasskeys, removePasskey, renamePasskey } from "./manage";
 import { registrationOptions, verifyRegistration } from "./registration";
 import {
@@ -123,21 +124,24 @@ export const passkeyRoutes = createRouter()
       attempt = await reserveAttempt(db, { email, network });
       if (attempt.lockedForSeconds > 0) throw tooManyRequests(attempt.lockedForSeconds, "ACCOUNT_LOCKED");
     }
-    const result = await checkAssertion(deps, found, response);
+    const result = await checkSignature(deps, found, response);
+    const failure = (reason: string, ids: { userId?: string; passkeyId?: string }) => ({
+      action: "login_failure" as const,
+      targetId: ids.userId,
+      ip,
+      details: { via: "passkey", reason, ...(ids.passkeyId && { passkeyId: ids.passkeyId }) },
+    });
     if (!result.ok) {
       // The reason stays in the audit trail (a counter regression is a cloned authenticator); the client hears 401.
-      await auditInsert(db, {
-        action: "login_failure",
-        targetId: result.userId,
-        ip,
-        details: { via: "passkey", reason: result.reason, ...(result.passkeyId && { passkeyId: result.passkeyId }) },
-      });
+      await auditInsert(db, failure(result.reason, result));
       throw invalidPasskey();
     }
     const user = attempt?.user;
     // The account's email changed between the lookup and the attempt: nothing proven about this row.
     if (!user || user.id !== result.userId) throw invalidPasskey();
-    const stillHolds = passkeyStillHolds(user.id, result.passkeyId);
+    // The counter is stored at the end of the door's batch; every write before it carries "still the counter read".
+    const moved = counterMove(deps, result);
+    const stillHolds = sql`${passkeyStillHolds(user.id, result.passkeyId)} and ${moved.holds}`;
     const details = { via: "passkey", passkeyId: result.passkeyId };
     const answer = await completeSignIn(c, {
       user,
@@ -148,6 +152,15 @@ export const passkeyRoutes = createRouter()
         auditInsertWhere(db, { action: "passkey_login", actorId: user.id, targetId: user.id, ip, details }, stillHolds),
       ],
       details,
+      claim: {
+        statements: [
+          // A parallel use of the same counter got there first: a cloned authenticator, audited as before.
+          auditInsertWhere(db, failure("counter_regression", result), moved.raced),
+          moved.statement,
+        ],
+        taken: ([, stored]) => (stored as unknown[]).length === 1,
+        refused: invalidPasskey,
+      },
     });
     if ("mfaRequired" in answer) throw invalidPasskey(); // unreachable: two factors were proven
     return ok(c, "Login successful", answer);

@@ -68,7 +68,7 @@ export type MfaChallengeResult =
   | { ok: false; reason: "invalid_code"; userId: string; attemptsLeft: number };
 
 /** Still usable: not expired, and still bound to the account's current password hash. */
-const liveChallenge = (tokenHash: string, nowIso: string) =>
+export const liveChallenge = (tokenHash: string, nowIso: string) =>
   and(
     eq(mfaChallenges.tokenHash, tokenHash),
     gt(mfaChallenges.expiresAt, nowIso),
