@@ -610,7 +610,7 @@ async function main() {
   const passkeySpa = `${passkeyOrigin}/?api=${encodeURIComponent(apiUrl)}`;
   await flow("passkey", [
     [
-      "register, verify through the inbox and log in with a password in the SPA (on localhost, the RP ID)",
+      "register, log in with a password and verify with the inbox's token in the SPA (on localhost, the RP ID)",
       async () => {
         const cdp = await page.context().newCDPSession(page);
         await cdp.send("WebAuthn.enable");
