@@ -133,7 +133,10 @@ const mismatch = "This link is invalid, has expired, was already used, or is for
 async function confirm(access) {
   const verified = await call("/verify-email", { token }, access);
   call("/logout", {}, access).catch(() => {});
-  if (verified.ok) return done("Your email address is confirmed.");
+  if (verified.ok) {
+    document.getElementById("other").remove();
+    return done("Your email address is confirmed.");
+  }
   const code = verified.json && verified.json.error && verified.json.error.code;
   show(code === "INVALID_TOKEN" ? mismatch : explain(verified.json), false);
 }

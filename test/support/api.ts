@@ -104,7 +104,7 @@ export async function registerAndLogin(overrides: Partial<Omit<TestUser, "id">> 
 export const verifyEmail = (session: { accessToken: string } | undefined, token: string, options: CallOptions = {}) =>
   api("POST", "/verify-email", { ...options, token: session?.accessToken, body: { token } });
 
-/** Marks the user's email verified directly in D1, as clicking the verification link would. */
+/** Marks the user's email verified directly in D1, as the holder's signed-in click on the link would (`verifyEmail`). */
 export const markEmailVerified = (userId: string) =>
   env.DB.prepare("update users set email_verified_at = ? where id = ?").bind(new Date().toISOString(), userId).run();
 
