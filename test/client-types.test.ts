@@ -42,6 +42,15 @@ describe("hc<AppType>() typed client", () => {
     const body = await me.json();
     expectTypeOf(body.data.user.emailVerified).toBeBoolean();
     expect(body.data.user).toMatchObject({ username, email, role: "user", emailVerified: false });
+
+    // POST /verify-email takes the emailed token with the account's bearer (N1); this token is not one.
+    const verify = await client["verify-email"].$post(
+      { json: { token: "x".repeat(43) } },
+      { headers: { Authorization: `Bearer ${data.accessToken}` } },
+    );
+    if (verify.status === 200) throw new Error("a made-up token verified the email");
+    if (verify.status === 400) expect((await verify.json()).error.code).toBe("INVALID_TOKEN");
+    expect(verify.status).toBe(400);
   });
 
   it("types path params and query strings from the validators", async () => {

@@ -11,6 +11,7 @@ import {
   STRONG_PASSWORD,
   type TestUser,
   unique,
+  verifyEmail,
 } from "./support/api";
 import { failuresOf, setFailures } from "./support/db";
 import { emailsTo, tokenFrom, waitForEmail } from "./support/mailbox";
@@ -94,14 +95,14 @@ describe("verification email", () => {
     expect(expiration).toBeGreaterThan(now + 86400 - 120);
     expect(expiration).toBeLessThanOrEqual(now + 86400 + 1);
 
-    const verified = await api("POST", "/verify-email", { body: { token } });
+    const session = await login(user);
+    const verified = await verifyEmail(session, token);
     expect(verified.status).toBe(200);
     expect(verified.body.data.user).toMatchObject({ id: user.id, emailVerified: true });
     expect(await auditCount(user.id, "email_verified")).toBe(1);
-    const session = await login(user);
     expect((await api("GET", "/me", { token: session.accessToken })).body.data.user.emailVerified).toBe(true);
 
-    expectError(await api("POST", "/verify-email", { body: { token } }), 400, "INVALID_TOKEN");
+    expectError(await verifyEmail(session, token), 400, "INVALID_TOKEN");
   });
 
   it("GET /verify-email serves a strict-CSP page and consumes nothing", async () => {
@@ -115,7 +116,7 @@ describe("verification email", () => {
       expect(page.body).not.toContain(token);
     }
     expect(await env.KV.get(await kvKey("verify", token))).not.toBeNull();
-    expect((await api("POST", "/verify-email", { body: { token } })).body.data.user).toMatchObject({
+    expect((await verifyEmail(await login(user), token)).body.data.user).toMatchObject({
       id: user.id,
       emailVerified: true,
     });
@@ -123,16 +124,19 @@ describe("verification email", () => {
 
   it("refuses a verification token once the account's email has changed", async () => {
     const { user, token } = await registerWithVerificationToken();
+    const session = await login(user);
     await env.DB.prepare("update users set email = ? where id = ?")
       .bind(`${unique("moved_")}@example.com`, user.id)
       .run();
-    expectError(await api("POST", "/verify-email", { body: { token } }), 400, "INVALID_TOKEN");
+    expectError(await verifyEmail(session, token), 400, "INVALID_TOKEN");
   });
 
   it("refuses unknown and malformed tokens, and requires one", async () => {
-    expectError(await api("POST", "/verify-email", { body: { token: "x".repeat(43) } }), 400, "INVALID_TOKEN");
-    expectError(await api("POST", "/verify-email", { body: {} }), 400, "VALIDATION_ERROR");
-    expectError(await api("POST", "/verify-email", { body: { token: "" } }), 400, "VALIDATION_ERROR");
+    const session = await registerAndLogin();
+    expectError(await verifyEmail(session, "x".repeat(43)), 400, "INVALID_TOKEN");
+    const bearer = { token: session.accessToken };
+    expectError(await api("POST", "/verify-email", { ...bearer, body: {} }), 400, "VALIDATION_ERROR");
+    expectError(await api("POST", "/verify-email", { ...bearer, body: { token: "" } }), 400, "VALIDATION_ERROR");
   });
 
   it("resend-verification mails a fresh link while unverified and is a no-op once verified", async () => {
@@ -144,7 +148,7 @@ describe("verification email", () => {
     const resent = await api("POST", "/resend-verification", { token: session.accessToken });
     expect(resent.status).toBe(200);
     const second = await waitForEmail(address, 2);
-    expect((await api("POST", "/verify-email", { body: { token: tokenFrom(second) } })).status).toBe(200);
+    expect((await verifyEmail(session, tokenFrom(second))).status).toBe(200);
 
     const noop = await settled("POST", "/resend-verification", { token: session.accessToken });
     expect(noop.status).toBe(200);
@@ -152,19 +156,24 @@ describe("verification email", () => {
     expect(await emailsTo(address)).toHaveLength(2);
   });
 
-  it("with REQUIRE_EMAIL_VERIFICATION on, refuses login until the email is verified", async () => {
+  it("with REQUIRE_EMAIL_VERIFICATION on, signs the registrant in with a session that only gets verified, then unlocks it", async () => {
     const bindings = { REQUIRE_EMAIL_VERIFICATION: "true" };
     const { user, token } = await registerWithVerificationToken();
     const credentials = { email: user.email, password: user.password };
-    expectError(await settled("POST", "/login", { body: credentials, bindings }), 403, "EMAIL_NOT_VERIFIED");
     // A wrong password learns nothing about the verification state.
     expectError(
       await settled("POST", "/login", { body: { ...credentials, password: NEW_PASSWORD }, bindings }),
       401,
       "INVALID_CREDENTIALS",
     );
-    expect((await api("POST", "/verify-email", { body: { token } })).status).toBe(200);
-    expect((await settled("POST", "/login", { body: credentials, bindings })).status).toBe(200);
+    const signedIn = await settled("POST", "/login", { body: credentials, bindings });
+    expect(signedIn.body.data.user.emailVerified).toBe(false);
+    const accessToken = signedIn.body.data.accessToken as string;
+    expectError(await settled("GET", "/posts", { token: accessToken, bindings }), 403, "EMAIL_NOT_VERIFIED");
+    const verified = await settled("POST", "/verify-email", { token: accessToken, body: { token }, bindings });
+    expect(verified.body.data.user.emailVerified).toBe(true);
+    // The same session now reaches everything.
+    expect((await settled("GET", "/posts", { token: accessToken, bindings })).status).toBe(200);
   });
 });
 

@@ -56,6 +56,17 @@ describe("emailed-link pages are branded and lead somewhere", () => {
     expect(res.body).toContain("Not a common password");
   });
 
+  it("the verify page signs the account's holder in first: verification needs their session (N1)", async () => {
+    const res = await settled("GET", "/verify-email");
+    expect(res.body).toContain('<label for="email">');
+    expect(res.body).toContain('autocomplete="current-password"');
+    expect(res.body).toContain('<label for="code">');
+    expect(res.body).toContain("If you did not create an account, ignore the email; nothing is confirmed.");
+    // It posts the token with the bearer of that sign-in, and ends the page's session afterwards.
+    expect(res.body).toContain('call("/verify-email", { token }, access)');
+    expect(res.body).toContain('call("/logout", {}, access)');
+  });
+
   it("after success offer a way on: APP_URL when set, else the API's index", async () => {
     const withApp = await settled("GET", "/verify-email", { bindings: { APP_URL: "https://app.example/start" } });
     expect(withApp.body).toContain('<a class="button" href="https://app.example/start">Continue to Edge Users</a>');

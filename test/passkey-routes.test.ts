@@ -215,23 +215,27 @@ describe("signing in with a passkey", () => {
     );
   });
 
-  it("refuses a suspended account, an unverified one when verification is required, and a locked network", async () => {
+  it("limits an unverified account when verification is required, and refuses a suspended one and a locked network", async () => {
     const session = await registerVerifiedAndLogin();
     const { authenticator } = await addPasskey(session);
     // An account whose email went unverified after the passkey was added (an admin changed the address).
     await env.DB.prepare("update users set email_verified_at = null where id = ?").bind(session.user.id).run();
+    const bindings = { REQUIRE_EMAIL_VERIFICATION: "true" };
     const unverified = await settled("POST", "/passkeys/login", {
       body: await signedAssertion(authenticator),
-      bindings: { REQUIRE_EMAIL_VERIFICATION: "true" },
+      bindings,
     });
-    expectFailure(unverified, 403, "EMAIL_NOT_VERIFIED");
+    // Signed in, as every unverified account is, to get verified (N1); nothing else is reachable.
+    const limited = await settled("GET", "/posts", { token: unverified.body.data.accessToken, bindings });
+    expectFailure(limited, 403, "EMAIL_NOT_VERIFIED");
     const ip = "10.99.2.2";
     await setFailures(session.user.email, "net:10.99.2.2", 10);
     const locked = await api("POST", "/passkeys/login", { body: await signedAssertion(authenticator), ip });
     expectFailure(locked, 429, "ACCOUNT_LOCKED");
     await suspendUser(session.user.id);
     expectFailure(await passkeyLogin(authenticator), 403, "ACCOUNT_SUSPENDED");
-    expect(await sessionsOf(session.user.id)).toHaveLength(1);
+    // The first session and the limited one: the refused sign-ins made none.
+    expect(await sessionsOf(session.user.id)).toHaveLength(2);
   });
 
   it("signs an account with MFA in without a TOTP step (a verified passkey is two factors)", async () => {

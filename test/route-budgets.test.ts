@@ -206,11 +206,13 @@ const BUDGETS: Record<string, Budget> = {
   "POST /verify-email": {
     status: 200,
     queries: 2,
-    read: 6,
+    read: 9,
     written: 7,
     send: async () => {
-      const { email } = await registerUser();
-      return call("POST", "/verify-email", { body: { token: tokenFrom(await waitForEmail(email)) } });
+      // N1: with the bearer of the token's own account (its check first, then the conditional write).
+      const session = await fresh();
+      const token = tokenFrom(await waitForEmail(session.user.email));
+      return call("POST", "/verify-email", { token: session.accessToken, body: { token } });
     },
   },
   "POST /resend-verification": {

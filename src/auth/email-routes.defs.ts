@@ -42,11 +42,13 @@ export const verifyEmailRoute = createRoute({
   tags,
   summary: "Verify the email address with an emailed token",
   description:
-    "The token of a pending email change moves the account to the new address (verified); `409` if another account took it meanwhile, and nothing changes.",
+    "Needs a bearer session of the account the token was issued for (the link proves the mailbox, the session proves the account); another account's session gets the answer of an invalid token. The token of a pending email change moves the account to the new address (verified); `409` if another account took it meanwhile, and nothing changes.",
+  security: bearer,
+  middleware: [requireAuthAllowUnverified] as const,
   request: { body: requestBody(verifyBody) },
   responses: {
     200: success("Email verified (or changed)", z.object({ user: User })),
-    ...failures(...JSON_BODY, "INVALID_TOKEN", "CONFLICT", "TOO_MANY_REQUESTS"),
+    ...failures(...SIGNED_IN, ...JSON_BODY, "INVALID_TOKEN", "CONFLICT", "TOO_MANY_REQUESTS"),
   },
 });
 
@@ -95,6 +97,6 @@ export const verifyEmailPageRoute = createRoute({
   tags: pageTags,
   summary: "The page a verification link opens",
   description:
-    "A small HTML page with a button that POSTs the token from the address bar to POST /verify-email. The GET itself reads and consumes nothing.",
+    "A small HTML page that signs the account holder in (email and password, then a TOTP code when MFA is on) and POSTs the token from the address bar to POST /verify-email with that session. The GET itself reads and consumes nothing.",
   responses: { 200: html("The confirmation page"), ...failures() },
 });

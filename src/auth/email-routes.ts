@@ -24,12 +24,13 @@ import {
   verifyEmailRoute,
 } from "./email-routes.defs";
 import { discardEmailToken, findEmailToken, isBoundTo, issueEmailToken, resetBinding } from "./email-tokens";
+import { sessionHoldsInWrite, sessionUser } from "./guard";
 import { replacePassword } from "./password-change";
 import { wrongPassword } from "./password-proof";
 import { assertAcceptablePassword, hashPassword } from "./passwords";
 import { accountSuspended } from "./sessions";
 import { proveStepUp } from "./step-up/proof";
-import { resetTakingBack, verificationTakeBack } from "./take-back";
+import { resetTakingBack } from "./take-back";
 import { tokenPage } from "./token-pages";
 import { sendVerificationEmail } from "./verification";
 
@@ -93,17 +94,26 @@ export const emailRoutes = createRouter()
     return ok(c, "Password has been reset; log in with the new password");
   })
 
+  /**
+   * N1: the link proves the mailbox, the bearer session proves the account.
+   * The token must have been issued for the caller's own account; a token of
+   * another account (an owner signed in elsewhere clicking a squatter's link,
+   * or a squatter holding the owner's link) gets the answer of an invalid
+   * token, so the route tells nobody whose link it is. Every write carries
+   * the guard's session condition, so a session ended meanwhile writes nothing.
+   */
   .openapi(verifyEmailRoute, async (c) => {
     const { db } = c.var;
     const ip = clientIp(c);
     await enforceRateLimit(c, "verify");
     const found = await findEmailToken(c.env.KV, "verify", c.req.valid("json").token);
-    const user = found && (await accountOf(db, found.userId));
-    if (!found || !user) throw invalidToken();
+    const user = await sessionUser(c);
+    if (!found || found.userId !== user.id) throw invalidToken();
+    const holds = sessionHoldsInWrite(c);
     const { pendingEmail } = user;
     if (pendingEmail && (await isBoundTo(found, pendingBinding(pendingEmail)))) {
       // The link of a pending email change: confirming it moves the account to the new address.
-      const changed = await confirmEmailChange(c, { ...user, pendingEmail });
+      const changed = await confirmEmailChange(c, { ...user, pendingEmail }, holds);
       if (!changed) throw invalidToken();
       await discardEmailToken(c.env.KV, found);
       return ok(c, "Email changed", { user: toPublicUser(changed) });
@@ -114,30 +124,25 @@ export const emailRoutes = createRouter()
       return ok(c, "Email already verified", { user: toPublicUser(user) });
     }
 
-    // Conditional on the address the token was sent to: an email change racing this request wins.
-    const unverified = and(eq(users.id, user.id), eq(users.email, user.email), isNull(users.emailVerifiedAt));
+    // Conditional on the address the token was sent to (an email change racing this request wins) and on the session.
+    const unverified = and(eq(users.id, user.id), eq(users.email, user.email), isNull(users.emailVerifiedAt), holds);
     const now = nowIso();
-    const stillUnverified = sql`exists (select 1 from ${users} where ${unverified})`;
-    const results = await db.batch([
-      auditInsertWhere(db, { action: "email_verified", actorId: user.id, targetId: user.id, ip }, stillUnverified),
-      // Whatever was attached before the mailbox was proven goes (a pre-account's squatter's methods).
-      ...verificationTakeBack(db, user.id, stillUnverified, { ip, at: now }),
-      // Proving the mailbox cancels a pending change asked for before (by whoever registered the address).
+    const [, verified] = await db.batch([
+      auditInsertWhere(
+        db,
+        { action: "email_verified", actorId: user.id, targetId: user.id, ip },
+        sql`exists (select 1 from ${users} where ${unverified})`,
+      ),
+      // Proving the mailbox cancels a pending change asked for before.
       db
         .update(users)
-        .set({
-          emailVerifiedAt: now,
-          pendingEmail: null,
-          pendingEmailExpiresAt: null,
-          mfaEnabledAt: null,
-          updatedAt: now,
-        })
+        .set({ emailVerifiedAt: now, pendingEmail: null, pendingEmailExpiresAt: null, updatedAt: now })
         .where(unverified)
         .returning(),
     ]);
-    await discardEmailToken(c.env.KV, found);
-    const verified = results.at(-1) as (typeof users.$inferSelect)[];
+    // A parallel use of this token verified first, or the session ended meanwhile: nothing was written.
     if (!verified[0]) throw invalidToken();
+    await discardEmailToken(c.env.KV, found);
     return ok(c, "Email verified", { user: toPublicUser(verified[0]) });
   })
 

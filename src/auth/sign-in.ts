@@ -8,7 +8,7 @@ import type { AppEnv, Config } from "../env";
 import { clientIp, userAgent } from "../http/client";
 import { AppError } from "../http/errors";
 import { toPublicUser } from "../users/present";
-import { accountSuspended, emailNotVerified, newSession } from "./sessions";
+import { accountSuspended, newSession } from "./sessions";
 import { signAccessToken } from "./tokens";
 import { type FirstFactor, prepareMfaChallenge } from "./totp/challenge";
 import { requireEncryptionKey } from "./totp/keys";
@@ -82,7 +82,7 @@ export const invalidCredentials = () => new AppError(401, "INVALID_CREDENTIALS",
 /**
  * The one door every sign-in method ends at (password, then a second factor;
  * OAuth, passkeys and email codes later). It decides, in one place: the
- * account is active; its email is verified when that is required; an account
+ * account is active; an account
  * with MFA that proved one factor gets an mfaToken instead of tokens; and
  * otherwise a session is created carrying its auth time (`last_proof_at`,
  * what step-up reads) and its factors (`amr`), with the audit line, in one
@@ -98,10 +98,8 @@ export async function completeSignIn(c: Context<AppEnv>, signIn: SignIn): Promis
     await spendClaim(c, claim);
     throw accountSuspended();
   }
-  if (config.REQUIRE_EMAIL_VERIFICATION && !user.emailVerifiedAt) {
-    await spendClaim(c, claim);
-    throw emailNotVerified();
-  }
+  // An unverified account signs in even with REQUIRE_EMAIL_VERIFICATION on: its session reaches only the
+  // routes that get it verified or let it leave (the guard), and verifying needs that session (N1).
   const ip = clientIp(c);
   const before = signIn.before ?? [];
   const after = signIn.upgradedHash

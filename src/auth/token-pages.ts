@@ -9,7 +9,8 @@ import { MAX_PASSWORD_BYTES } from "./passwords";
  * server (mail scanners follow links); the token never enters the HTML, the
  * page's script reads it from the address bar, drops it from history, keeps it
  * in this tab's sessionStorage (so a reload still works), and POSTs it as JSON
- * to the same path when the person acts. After success the token is forgotten
+ * to the same path when the person acts (the verify page signs the account's
+ * holder in first: verification needs their session). After success the token is forgotten
  * and the page offers a way on: APP_URL (the app) when set, else this API's index.
  */
 export function tokenPage(c: Context<AppEnv>, kind: "reset" | "verify") {
@@ -20,11 +21,26 @@ export function tokenPage(c: Context<AppEnv>, kind: "reset" | "verify") {
   const status = `<p id="status" class="status" role="status" aria-live="polite"></p>
 <noscript><p class="status err">This page needs JavaScript to send the form.</p></noscript>`;
   if (kind === "verify") {
+    // N1: the link proves the mailbox, not who holds the account, so the page signs the holder in first
+    // (it cannot see the app's session) and confirms with that session, which it then ends.
     return htmlPage(c, {
       title: "Confirm your email address",
       connect: true,
-      main: `<p class="muted">One click confirms that this address belongs to your ${escapeHtml(APP_NAME)} account.</p>
-<form id="form" method="post"><button type="submit">Confirm my email</button></form>
+      main: `<p class="muted">Sign in to the ${escapeHtml(APP_NAME)} account this address belongs to: the address is confirmed only for the account you sign in to. If you did not create an account, ignore the email; nothing is confirmed.</p>
+<form id="form" method="post" novalidate>
+<div id="signin">
+<label for="email">Email</label>
+<input id="email" type="email" name="email" autocomplete="username" required>
+<label for="password">Password</label>
+<input id="password" type="password" name="password" autocomplete="current-password" required>
+</div>
+<div id="second" hidden>
+<label for="code">Code from your authenticator app</label>
+<input id="code" name="code" autocomplete="one-time-code" inputmode="numeric" maxlength="6">
+</div>
+<button type="submit">Sign in and confirm</button>
+</form>
+<p class="muted" id="other">Signed up with a social account or an emailed code? Open this link in the app where you are signed in.</p>
 ${status}
 ${next}`,
       script: VERIFY_SCRIPT,
@@ -101,8 +117,46 @@ form.addEventListener("submit", (event) => {
   submit({ token, password: password.value }, "Your password has been changed and every session signed out. Log in with the new password.");
 });`;
 
+/**
+ * Signs in (POST /login, then POST /login/mfa when the account has TOTP), POSTs the token with that
+ * bearer, and ends the page's session (POST /logout): the page keeps no tokens, not even in storage.
+ */
 const VERIFY_SCRIPT = `${COMMON_SCRIPT}
-form.addEventListener("submit", (event) => {
+let mfaToken = "";
+const call = async (path, body, bearer) => {
+  const headers = { "Content-Type": "application/json" };
+  if (bearer) headers.Authorization = "Bearer " + bearer;
+  const res = await fetch(path, { method: "POST", headers, body: JSON.stringify(body) });
+  return { ok: res.ok, json: await res.json().catch(() => null) };
+};
+const mismatch = "This link is invalid, has expired, was already used, or is for another account. Sign in to the account that asked for it, or ask for a new email.";
+async function confirm(access) {
+  const verified = await call("/verify-email", { token }, access);
+  call("/logout", {}, access).catch(() => {});
+  if (verified.ok) {
+    document.getElementById("other").remove();
+    return done("Your email address is confirmed.");
+  }
+  const code = verified.json && verified.json.error && verified.json.error.code;
+  show(code === "INVALID_TOKEN" ? mismatch : explain(verified.json), false);
+}
+form.addEventListener("submit", async (event) => {
   event.preventDefault();
-  submit({ token }, "Your email address is confirmed.");
+  clear();
+  const button = form.querySelector("button");
+  button.disabled = true;
+  try {
+    const signedIn = mfaToken
+      ? await call("/login/mfa", { mfaToken, code: form.code.value.trim() })
+      : await call("/login", { email: form.email.value.trim(), password: form.password.value });
+    const data = signedIn.ok && signedIn.json && signedIn.json.data;
+    if (data && data.mfaRequired) {
+      mfaToken = data.mfaToken;
+      document.getElementById("signin").hidden = true;
+      document.getElementById("second").hidden = false;
+      form.code.focus();
+    } else if (data && data.accessToken) await confirm(data.accessToken);
+    else show(explain(signedIn.json), false);
+  } catch { show("Network error; check your connection and try again.", false); }
+  finally { if (form.isConnected) button.disabled = false; }
 });`;

@@ -1,4 +1,4 @@
-import { and, eq, gt, isNotNull, sql } from "drizzle-orm";
+import { and, eq, gt, isNotNull, type SQL, sql } from "drizzle-orm";
 import type { Context } from "hono";
 import { auditInsertWhere } from "../audit/audit";
 import { sessionHoldsInWrite } from "../auth/guard";
@@ -14,7 +14,8 @@ import { sendEmailChangeNotice } from "./mail";
  * Moves the account to its confirmed pending address, in one conditional
  * UPDATE: only if the pending address is still the one the token was bound
  * to, has not lapsed, and the current address is still the one the caller
- * read (an admin change in between wins). The audit row carries the same
+ * read (an admin change in between wins), and only while the caller's
+ * session (of this account) holds. The audit row carries the same
  * condition. If another account took the address meanwhile, the unique
  * index fails the whole batch: `409 CONFLICT`, nothing changes.
  * Returns null when the condition no longer held.
@@ -22,6 +23,8 @@ import { sendEmailChangeNotice } from "./mail";
 export async function confirmEmailChange(
   c: Context<AppEnv>,
   user: Pick<UserRow, "id" | "email"> & { pendingEmail: string },
+  /** The caller's session condition (N1: only the account's own session confirms; `sessionHoldsInWrite`). */
+  sessionHolds: SQL,
 ): Promise<UserRow | null> {
   const { db } = c.var;
   const now = nowIso();
@@ -30,6 +33,7 @@ export async function confirmEmailChange(
     eq(users.email, user.email),
     eq(users.pendingEmail, user.pendingEmail),
     gt(users.pendingEmailExpiresAt, now),
+    sessionHolds,
   );
   let swapped: UserRow | undefined;
   try {

@@ -57,8 +57,9 @@ export const verificationEmail = (to: string, link: string, ttlSeconds: number) 
     subject: "Confirm your email address",
     lines: [
       "Please confirm that this email address is yours.",
-      `The link below works once and expires in ${describeDuration(ttlSeconds)}.`,
-      "If you did not create an account, ignore this email.",
+      "Open the link below where you are signed in to your account, or sign in on the page it opens: it confirms the address only for the account's holder.",
+      `It works once and expires in ${describeDuration(ttlSeconds)}.`,
+      "If you did not create an account, ignore this email: nothing is confirmed without you.",
     ],
     action: { label: "Confirm my email", link },
   });
@@ -70,8 +71,9 @@ export const emailChangeVerificationEmail = (to: string, link: string, ttlSecond
     subject: "Confirm your new email address",
     lines: [
       "Someone asked to move an account to this email address. Nothing changes until the address is confirmed.",
-      `The link below works once and expires in ${describeDuration(ttlSeconds)}.`,
-      "If you did not ask for this, ignore this email.",
+      "Open the link below where you are signed in to that account, or sign in on the page it opens: only the account's holder can confirm.",
+      `It works once and expires in ${describeDuration(ttlSeconds)}.`,
+      "If you did not ask for this, ignore this email: the address is not moved without you.",
     ],
     action: { label: "Confirm my new email", link },
   });

@@ -9,7 +9,10 @@ import type { ErrorCode } from "../http/errors";
 export const ERROR_CODES = {
   VALIDATION_ERROR: { status: 400, when: "The body, query or path fails its schema; `details` name each field." },
   INVALID_JSON: { status: 400, when: "The body is not parseable JSON." },
-  INVALID_TOKEN: { status: 400, when: "The reset or verification token is unknown, expired or already used." },
+  INVALID_TOKEN: {
+    status: 400,
+    when: "The reset or verification token is unknown, expired or already used, or (verification) another account's than the session's.",
+  },
   UNAUTHORIZED: {
     status: 401,
     when: "The access token is missing, malformed, tampered, expired or revoked (`WWW-Authenticate: Bearer`).",
@@ -44,7 +47,7 @@ export const ERROR_CODES = {
   ACCOUNT_SUSPENDED: { status: 403, when: "The account is suspended." },
   EMAIL_NOT_VERIFIED: {
     status: 403,
-    when: "`REQUIRE_EMAIL_VERIFICATION` is on and the account's email is not verified (login, refresh, most bearer routes).",
+    when: "`REQUIRE_EMAIL_VERIFICATION` is on and the account's email is not verified (refresh, most bearer routes).",
   },
   NOT_FOUND: { status: 404, when: "No such route or resource." },
   CONFLICT: { status: 409, when: "The email or username is already taken." },

@@ -1,7 +1,8 @@
 // `npm run test:e2e`: the SPA use case in a real browser (Debian's chromium driven by playwright-core).
 // Starts two static servers for test/e2e/spa (one origin allowed by CORS_ORIGINS, one not) and
 // `npm run dev` with its own throwaway local D1/KV and its local inbox on a free port, then walks a
-// user through the index page, register, the inbox, verify on the API's page, login, /me, a post,
+// user through the index page, register, the inbox, another account's session refused on the link (N1),
+// verify on the API's page (signing in there), login, /me, a post,
 // refresh, logout, a password reset on the API's page, TOTP, a sign-in with an email code, a passkey
 // (Chromium's virtual authenticator), a social sign-in through the local identity provider
 // (test/support/oidc-provider.ts), a CORS refusal and a request sent from the /docs reference.
@@ -162,19 +163,9 @@ function linkFromEmail(mailUrl, address, page) {
   );
 }
 
-/**
- * Confirms `address` with the link of its registration email, as its owner would: passkeys and
- * TOTP attach only to accounts whose email is verified (docs/API.md, "Pre-account takeover").
- */
-async function verifyByInbox(mailUrl, apiUrl, address) {
-  const link = await linkFromEmail(mailUrl, address, "verify-email");
-  const token = new URL(link).searchParams.get("token");
-  const res = await fetch(`${apiUrl}/verify-email`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ token }),
-  });
-  check(res.ok, `verifying ${address} answered ${res.status}`);
+/** The token of the newest registration (verification) email to `address`, read from the inbox. */
+async function verificationToken(mailUrl, address) {
+  return new URL(await linkFromEmail(mailUrl, address, "verify-email")).searchParams.get("token");
 }
 
 /** The 6-digit code of the newest sign-in code email to an address, read from the inbox. */
@@ -311,6 +302,16 @@ async function main() {
   const fill = async (fields) => {
     for (const [id, value] of Object.entries(fields)) await page.fill(`#${id}`, value);
   };
+  /**
+   * Confirms `address` in the SPA, signed in as its account, with the token of its registration
+   * email: passkeys and TOTP attach only to verified accounts (docs/API.md, "Pre-account takeover"),
+   * and a verification lands only with the account's session (N1).
+   */
+  const verifyInSpa = async (address) => {
+    await fill({ "verify-token": await verificationToken(mailUrl, address) });
+    const body = await act("verify-email", 200);
+    check(body.data.user.emailVerified === true, `${address} is not verified`);
+  };
 
   const username = `e2e_${randomBytes(4).toString("hex")}`;
   const email = `${username}@example.com`;
@@ -341,6 +342,20 @@ async function main() {
       },
     ],
     [
+      "another account signed in in the SPA cannot confirm that link (N1); the address stays unconfirmed",
+      async () => {
+        const other = `e2e_${randomBytes(4).toString("hex")}`;
+        await fill({ username: other, email: `${other}@example.com`, password: PASSWORD });
+        await act("register", 201);
+        await act("login", 200);
+        await fill({ "verify-token": await verificationToken(mailUrl, email) });
+        const refused = await act("verify-email", 400);
+        check(refused.error.code === "INVALID_TOKEN", `expected INVALID_TOKEN, got ${refused.error.code}`);
+        await act("logout", 200);
+        await fill({ username, email, password: PASSWORD });
+      },
+    ],
+    [
       "the local inbox lists the verification email; its link opens the branded page",
       async () => {
         const link = await linkFromEmail(mailUrl, email, "verify-email");
@@ -359,10 +374,17 @@ async function main() {
       },
     ],
     [
-      "the verify page survives a reload, confirms, and offers a way on",
+      "the verify page survives a reload, signs the holder in (a wrong password first), confirms, and offers a way on",
       async () => {
         await page.reload();
         check(!page.url().includes("token="), "the token is back in the address bar");
+        await page.fill("#email", email);
+        await page.fill("#password", NEW_PASSWORD);
+        await page.click("button[type=submit]");
+        await page.waitForSelector("#status.err");
+        await shot("verify-page-error");
+        consoleErrors = [];
+        await page.fill("#password", PASSWORD);
         await page.click("button[type=submit]");
         await page.waitForSelector("#status.ok");
         check(await page.isVisible("#next a"), "no way on after success");
@@ -470,13 +492,13 @@ async function main() {
   let mfaSecret;
   await flow("two-step sign-in", [
     [
-      "register, verify through the inbox, log in and set up an authenticator in the SPA",
+      "register, log in, verify with the inbox's token and set up an authenticator in the SPA",
       async () => {
         await open(spa);
         await fill({ username: mfaUser, email: `${mfaUser}@example.com`, password: PASSWORD });
         await act("register", 201);
-        await verifyByInbox(mailUrl, apiUrl, `${mfaUser}@example.com`);
         await act("login", 200);
+        await verifyInSpa(`${mfaUser}@example.com`);
         const body = await act("mfa-start", 200);
         check(body.data.otpauthUrl.startsWith("otpauth://totp/"), "no otpauth URL");
         mfaSecret = base32Decode(await page.textContent("#mfa-secret"));
@@ -588,7 +610,7 @@ async function main() {
   const passkeySpa = `${passkeyOrigin}/?api=${encodeURIComponent(apiUrl)}`;
   await flow("passkey", [
     [
-      "register, verify through the inbox and log in with a password in the SPA (on localhost, the RP ID)",
+      "register, log in with a password and verify with the inbox's token in the SPA (on localhost, the RP ID)",
       async () => {
         const cdp = await page.context().newCDPSession(page);
         await cdp.send("WebAuthn.enable");
@@ -606,8 +628,8 @@ async function main() {
         await open(passkeySpa);
         await fill({ username: passkeyUser, email: `${passkeyUser}@example.com`, password: PASSWORD });
         await act("register", 201);
-        await verifyByInbox(mailUrl, apiUrl, `${passkeyUser}@example.com`);
         await act("login", 200);
+        await verifyInSpa(`${passkeyUser}@example.com`);
       },
     ],
     [

@@ -135,11 +135,11 @@ const cases: Case[] = [
   },
   {
     route: "POST /verify-email",
-    prepare: async (_, token) => ({
+    prepare: async (s, token) => ({
       body: { token },
-      send: call("POST", "/verify-email"),
+      send: call("POST", "/verify-email", s),
       thenWorks: async () => {
-        const res = await settled("POST", "/verify-email", { body: { token } });
+        const res = await settled("POST", "/verify-email", { token: s.accessToken, body: { token } });
         expect(res.body.data.user.emailVerified).toBe(true);
       },
     }),

@@ -1,6 +1,15 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { api, markEmailVerified, registerAndLogin, registerUser, STRONG_PASSWORD, unique } from "../support/api";
+import {
+  api,
+  login,
+  markEmailVerified,
+  registerAndLogin,
+  registerUser,
+  STRONG_PASSWORD,
+  unique,
+  verifyEmail,
+} from "../support/api";
 import { rows } from "../support/db";
 import { expectFailure } from "../support/expect-failure";
 import { waitForToken } from "../support/mailbox";
@@ -168,10 +177,9 @@ describe("F3: an attacker's passkey or TOTP on the owner's address", () => {
       401,
       "INVALID_CREDENTIALS",
     );
-    // And verifying the address afterwards (the registration mail's link) brings nothing back.
-    const verify = await api("POST", "/verify-email", {
-      body: { token: await waitForToken(squatter.email, "/verify-email") },
-    });
+    // And the owner verifying the address afterwards (the registration mail's link, signed in) brings nothing back.
+    const owner = await login({ ...squatter, password: OWNER_PASSWORD });
+    const verify = await verifyEmail(owner, await waitForToken(squatter.email, "/verify-email"));
     expect(verify.status).toBe(200);
     expectFailure(await passkeyLogin(authenticator, squatter.email), 401, "INVALID_CREDENTIALS");
   });
@@ -222,7 +230,7 @@ describe("F3: an attacker's passkey or TOTP on the owner's address", () => {
   });
 });
 
-describe("F4: the owner's click on a genuine verification mail", () => {
+describe("F4 and N1: the owner's click on a genuine verification mail", () => {
   it("an attacker cannot make the pre-account that would mail it: no account from an unverified claim", async () => {
     const email = `${unique("vv_")}@example.com`;
     const { landed } = await acmeSignIn(unique("attacker-vv-"), email, false);
@@ -233,20 +241,22 @@ describe("F4: the owner's click on a genuine verification mail", () => {
     expect(await rows("select subject from oauth_identities where email = ?", email)).toHaveLength(1);
   });
 
-  it("a pre-account made before this change: the owner's click removes the attacker's identity and sessions", async () => {
+  it("a pre-account made before this change: the owner's click verifies nothing, and the owner's reset takes it back", async () => {
     const squatter = await registerUser();
     const sub = unique("attacker-u-late-");
     await legacyIdentity(squatter.id, sub, squatter.email);
     const attacker = (await acmeSignIn(sub, squatter.email, false)).login?.body.data;
     expect(attacker?.accessToken).toBeTruthy();
-    // The attacker has the genuine mail sent to the owner, who clicks it.
+    // The attacker has the genuine mail sent to the owner, who clicks it: without the attacker's session it lands nowhere.
     expect((await api("POST", "/resend-verification", { token: attacker.accessToken })).status).toBe(200);
-    const verify = await api("POST", "/verify-email", {
-      body: { token: await waitForToken(squatter.email, "/verify-email") },
-    });
-    expect(verify.status).toBe(200);
-    expect(verify.body.data.user.emailVerified).toBe(true);
+    const token = await waitForToken(squatter.email, "/verify-email");
+    expectFailure(await verifyEmail(undefined, token), 401, "UNAUTHORIZED");
+    expect(await rows("select email_verified_at from users where id = ?", squatter.id)).toEqual([
+      { email_verified_at: null },
+    ]);
 
+    // Still never verified, so the owner's reset takes the account back: identity and sessions go.
+    expect((await ownerResets(squatter.email, OWNER_PASSWORD)).status).toBe(200);
     expect((await api("GET", "/me", { token: attacker.accessToken })).status).toBe(401);
     expectFailure(
       await api("POST", "/refresh", { body: { refreshToken: attacker.refreshToken } }),
@@ -257,14 +267,12 @@ describe("F4: the owner's click on a genuine verification mail", () => {
     expect(await rows("select id from oauth_identities where user_id = ?", squatter.id)).toEqual([]);
     expect(
       await rows("select details from audit_events where target_id = ? and action = 'account_reclaimed'", squatter.id),
-    ).toEqual([{ details: JSON.stringify({ via: "verify-email" }) }]);
+    ).toEqual([{ details: JSON.stringify({ via: "reset" }) }]);
   });
 
   it("an honest registrant's click only verifies: their session and password stay", async () => {
     const honest = await registerAndLogin();
-    const verify = await api("POST", "/verify-email", {
-      body: { token: await waitForToken(honest.user.email, "/verify-email") },
-    });
+    const verify = await verifyEmail(honest, await waitForToken(honest.user.email, "/verify-email"));
     expect(verify.status).toBe(200);
     expect((await api("GET", "/me", { token: honest.accessToken })).status).toBe(200);
     expect(
@@ -275,7 +283,7 @@ describe("F4: the owner's click on a genuine verification mail", () => {
     ).toEqual([]);
   });
 
-  it("a password pre-account has nothing attached when the owner clicks: methods need a verified email first", async () => {
+  it("a password pre-account has nothing attached, and the owner's click does not verify it for the attacker", async () => {
     const attacker = await registerAndLogin();
     expect((await api("POST", "/resend-verification", { token: attacker.accessToken })).status).toBe(200);
     expectFailure(
@@ -286,10 +294,11 @@ describe("F4: the owner's click on a genuine verification mail", () => {
       403,
       "EMAIL_NOT_VERIFIED",
     );
-    const verify = await api("POST", "/verify-email", {
-      body: { token: await waitForToken(attacker.user.email, "/verify-email") },
-    });
-    expect(verify.status).toBe(200);
+    const token = await waitForToken(attacker.user.email, "/verify-email");
+    expectFailure(await verifyEmail(undefined, token), 401, "UNAUTHORIZED");
+    expect(await rows("select email_verified_at from users where id = ?", attacker.user.id)).toEqual([
+      { email_verified_at: null },
+    ]);
     expect(await rows("select id from passkey_credentials where user_id = ?", attacker.user.id)).toEqual([]);
     expect(await rows("select id from oauth_identities where user_id = ?", attacker.user.id)).toEqual([]);
   });

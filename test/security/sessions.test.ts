@@ -101,12 +101,17 @@ describe("REQUIRE_EMAIL_VERIFICATION=true", () => {
   const call = (method: string, path: string, token?: string, body?: unknown) =>
     settled(method, path, { token, body, bindings: strict });
 
-  it("refuses an unverified account tokens at /login, only after the right password", async () => {
+  it("signs an unverified account in with a session that reaches only what gets it verified (N1: verifying needs it)", async () => {
     const user = await registerUser();
     const wrong = await call("POST", "/login", undefined, { email: user.email, password: `${user.password}x` });
     expectFailure(wrong, 401, "INVALID_CREDENTIALS");
     const right = await call("POST", "/login", undefined, { email: user.email, password: user.password });
-    expectFailure(right, 403, "EMAIL_NOT_VERIFIED");
+    expect(right.body.data.user.emailVerified).toBe(false);
+    const { accessToken, refreshToken } = right.body.data;
+    expectFailure(await call("GET", "/posts", accessToken), 403, "EMAIL_NOT_VERIFIED");
+    expect((await call("GET", "/me", accessToken)).status).toBe(200);
+    // It lives one access token: /refresh still waits for the verification (and spends nothing).
+    expectFailure(await call("POST", "/refresh", undefined, { refreshToken }), 403, "EMAIL_NOT_VERIFIED");
   });
 
   it("refuses /refresh to a session opened before the setting, without consuming its token", async () => {

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { emailTokenKey } from "../../src/auth/email-tokens";
-import { api, registerAndLogin, registerUser, type Session, unique } from "../support/api";
+import { api, registerAndLogin, registerUser, type Session, unique, verifyEmail } from "../support/api";
 import { suspendUser } from "../support/db";
 import { detailPaths, expectFailure } from "../support/expect-failure";
 import { emailsTo, tokenFrom, waitForEmail, waitForToken } from "../support/mailbox";
@@ -43,7 +43,8 @@ const requestChange = (s: Session, email: string) =>
 
 const forgot = (email: string) => api("POST", "/forgot-password", { body: { email } });
 const reset = (token: string) => api("POST", "/reset-password", { body: { token, password: NEW_PASSWORD } });
-const verify = (token: string) => api("POST", "/verify-email", { body: { token } });
+/** The account's own session confirms (N1). */
+const verify = (s: Session, token: string) => verifyEmail(s, token);
 
 describe("changing one's own email with a stolen access token", () => {
   it.each(OWN_EMAIL_ROUTES)(
@@ -113,7 +114,7 @@ describe("changing one's own email with a stolen access token", () => {
     const next = freshEmail();
     await requestChange(s, next);
 
-    const confirmed = await verify(tokenFrom(await waitForEmail(next)));
+    const confirmed = await verify(s, tokenFrom(await waitForEmail(next)));
     expect(confirmed.status).toBe(200);
     expect(confirmed.body.data.user).toMatchObject({ email: next, pendingEmail: null, emailVerified: true });
     const done = await waitForEmail(s.user.email, 4); // registration, reset, request notice, this
@@ -141,9 +142,9 @@ describe("changing one's own email with a stolen access token", () => {
     const next = freshEmail();
     await requestChange(s, next);
     const token = tokenFrom(await waitForEmail(next));
-    const results = await Promise.all([verify(token), verify(token)]);
+    const results = await Promise.all([verify(s, token), verify(s, token)]);
     expect(results.map((r) => r.status).sort()).toEqual([200, 400]);
-    expectFailure(await verify(token), 400, "INVALID_TOKEN");
+    expectFailure(await verify(s, token), 400, "INVALID_TOKEN");
     expect((await auditRows(s.user.id, "email_change")).length).toBe(1);
   });
 
@@ -153,7 +154,7 @@ describe("changing one's own email with a stolen access token", () => {
     await requestChange(s, first);
     const firstToken = tokenFrom(await waitForEmail(first));
     await requestChange(s, second);
-    expectFailure(await verify(firstToken), 400, "INVALID_TOKEN");
+    expectFailure(await verify(s, firstToken), 400, "INVALID_TOKEN");
     expect(await userRow(s.user.id)).toMatchObject({ email: s.user.email, pending_email: second });
   });
 
@@ -165,7 +166,7 @@ describe("changing one's own email with a stolen access token", () => {
     const cancelled = await api("DELETE", "/me/pending-email", { token: s.accessToken });
     expect(cancelled.status).toBe(200);
     expect(cancelled.body.data.user).toMatchObject({ email: s.user.email, pendingEmail: null });
-    expectFailure(await verify(token), 400, "INVALID_TOKEN");
+    expectFailure(await verify(s, token), 400, "INVALID_TOKEN");
     expectFailure(await api("DELETE", "/me/pending-email", { token: s.accessToken }), 404, "NOT_FOUND");
     expectFailure(await api("DELETE", "/me/pending-email"), 401, "UNAUTHORIZED");
     expect(await userRow(s.user.id)).toMatchObject({ email: s.user.email, pending_email: null });
@@ -181,7 +182,7 @@ describe("changing one's own email with a stolen access token", () => {
       .run();
     const seen = await api("GET", `/user/${s.user.id}`, { token: admin.accessToken });
     expect(seen.body.data.user.pendingEmail).toBeNull();
-    expectFailure(await verify(token), 400, "INVALID_TOKEN");
+    expectFailure(await verify(s, token), 400, "INVALID_TOKEN");
     expect(await userRow(s.user.id)).toMatchObject({ email: s.user.email });
   });
 
@@ -191,7 +192,7 @@ describe("changing one's own email with a stolen access token", () => {
     await requestChange(s, next);
     const token = tokenFrom(await waitForEmail(next));
     await registerUser({ email: next });
-    const res = await verify(token);
+    const res = await verify(s, token);
     expectFailure(res, 409, "CONFLICT");
     expect(detailPaths(res)).toEqual(["email"]);
     expect(await userRow(s.user.id)).toMatchObject({ email: s.user.email, pending_email: next });
@@ -226,7 +227,7 @@ describe("pre-account takeover: whoever registered the address first sets a pend
     [
       "verifying the current address",
       async (s: Session) => {
-        expect((await verify(await waitForToken(s.user.email, "/verify-email"))).status).toBe(200);
+        expect((await verify(s, await waitForToken(s.user.email, "/verify-email"))).status).toBe(200);
       },
     ],
     [
@@ -245,7 +246,10 @@ describe("pre-account takeover: whoever registered the address first sets a pend
   ])("cancels it with %s, so its link can no longer move the account", async (_, ownerActs) => {
     const { squatter, drop, dropToken } = await squat();
     await ownerActs(squatter);
-    expectFailure(await verify(dropToken), 400, "INVALID_TOKEN");
+    // Where the act ended the squatter's session, the link needs a session it no longer has (N1); else it is dead.
+    const live = (await api("GET", "/me", { token: squatter.accessToken })).status === 200;
+    if (live) expectFailure(await verify(squatter, dropToken), 400, "INVALID_TOKEN");
+    else expectFailure(await verify(squatter, dropToken), 401, "UNAUTHORIZED");
     expect(await userRow(squatter.user.id)).toMatchObject({ email: squatter.user.email, pending_email: null });
     expect((await emailsTo(drop)).length).toBe(1);
   });

@@ -97,7 +97,14 @@ export async function registerAndLogin(overrides: Partial<Omit<TestUser, "id">> 
   return login(await registerUser(overrides));
 }
 
-/** Marks the user's email verified directly in D1, as clicking the verification link would. */
+/**
+ * POST /verify-email as the app sends it: the emailed token with the bearer of the
+ * signed-in account (N1: the link proves the mailbox, the session proves the account).
+ */
+export const verifyEmail = (session: { accessToken: string } | undefined, token: string, options: CallOptions = {}) =>
+  api("POST", "/verify-email", { ...options, token: session?.accessToken, body: { token } });
+
+/** Marks the user's email verified directly in D1, as the holder's signed-in click on the link would (`verifyEmail`). */
 export const markEmailVerified = (userId: string) =>
   env.DB.prepare("update users set email_verified_at = ? where id = ?").bind(new Date().toISOString(), userId).run();
 

@@ -79,7 +79,7 @@ export const tokenRoute = createRoute({
   tags,
   summary: "Redeem the callback's login code with the SPA's PKCE verifier",
   description:
-    "The usual login answer, or `mfaRequired` for an account with MFA on. The code is spent by the first attempt whatever its verifier; a wrong verifier counts toward the account's lockout like a wrong password. Suspended accounts, locked networks and (with `REQUIRE_EMAIL_VERIFICATION`) unverified emails are refused exactly as by POST /login.",
+    "The usual login answer, or `mfaRequired` for an account with MFA on. The code is spent by the first attempt whatever its verifier; a wrong verifier counts toward the account's lockout like a wrong password. Suspended accounts and locked networks are refused exactly as by POST /login (an unverified account gets the same limited session as there).",
   request: { body: requestBody(tokenBody) },
   responses: {
     200: success("Login successful, or a second factor required", signedIn),

@@ -87,6 +87,11 @@ $("logout").addEventListener("click", async () => {
   const json = await call("logout", "POST", "/logout", {}, true);
   if (json?.status === "success") $("who").textContent = "nobody";
 });
+// An emailed verification link is confirmed with this tab's session (N1): a real SPA reads the token
+// from its /verify-email?token= route; here it is pasted.
+$("verify-email").addEventListener("click", () =>
+  call("verify-email", "POST", "/verify-email", { token: value("verify-token") }, true),
+);
 $("create-post").addEventListener("click", () =>
   call("create-post", "POST", "/posts", { title: value("title"), content: value("content") }, true),
 );
