@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { lazySchema } from "../openapi/lazy-schema";
 import { User } from "../openapi/resources";
 import { failures, html, JSON_BODY, SIGNED_IN, STEP_UP, success } from "../openapi/responses";
 import { bearer, requestBody } from "../openapi/router";
@@ -45,7 +46,10 @@ export const verifyEmailRoute = createRoute({
     "The token of a pending email change moves the account to the new address (verified); `409` if another account took it meanwhile, and nothing changes.",
   request: { body: requestBody(verifyBody) },
   responses: {
-    200: success("Email verified (or changed)", z.object({ user: User })),
+    200: success(
+      "Email verified (or changed)",
+      lazySchema(() => z.object({ user: User })),
+    ),
     ...failures(...JSON_BODY, "INVALID_TOKEN", "CONFLICT", "TOO_MANY_REQUESTS"),
   },
 });

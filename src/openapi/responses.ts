@@ -1,6 +1,7 @@
 import * as z from "zod";
 import type { ErrorCode } from "../http/errors";
 import { ERROR_CODE_NAMES, ERROR_CODES } from "./error-codes";
+import { lazySchema } from "./lazy-schema";
 import { Empty, PageMeta } from "./resources";
 
 /**
@@ -57,14 +58,18 @@ export const html = (description: string) => ({
   content: { "text/html": { schema: z.string() } },
 });
 
-export const ErrorDetail = z.object({ path: z.string(), message: z.string() }).meta({ id: "ErrorDetail" });
+export const ErrorDetail = lazySchema(() =>
+  z.object({ path: z.string(), message: z.string() }).meta({ id: "ErrorDetail" }),
+);
 
-export const ErrorCodeSchema = z.enum(ERROR_CODE_NAMES).meta({
-  id: "ErrorCode",
-  description: ERROR_CODE_NAMES.map(
-    (code) => `- \`${code}\` (${ERROR_CODES[code].status}): ${ERROR_CODES[code].when}`,
-  ).join("\n"),
-});
+export const ErrorCodeSchema = lazySchema(() =>
+  z.enum(ERROR_CODE_NAMES).meta({
+    id: "ErrorCode",
+    description: ERROR_CODE_NAMES.map(
+      (code) => `- \`${code}\` (${ERROR_CODES[code].status}): ${ERROR_CODES[code].when}`,
+    ).join("\n"),
+  }),
+);
 
 const failureEnvelope = <C extends z.ZodType>(status: number, code: C) =>
   z.object({
@@ -82,9 +87,11 @@ const failureEnvelope = <C extends z.ZodType>(status: number, code: C) =>
   });
 
 /** The failure envelope with any code: every error, including 404 for unknown routes and 500. */
-export const Failure = failureEnvelope(500, ErrorCodeSchema)
-  .extend({ statusCode: z.int() })
-  .meta({ id: "Failure", description: "Every error, including 404 for unknown routes and 500." });
+export const Failure = lazySchema(() =>
+  failureEnvelope(500, ErrorCodeSchema)
+    .extend({ statusCode: z.int() })
+    .meta({ id: "Failure", description: "Every error, including 404 for unknown routes and 500." }),
+);
 
 /** What `requireAuth` can answer (`MFA_ENROLLMENT_REQUIRED`: see src/auth/step-up/mfa-policy.ts). */
 export const SIGNED_IN = [
