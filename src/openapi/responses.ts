@@ -55,7 +55,7 @@ export const page = <I extends z.ZodType>(description: string, item: I) =>
 /** 200 with an HTML page. */
 export const html = (description: string) => ({
   description,
-  content: { "text/html": { schema: z.string() } },
+  content: { "text/html": { schema: lazySchema(() => z.string()) } },
 });
 
 export const ErrorDetail = lazySchema(() =>
