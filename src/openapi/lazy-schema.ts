@@ -1,6 +1,10 @@
 /** The methods a validator calls (and @hono/zod-openapi's `isZod` looks for): answered without building. */
 const PARSERS = new Set<PropertyKey>(["parse", "safeParse", "parseAsync", "safeParseAsync"]);
 
+let built = 0;
+/** How many lazy schemas this isolate has built so far (test/lazy-schema.test.ts: none at import). */
+export const lazySchemasBuilt = () => built;
+
 /**
  * A zod schema built on first use instead of at import. Building the few hundred
  * schemas of the route declarations, the resources and the configuration was most of
@@ -18,7 +22,10 @@ const PARSERS = new Set<PropertyKey>(["parse", "safeParse", "parseAsync", "safeP
 export function lazySchema<T extends object>(build: () => T): T {
   let schema: T | undefined;
   const real = () => {
-    schema ??= build();
+    if (schema === undefined) {
+      schema = build();
+      built++;
+    }
     return schema;
   };
   const parsers = new Map<PropertyKey, (...args: unknown[]) => unknown>();
