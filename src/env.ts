@@ -3,6 +3,7 @@ import * as z from "zod";
 import type { Db } from "./db/client";
 import type { SessionCheck } from "./db/gate";
 import type { Role, UserStatus } from "./db/schema";
+import { lazySchema } from "./openapi/lazy-schema";
 
 /** Secrets are not in wrangler.toml, so `wrangler types` cannot see them when .dev.vars is absent. */
 export type Bindings = Env & {
@@ -61,111 +62,115 @@ export type AppEnv = { Bindings: Bindings; Variables: Variables };
 const seconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 const emptyAsUndefined = (v: unknown) => (v === "" ? undefined : v);
 
-const configSchema = z
-  .object({
-    APP_NAME: z.preprocess(emptyAsUndefined, z.string().max(80).default("Edge Users")),
-    JWT_SECRET: z.string({ error: "JWT_SECRET is not set" }).min(32, "JWT_SECRET must be at least 32 characters"),
-    APP_URL: z.preprocess(emptyAsUndefined, z.url().optional()),
-    CORS_ORIGINS: z
-      .string()
-      .default("")
-      .transform((s) =>
-        s
-          .split(",")
-          .map((o) => o.trim())
-          .filter(Boolean),
-      ),
-    // Fails closed: a deploy that forgets MAIL_PROVIDER sends real mail (or answers 503), never prints links to logs.
-    MAIL_PROVIDER: z.preprocess(emptyAsUndefined, z.enum(["console", "resend"]).default("resend")),
-    MAIL_API_URL: z.preprocess(emptyAsUndefined, z.url().default("https://api.resend.com")),
-    MAIL_API_KEY: z.preprocess(emptyAsUndefined, z.string().optional()),
-    // Optional until a feature needs it (TOTP secrets): requireEncryptionKey() answers 503 then.
-    ENCRYPTION_KEY: z.preprocess(emptyAsUndefined, z.string().optional()),
-    // JSON of the social sign-in providers, parsed by src/auth/oauth/config.ts only where it is used,
-    // so a bad value answers 503 on the OAuth routes instead of taking the whole API down.
-    OAUTH_PROVIDERS: z.preprocess(emptyAsUndefined, z.string().optional()),
-    /** This API's public origin, for the providers' callback URLs (default: APP_URL's origin); never the Host header. */
-    OAUTH_CALLBACK_ORIGIN: z.preprocess(emptyAsUndefined, z.url().optional()),
-    MAIL_FROM: z.preprocess(emptyAsUndefined, z.string().default("Edge Users <no-reply@example.com>")),
-    BCRYPT_COST: z.coerce.number().int().min(4).max(14).default(10),
-    PASSWORD_MIN_LENGTH: z.coerce.number().int().min(8).max(64).default(12),
-    ACCESS_TOKEN_TTL: seconds(900),
-    REFRESH_TOKEN_TTL: seconds(30 * 24 * 3600),
-    RESET_TOKEN_TTL: seconds(1800),
-    VERIFY_TOKEN_TTL: seconds(86400),
-    /** Seconds during which the refresh token just rotated away may be presented again (two tabs); 0 disables. */
-    REFRESH_REUSE_GRACE: z.coerce.number().int().min(0).max(300).default(10),
-    /** Absolute lifetime of a session from its login, whatever its refreshes. */
-    SESSION_MAX_AGE: seconds(90 * 24 * 3600),
-    /** Set, a login for an email past the failure threshold must carry a Turnstile token; unset, it is slowed down. */
-    TURNSTILE_SECRET: z.preprocess(emptyAsUndefined, z.string().optional()),
-    TURNSTILE_VERIFY_URL: z.preprocess(
-      emptyAsUndefined,
-      z.url().default("https://challenges.cloudflare.com/turnstile/v0/siteverify"),
-    ),
-    REQUIRE_EMAIL_VERIFICATION: z
-      .preprocess(emptyAsUndefined, z.enum(["true", "false"]).default("false"))
-      .transform((v) => v === "true"),
-    /** Passkeys: the relying party id (a domain), its display name and the page origins allowed to sign; defaults in src/auth/passkeys/config.ts. */
-    WEBAUTHN_RP_ID: z.preprocess(
-      emptyAsUndefined,
-      z
+// Built on the first request, not at startup (lazySchema): every request needs it, so this moves it, and
+// keeps the startup phase to evaluating the script.
+const configSchema = lazySchema(() =>
+  z
+    .object({
+      APP_NAME: z.preprocess(emptyAsUndefined, z.string().max(80).default("Edge Users")),
+      JWT_SECRET: z.string({ error: "JWT_SECRET is not set" }).min(32, "JWT_SECRET must be at least 32 characters"),
+      APP_URL: z.preprocess(emptyAsUndefined, z.url().optional()),
+      CORS_ORIGINS: z
         .string()
-        .regex(/^[a-z0-9.-]+$/i, "WEBAUTHN_RP_ID must be a domain (no scheme or port)")
-        .optional(),
-    ),
-    WEBAUTHN_RP_NAME: z.preprocess(emptyAsUndefined, z.string().max(80).optional()),
-    WEBAUTHN_ORIGINS: z.preprocess(
-      emptyAsUndefined,
-      z
-        .string()
-        .optional()
+        .default("")
         .transform((s) =>
           s
-            ?.split(",")
+            .split(",")
             .map((o) => o.trim())
             .filter(Boolean),
         ),
-    ),
-    /** One-time email login codes (POST /login/email-code); "false" turns them off. */
-    EMAIL_CODE_LOGIN: z
-      .preprocess(emptyAsUndefined, z.enum(["true", "false"]).default("true"))
-      .transform((v) => v === "true"),
-    MAX_POSTS_PER_USER: z.coerce.number().int().min(1).default(1000),
-    MAX_COMMENTS_PER_USER: z.coerce.number().int().min(1).default(5000),
-    // Who sees D1 rows read/written in Server-Timing; "all" also shows them before sign-in (bench, private deployments).
-    /** Seconds a `POST /me/reauthenticate` (or a sign-in) counts as fresh proof for sensitive actions. */
-    STEP_UP_TTL: seconds(300),
-    /** Roles whose accounts must turn MFA on before using anything but enrolment (comma list, empty: none). */
-    REQUIRE_MFA_ROLES: z
-      .string()
-      .default("")
-      .transform((s) =>
-        s
-          .split(",")
-          .map((r) => r.trim())
-          .filter(Boolean),
+      // Fails closed: a deploy that forgets MAIL_PROVIDER sends real mail (or answers 503), never prints links to logs.
+      MAIL_PROVIDER: z.preprocess(emptyAsUndefined, z.enum(["console", "resend"]).default("resend")),
+      MAIL_API_URL: z.preprocess(emptyAsUndefined, z.url().default("https://api.resend.com")),
+      MAIL_API_KEY: z.preprocess(emptyAsUndefined, z.string().optional()),
+      // Optional until a feature needs it (TOTP secrets): requireEncryptionKey() answers 503 then.
+      ENCRYPTION_KEY: z.preprocess(emptyAsUndefined, z.string().optional()),
+      // JSON of the social sign-in providers, parsed by src/auth/oauth/config.ts only where it is used,
+      // so a bad value answers 503 on the OAuth routes instead of taking the whole API down.
+      OAUTH_PROVIDERS: z.preprocess(emptyAsUndefined, z.string().optional()),
+      /** This API's public origin, for the providers' callback URLs (default: APP_URL's origin); never the Host header. */
+      OAUTH_CALLBACK_ORIGIN: z.preprocess(emptyAsUndefined, z.url().optional()),
+      MAIL_FROM: z.preprocess(emptyAsUndefined, z.string().default("Edge Users <no-reply@example.com>")),
+      BCRYPT_COST: z.coerce.number().int().min(4).max(14).default(10),
+      PASSWORD_MIN_LENGTH: z.coerce.number().int().min(8).max(64).default(12),
+      ACCESS_TOKEN_TTL: seconds(900),
+      REFRESH_TOKEN_TTL: seconds(30 * 24 * 3600),
+      RESET_TOKEN_TTL: seconds(1800),
+      VERIFY_TOKEN_TTL: seconds(86400),
+      /** Seconds during which the refresh token just rotated away may be presented again (two tabs); 0 disables. */
+      REFRESH_REUSE_GRACE: z.coerce.number().int().min(0).max(300).default(10),
+      /** Absolute lifetime of a session from its login, whatever its refreshes. */
+      SESSION_MAX_AGE: seconds(90 * 24 * 3600),
+      /** Set, a login for an email past the failure threshold must carry a Turnstile token; unset, it is slowed down. */
+      TURNSTILE_SECRET: z.preprocess(emptyAsUndefined, z.string().optional()),
+      TURNSTILE_VERIFY_URL: z.preprocess(
+        emptyAsUndefined,
+        z.url().default("https://challenges.cloudflare.com/turnstile/v0/siteverify"),
       ),
-    SERVER_TIMING_ROWS: z.preprocess(emptyAsUndefined, z.enum(["signed-in", "all"]).default("signed-in")),
-  })
-  // A real mail provider needs its key, and APP_URL: emailed links must never be built from
-  // the request's Host header, which whoever sends the request chooses.
-  .superRefine((config, ctx) => {
-    if (config.MAIL_PROVIDER !== "resend") return;
-    for (const name of ["MAIL_API_KEY", "APP_URL"] as const) {
-      if (!config[name])
-        ctx.addIssue({
-          code: "custom",
-          path: [name],
-          message: `${name} is not set (required when MAIL_PROVIDER is resend)`,
-        });
-    }
-  });
+      REQUIRE_EMAIL_VERIFICATION: z
+        .preprocess(emptyAsUndefined, z.enum(["true", "false"]).default("false"))
+        .transform((v) => v === "true"),
+      /** Passkeys: the relying party id (a domain), its display name and the page origins allowed to sign; defaults in src/auth/passkeys/config.ts. */
+      WEBAUTHN_RP_ID: z.preprocess(
+        emptyAsUndefined,
+        z
+          .string()
+          .regex(/^[a-z0-9.-]+$/i, "WEBAUTHN_RP_ID must be a domain (no scheme or port)")
+          .optional(),
+      ),
+      WEBAUTHN_RP_NAME: z.preprocess(emptyAsUndefined, z.string().max(80).optional()),
+      WEBAUTHN_ORIGINS: z.preprocess(
+        emptyAsUndefined,
+        z
+          .string()
+          .optional()
+          .transform((s) =>
+            s
+              ?.split(",")
+              .map((o) => o.trim())
+              .filter(Boolean),
+          ),
+      ),
+      /** One-time email login codes (POST /login/email-code); "false" turns them off. */
+      EMAIL_CODE_LOGIN: z
+        .preprocess(emptyAsUndefined, z.enum(["true", "false"]).default("true"))
+        .transform((v) => v === "true"),
+      MAX_POSTS_PER_USER: z.coerce.number().int().min(1).default(1000),
+      MAX_COMMENTS_PER_USER: z.coerce.number().int().min(1).default(5000),
+      // Who sees D1 rows read/written in Server-Timing; "all" also shows them before sign-in (bench, private deployments).
+      /** Seconds a `POST /me/reauthenticate` (or a sign-in) counts as fresh proof for sensitive actions. */
+      STEP_UP_TTL: seconds(300),
+      /** Roles whose accounts must turn MFA on before using anything but enrolment (comma list, empty: none). */
+      REQUIRE_MFA_ROLES: z
+        .string()
+        .default("")
+        .transform((s) =>
+          s
+            .split(",")
+            .map((r) => r.trim())
+            .filter(Boolean),
+        ),
+      SERVER_TIMING_ROWS: z.preprocess(emptyAsUndefined, z.enum(["signed-in", "all"]).default("signed-in")),
+    })
+    // A real mail provider needs its key, and APP_URL: emailed links must never be built from
+    // the request's Host header, which whoever sends the request chooses.
+    .superRefine((config, ctx) => {
+      if (config.MAIL_PROVIDER !== "resend") return;
+      for (const name of ["MAIL_API_KEY", "APP_URL"] as const) {
+        if (!config[name])
+          ctx.addIssue({
+            code: "custom",
+            path: [name],
+            message: `${name} is not set (required when MAIL_PROVIDER is resend)`,
+          });
+      }
+    }),
+);
 
 export type Config = z.infer<typeof configSchema>;
 
 /** Every variable the configuration reads: the tests pin each one, so a developer's .dev.vars cannot leak in. */
-export const CONFIG_VARIABLES = Object.keys(configSchema.shape) as (keyof Config)[];
+export const configVariables = () => Object.keys(configSchema.shape) as (keyof Config)[];
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problem: string };
 

@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { lazySchema } from "../openapi/lazy-schema";
 import { User } from "../openapi/resources";
 import { failures, html, JSON_BODY, SIGNED_IN, STEP_UP, success } from "../openapi/responses";
 import { bearer, requestBody } from "../openapi/router";
@@ -47,7 +48,10 @@ export const verifyEmailRoute = createRoute({
   middleware: [requireAuthAllowUnverified] as const,
   request: { body: requestBody(verifyBody) },
   responses: {
-    200: success("Email verified (or changed)", z.object({ user: User })),
+    200: success(
+      "Email verified (or changed)",
+      lazySchema(() => z.object({ user: User })),
+    ),
     ...failures(...SIGNED_IN, ...JSON_BODY, "INVALID_TOKEN", "CONFLICT", "TOO_MANY_REQUESTS"),
   },
 });

@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { lazySchema } from "../openapi/lazy-schema";
 import { MfaRequired, Tokens, User } from "../openapi/resources";
 import { created, failures, JSON_BODY, SIGNED_IN, success } from "../openapi/responses";
 import { bearer, requestBody } from "../openapi/router";
@@ -6,7 +7,7 @@ import { requireAuthAllowUnverified, requireAuthAllowUnverifiedInWrite } from ".
 import { loginBody, logoutBody, refreshBody, registerBody } from "./schemas";
 
 const tags = ["Authentication"];
-const one = z.object({ user: User });
+const one = lazySchema(() => z.object({ user: User }));
 
 export const registerRoute = createRoute({
   method: "post",
@@ -31,7 +32,10 @@ export const loginRoute = createRoute({
     "Failures are counted per email and client network: ten from one network lock that network out of the email for 15 minutes (`ACCOUNT_LOCKED`). Past ten on the email from all networks, attempts are slowed down, or, when Turnstile is configured, need `turnstileToken` (`CHALLENGE_REQUIRED` without a valid one).\n\nFor an account with MFA on, the right password answers `mfaRequired: true` with an `mfaToken` for POST /login/mfa, and no tokens.",
   request: { body: requestBody(loginBody) },
   responses: {
-    200: success("Login successful, or (accounts with MFA) a second factor required", z.union([Tokens, MfaRequired])),
+    200: success(
+      "Login successful, or (accounts with MFA) a second factor required",
+      lazySchema(() => z.union([Tokens, MfaRequired])),
+    ),
     ...failures(
       ...JSON_BODY,
       "INVALID_CREDENTIALS",
@@ -81,12 +85,14 @@ export const meRoute = createRoute({
   responses: {
     200: success(
       "Current user",
-      one.extend({
-        hasPassword: z.boolean().meta({
-          description:
-            "False for an account made by social sign-in (until `forgot-password` sets one): it signs in with its linked providers.",
+      lazySchema(() =>
+        one.extend({
+          hasPassword: z.boolean().meta({
+            description:
+              "False for an account made by social sign-in (until `forgot-password` sets one): it signs in with its linked providers.",
+          }),
         }),
-      }),
+      ),
     ),
     ...failures(...SIGNED_IN),
   },

@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { requireAuth, requireAuthInWrite } from "../auth/guard";
 import { requirePermission } from "../auth/permissions";
 import { pageQuery } from "../http/pagination";
+import { lazySchema } from "../openapi/lazy-schema";
 import { Comment } from "../openapi/resources";
 import { created, failures, INPUT, JSON_BODY, PERMITTED, page, success } from "../openapi/responses";
 import { bearer, requestBody } from "../openapi/router";
@@ -10,7 +11,7 @@ import { commentBody } from "./schemas";
 
 const tags = ["Posts and comments"];
 const ownerOrModerator = "Requires a bearer access token of the author, a moderator or an admin.";
-const one = z.object({ comment: Comment });
+const one = lazySchema(() => z.object({ comment: Comment }));
 
 export const listCommentsRoute = createRoute({
   method: "get",

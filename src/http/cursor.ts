@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { lazySchema } from "../openapi/lazy-schema";
 import { validationError } from "./errors";
 
 /**
@@ -60,21 +61,23 @@ export function decodeCursor(encoded: string): Cursor | undefined {
 const NOT_OURS = "cursor is not one this list returned: send back meta.nextCursor as it came";
 
 /** The `cursor` query parameter: decoded and validated, a malformed one is 400 VALIDATION_ERROR. */
-export const cursorField = z
-  .string()
-  .max(MAX_CURSOR, NOT_OURS)
-  .transform((encoded, ctx) => {
-    const cursor = decodeCursor(encoded);
-    if (!cursor) {
-      ctx.issues.push({ code: "custom", message: NOT_OURS, input: encoded });
-      return z.NEVER;
-    }
-    return cursor;
-  })
-  .meta({
-    description:
-      "`meta.nextCursor` of the previous page, as it came. Reads the next page by keyset: a deep page costs what page 1 costs. Wins over `page`.",
-  });
+export const cursorField = lazySchema(() =>
+  z
+    .string()
+    .max(MAX_CURSOR, NOT_OURS)
+    .transform((encoded, ctx) => {
+      const cursor = decodeCursor(encoded);
+      if (!cursor) {
+        ctx.issues.push({ code: "custom", message: NOT_OURS, input: encoded });
+        return z.NEVER;
+      }
+      return cursor;
+    })
+    .meta({
+      description:
+        "`meta.nextCursor` of the previous page, as it came. Reads the next page by keyset: a deep page costs what page 1 costs. Wins over `page`.",
+    }),
+);
 
 /**
  * The cursor's position when it belongs to `list` (a list name, with its sort

@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { lazySchema } from "../openapi/lazy-schema";
 import { type Cursor, cursorField, seekIn } from "./cursor";
 
 /** A whole number in a query string: digits only, so "1e2", "0x10" or " 2" are errors rather than surprises. */
@@ -17,11 +18,13 @@ export const MAX_PAGE_SIZE = 100;
  * 20, and `cursor` (the previous answer's `meta.nextCursor`), which wins over
  * `page`: a numbered page skips the index entries before it, a cursor seeks.
  */
-export const pageQuery = z.strictObject({
-  page: queryInt("page", 1, 1_000_000_000).default(1).meta({ default: "1" }),
-  limit: queryInt("limit", 1, MAX_PAGE_SIZE).default(20).meta({ default: "20" }),
-  cursor: cursorField.optional(),
-});
+export const pageQuery = lazySchema(() =>
+  z.strictObject({
+    page: queryInt("page", 1, 1_000_000_000).default(1).meta({ default: "1" }),
+    limit: queryInt("limit", 1, MAX_PAGE_SIZE).default(20).meta({ default: "20" }),
+    cursor: cursorField.optional(),
+  }),
+);
 
 export type PageQuery = z.infer<typeof pageQuery>;
 

@@ -1,6 +1,7 @@
 import * as z from "zod";
 import type { ErrorCode } from "../http/errors";
 import { ERROR_CODE_NAMES, ERROR_CODES } from "./error-codes";
+import { lazySchema } from "./lazy-schema";
 import { Empty, PageMeta } from "./resources";
 
 /**
@@ -54,17 +55,21 @@ export const page = <I extends z.ZodType>(description: string, item: I) =>
 /** 200 with an HTML page. */
 export const html = (description: string) => ({
   description,
-  content: { "text/html": { schema: z.string() } },
+  content: { "text/html": { schema: lazySchema(() => z.string()) } },
 });
 
-export const ErrorDetail = z.object({ path: z.string(), message: z.string() }).meta({ id: "ErrorDetail" });
+export const ErrorDetail = lazySchema(() =>
+  z.object({ path: z.string(), message: z.string() }).meta({ id: "ErrorDetail" }),
+);
 
-export const ErrorCodeSchema = z.enum(ERROR_CODE_NAMES).meta({
-  id: "ErrorCode",
-  description: ERROR_CODE_NAMES.map(
-    (code) => `- \`${code}\` (${ERROR_CODES[code].status}): ${ERROR_CODES[code].when}`,
-  ).join("\n"),
-});
+export const ErrorCodeSchema = lazySchema(() =>
+  z.enum(ERROR_CODE_NAMES).meta({
+    id: "ErrorCode",
+    description: ERROR_CODE_NAMES.map(
+      (code) => `- \`${code}\` (${ERROR_CODES[code].status}): ${ERROR_CODES[code].when}`,
+    ).join("\n"),
+  }),
+);
 
 const failureEnvelope = <C extends z.ZodType>(status: number, code: C) =>
   z.object({
@@ -82,9 +87,11 @@ const failureEnvelope = <C extends z.ZodType>(status: number, code: C) =>
   });
 
 /** The failure envelope with any code: every error, including 404 for unknown routes and 500. */
-export const Failure = failureEnvelope(500, ErrorCodeSchema)
-  .extend({ statusCode: z.int() })
-  .meta({ id: "Failure", description: "Every error, including 404 for unknown routes and 500." });
+export const Failure = lazySchema(() =>
+  failureEnvelope(500, ErrorCodeSchema)
+    .extend({ statusCode: z.int() })
+    .meta({ id: "Failure", description: "Every error, including 404 for unknown routes and 500." }),
+);
 
 /** What `requireAuth` can answer (`MFA_ENROLLMENT_REQUIRED`: see src/auth/step-up/mfa-policy.ts). */
 export const SIGNED_IN = [
@@ -117,31 +124,60 @@ type FailureResponse = ReturnType<typeof json<typeof Failure>>;
  * The error responses of a route, grouped by status: each names its codes in
  * the description and narrows `error.code` to them. `INTERNAL_ERROR` and
  * `MISCONFIGURED` are added, since any route can answer them.
+ * Only the statuses are worked out when the route is declared: the descriptions, headers
+ * and schemas are read by the document generator alone, so they are put together when first read.
  */
 export function failures<const Specs extends readonly FailureSpec[]>(
   ...specs: Specs
 ): { [S in StatusOf<Specs[number] | "INTERNAL_ERROR" | "MISCONFIGURED">]: FailureResponse } {
+  const all = [...specs, "INTERNAL_ERROR", "MISCONFIGURED"] as FailureSpec[];
+  let grouped: Map<number, { code: ErrorCode; when: string }[]> | undefined;
+  const responses: Record<number, FailureResponse> = {};
+  const statuses = new Set(all.map((spec) => (typeof spec === "string" ? ERROR_CODES[spec].status : spec.status)));
+  for (const status of [...statuses].sort((a, b) => a - b)) {
+    let response: FailureResponse | undefined;
+    const built = () => {
+      grouped ??= groupByStatus(all);
+      response ??= failureResponse(status, grouped.get(status) ?? []);
+      return response;
+    };
+    responses[status] = {
+      get description() {
+        return built().description;
+      },
+      get headers() {
+        return built().headers;
+      },
+      get content() {
+        return built().content;
+      },
+    };
+  }
+  return responses as never;
+}
+
+function groupByStatus(specs: FailureSpec[]) {
   const byStatus = new Map<number, { code: ErrorCode; when: string }[]>();
-  for (const spec of [...specs, "INTERNAL_ERROR", "MISCONFIGURED"] as FailureSpec[]) {
+  for (const spec of specs) {
     const { code, status, when } = typeof spec === "string" ? { code: spec, ...ERROR_CODES[spec] } : spec;
     const group = byStatus.get(status) ?? [];
     if (!group.some((g) => g.code === code)) group.push({ code, when });
     byStatus.set(status, group);
   }
-  const responses: Record<number, FailureResponse> = {};
-  for (const [status, group] of [...byStatus].sort(([a], [b]) => a - b)) {
-    const codes = group.map((g) => g.code);
-    const headers: Record<string, { $ref: string }> = { ...requestIdHeader };
-    if (codes.includes("UNAUTHORIZED")) headers["WWW-Authenticate"] = { $ref: "#/components/headers/WwwAuthenticate" };
-    if (codes.includes("TOO_MANY_REQUESTS") || codes.includes("ACCOUNT_LOCKED")) {
-      headers["Retry-After"] = { $ref: "#/components/headers/RetryAfter" };
-    }
-    const schema = () => failureEnvelope(status, codes.length === 1 ? z.literal(codes[0]) : z.enum(codes));
-    responses[status] = json(
-      group.map((g) => `\`${g.code}\`: ${g.when}`).join("\n\n"),
-      schema as unknown as () => typeof Failure,
-      headers,
-    );
+  return byStatus;
+}
+
+function failureResponse(status: number, group: { code: ErrorCode; when: string }[]): FailureResponse {
+  const codes = group.map((g) => g.code);
+  const headers: Record<string, { $ref: string }> = { ...requestIdHeader };
+  if (codes.includes("UNAUTHORIZED")) headers["WWW-Authenticate"] = { $ref: "#/components/headers/WwwAuthenticate" };
+  if (codes.includes("TOO_MANY_REQUESTS") || codes.includes("ACCOUNT_LOCKED")) {
+    headers["Retry-After"] = { $ref: "#/components/headers/RetryAfter" };
   }
-  return responses as never;
+  const schema = () => failureEnvelope(status, codes.length === 1 ? z.literal(codes[0]) : z.enum(codes));
+  return json(
+    group.map((g) => `\`${g.code}\`: ${g.when}`).join("\n\n"),
+    schema as unknown as () => typeof Failure,
+    headers,
+  );
 }

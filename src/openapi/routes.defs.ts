@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { lazySchema } from "./lazy-schema";
 import { failures, html } from "./responses";
 
 const tags = ["Operations"];
@@ -11,7 +12,7 @@ export const openApiJsonRoute = createRoute({
   responses: {
     200: {
       description: "The document itself, not wrapped in the envelope.",
-      content: { "application/json": { schema: z.record(z.string(), z.unknown()) } },
+      content: { "application/json": { schema: lazySchema(() => z.record(z.string(), z.unknown())) } },
     },
     ...failures(),
   },

@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { requireAuth, requireAuthInWrite } from "../auth/guard";
 import { requirePermission } from "../auth/permissions";
+import { lazySchema } from "../openapi/lazy-schema";
 import { Post } from "../openapi/resources";
 import { created, failures, INPUT, JSON_BODY, PERMITTED, page, success } from "../openapi/responses";
 import { bearer, requestBody } from "../openapi/router";
@@ -9,7 +10,7 @@ import { patchPostBody, postListQuery, putPostBody } from "./schemas";
 
 const tags = ["Posts and comments"];
 const ownerOrModerator = "Requires a bearer access token of the author, a moderator or an admin.";
-const one = z.object({ post: Post });
+const one = lazySchema(() => z.object({ post: Post }));
 
 export const listPostsRoute = createRoute({
   method: "get",

@@ -1,5 +1,6 @@
 import * as z from "zod";
 import { pageQuery } from "../http/pagination";
+import { lazySchema } from "../openapi/lazy-schema";
 import { idField } from "../users/fields";
 
 /** Counts Unicode code points, so an emoji is one character, as the contract's "chars" reads to a person. */
@@ -27,22 +28,26 @@ export const userText = (label: string, max: number) =>
 export const TITLE_MAX = 200;
 export const POST_CONTENT_MAX = 20_000;
 
-const title = userText("Title", TITLE_MAX);
-const content = userText("Content", POST_CONTENT_MAX);
+const title = lazySchema(() => userText("Title", TITLE_MAX));
+const content = lazySchema(() => userText("Content", POST_CONTENT_MAX));
 
-export const putPostBody = z.strictObject({ title, content });
+export const putPostBody = lazySchema(() => z.strictObject({ title, content }));
 
-export const patchPostBody = z
-  .strictObject({ title: title.optional(), content: content.optional() })
-  .refine((body) => body.title !== undefined || body.content !== undefined, "Provide title, content or both")
-  .meta({ minProperties: 1 });
+export const patchPostBody = lazySchema(() =>
+  z
+    .strictObject({ title: title.optional(), content: content.optional() })
+    .refine((body) => body.title !== undefined || body.content !== undefined, "Provide title, content or both")
+    .meta({ minProperties: 1 }),
+);
 
-export const postListQuery = pageQuery.extend({
-  authorId: idField("authorId must be a user id").optional(),
-  // An empty search box means no filter; longer than a title can be, it could never match.
-  q: z
-    .string()
-    .refine((q) => charCount(q) <= TITLE_MAX, `q must be at most ${TITLE_MAX} characters`)
-    .optional()
-    .transform((q) => q || undefined),
-});
+export const postListQuery = lazySchema(() =>
+  pageQuery.extend({
+    authorId: idField("authorId must be a user id").optional(),
+    // An empty search box means no filter; longer than a title can be, it could never match.
+    q: z
+      .string()
+      .refine((q) => charCount(q) <= TITLE_MAX, `q must be at most ${TITLE_MAX} characters`)
+      .optional()
+      .transform((q) => q || undefined),
+  }),
+);

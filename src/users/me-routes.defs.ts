@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { requireAuthAllowUnverified, requireAuthAllowUnverifiedInWrite } from "../auth/guard";
+import { lazySchema } from "../openapi/lazy-schema";
 import { Session, User } from "../openapi/resources";
 import { failures, INPUT, JSON_BODY, SIGNED_IN, STEP_UP, success } from "../openapi/responses";
 import { bearer, requestBody } from "../openapi/router";
@@ -19,7 +20,10 @@ export const patchMeRoute = createRoute({
   middleware: [requireAuthAllowUnverified] as const,
   request: { body: requestBody(patchMeBody) },
   responses: {
-    200: success("Profile updated", z.object({ user: User })),
+    200: success(
+      "Profile updated",
+      lazySchema(() => z.object({ user: User })),
+    ),
     ...failures(...SIGNED_IN, ...JSON_BODY, ...STEP_UP, "CONFLICT"),
   },
 });
@@ -33,7 +37,10 @@ export const cancelPendingEmailRoute = createRoute({
   security: bearer,
   middleware: [requireAuthAllowUnverifiedInWrite] as const,
   responses: {
-    200: success("Pending email change cancelled", z.object({ user: User })),
+    200: success(
+      "Pending email change cancelled",
+      lazySchema(() => z.object({ user: User })),
+    ),
     ...failures(...SIGNED_IN, { code: "NOT_FOUND", status: 404, when: "No email change is pending." }),
   },
 });
@@ -60,7 +67,13 @@ export const listSessionsRoute = createRoute({
   summary: "The caller's live sessions, most recently used first",
   security: bearer,
   middleware: [requireAuthAllowUnverified] as const,
-  responses: { 200: success("Sessions", z.array(Session).max(100)), ...failures(...SIGNED_IN) },
+  responses: {
+    200: success(
+      "Sessions",
+      lazySchema(() => z.array(Session).max(100)),
+    ),
+    ...failures(...SIGNED_IN),
+  },
 });
 
 export const revokeSessionRoute = createRoute({

@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { requireAuth } from "../auth/guard";
 import { requirePermission } from "../auth/permissions";
+import { lazySchema } from "../openapi/lazy-schema";
 import { User } from "../openapi/resources";
 import { failures, INPUT, JSON_BODY, PERMITTED, page, STEP_UP, success } from "../openapi/responses";
 import { bearer, requestBody } from "../openapi/router";
@@ -8,7 +9,7 @@ import { idParam } from "./fields";
 import { deleteUserBody, patchUserBody, putUserBody, userListQuery } from "./schemas";
 
 const tags = ["User management"];
-const one = z.object({ user: User });
+const one = lazySchema(() => z.object({ user: User }));
 const selfOr = (who: string) => `Requires a bearer access token of the user themself or ${who}.`;
 const ownEmail =
   "On one's own id this is `PATCH /me`: a new email needs `currentPassword` and stays pending until confirmed. An admin's change of someone else's email applies at once, unverified, and the old address is told.";

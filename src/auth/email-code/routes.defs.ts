@@ -1,5 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import * as z from "zod";
+import { lazySchema } from "../../openapi/lazy-schema";
 import { MfaRequired, Tokens } from "../../openapi/resources";
 import { failures, JSON_BODY, SIGNED_IN, success } from "../../openapi/responses";
 import { bearer, requestBody } from "../../openapi/router";
@@ -15,17 +16,19 @@ const SWITCHED_OFF = {
   when: "`EMAIL_CODE_LOGIN` is `false`: email codes are switched off on this deployment.",
 } as const;
 
-export const requestEmailCodeBody = z.strictObject({ email: emailField });
+export const requestEmailCodeBody = lazySchema(() => z.strictObject({ email: emailField }));
 
-export const verifyEmailCodeBody = z.strictObject({
-  email: emailField,
-  // Any string up to a sane length: a malformed code is a wrong code (and counts as an attempt), not a 400 that costs nothing.
-  code: z
-    .string()
-    .min(1, "Code is required")
-    .max(32, "Code is too long")
-    .meta({ description: "The 6-digit code from the email.", example: "042317" }),
-});
+export const verifyEmailCodeBody = lazySchema(() =>
+  z.strictObject({
+    email: emailField,
+    // Any string up to a sane length: a malformed code is a wrong code (and counts as an attempt), not a 400 that costs nothing.
+    code: z
+      .string()
+      .min(1, "Code is required")
+      .max(32, "Code is too long")
+      .meta({ description: "The 6-digit code from the email.", example: "042317" }),
+  }),
+);
 
 export const requestEmailCodeRoute = createRoute({
   method: "post",
@@ -50,7 +53,10 @@ export const verifyEmailCodeRoute = createRoute({
     "Answers like POST /login. The code is single use, lives 10 minutes and dies after 5 wrong tries; every try counts toward the account lockout like a wrong password. The code is one factor: an account with MFA on gets `mfaRequired` and an `mfaToken` for POST /login/mfa.\n\nOn an account whose email was never verified, the code proves the mailbox owner is here, not whoever registered: the email becomes verified, and the password, pending email change, TOTP, passkeys, linked identities and every other session are removed.",
   request: { body: requestBody(verifyEmailCodeBody) },
   responses: {
-    200: success("Signed in, or (accounts with MFA) a second factor required", z.union([Tokens, MfaRequired])),
+    200: success(
+      "Signed in, or (accounts with MFA) a second factor required",
+      lazySchema(() => z.union([Tokens, MfaRequired])),
+    ),
     ...failures(
       ...JSON_BODY,
       "INVALID_EMAIL_CODE",
@@ -75,7 +81,10 @@ export const requestStepUpCodeRoute = createRoute({
   security: bearer,
   middleware: [requireAuth] as const,
   responses: {
-    200: success("Code sent", z.object({ expiresIn: z.int().positive() })),
+    200: success(
+      "Code sent",
+      lazySchema(() => z.object({ expiresIn: z.int().positive() })),
+    ),
     ...failures(...SIGNED_IN, HAS_PASSWORD, "TOO_MANY_REQUESTS"),
   },
 });

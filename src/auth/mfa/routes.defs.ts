@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { requirePermission } from "../../auth/permissions";
+import { lazySchema } from "../../openapi/lazy-schema";
 import { Tokens } from "../../openapi/resources";
 import { failures, JSON_BODY, PERMITTED, SIGNED_IN, success } from "../../openapi/responses";
 import { bearer, requestBody } from "../../openapi/router";
@@ -18,9 +19,11 @@ import {
 
 const tags = ["Second factor"];
 const STEP_UP = ["INVALID_CREDENTIALS", "INVALID_MFA_CODE", "REAUTHENTICATION_REQUIRED", "ACCOUNT_LOCKED"] as const;
-const RecoveryCodes = z.object({
-  recoveryCodes: z.array(z.string()).length(10).meta({ description: "Shown once; each signs in once." }),
-});
+const RecoveryCodes = lazySchema(() =>
+  z.object({
+    recoveryCodes: z.array(z.string()).length(10).meta({ description: "Shown once; each signs in once." }),
+  }),
+);
 
 export const startTotpRoute = createRoute({
   method: "post",
@@ -35,11 +38,13 @@ export const startTotpRoute = createRoute({
   responses: {
     200: success(
       "Scan the QR code or type the secret, then confirm with a code",
-      z.object({
-        secret: z.string().meta({ description: "Base32." }),
-        otpauthUrl: z.string().meta({ description: "`otpauth://totp/<issuer>:<email>?secret=…&issuer=…`" }),
-        qrSvg: z.string().meta({ description: "The otpauth URL as an SVG QR code." }),
-      }),
+      lazySchema(() =>
+        z.object({
+          secret: z.string().meta({ description: "Base32." }),
+          otpauthUrl: z.string().meta({ description: "`otpauth://totp/<issuer>:<email>?secret=…&issuer=…`" }),
+          qrSvg: z.string().meta({ description: "The otpauth URL as an SVG QR code." }),
+        }),
+      ),
     ),
     ...failures(VERIFIED_EMAIL_REQUIRED, ...SIGNED_IN, ...JSON_BODY, ...STEP_UP, "CONFLICT", "TOO_MANY_REQUESTS"),
   },
@@ -110,7 +115,9 @@ export const reauthenticateRoute = createRoute({
   responses: {
     200: success(
       "Re-authenticated",
-      z.object({ stepUpExpiresIn: z.int().positive().meta({ description: "Seconds the proof stays fresh." }) }),
+      lazySchema(() =>
+        z.object({ stepUpExpiresIn: z.int().positive().meta({ description: "Seconds the proof stays fresh." }) }),
+      ),
     ),
     ...failures(...SIGNED_IN, ...JSON_BODY, ...STEP_UP, "TOO_MANY_REQUESTS", "INVALID_EMAIL_CODE", HAS_PASSWORD),
   },

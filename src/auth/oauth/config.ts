@@ -1,5 +1,6 @@
 import * as z from "zod";
 import { AppError } from "../../http/errors";
+import { lazySchema } from "../../openapi/lazy-schema";
 
 /**
  * The social sign-in providers, from the `OAUTH_PROVIDERS` secret (JSON, one
@@ -18,36 +19,42 @@ const GITHUB = {
 
 /** Loopback is the only place plain http is accepted: a provider reached over http could be impersonated. */
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
-const endpoint = z
-  .url()
-  .refine((u) => {
-    const url = new URL(u);
-    return url.protocol === "https:" || (url.protocol === "http:" && LOOPBACK.has(url.hostname));
-  }, "must be an https URL")
-  .transform((u) => u.replace(/\/+$/, ""));
+const endpoint = lazySchema(() =>
+  z
+    .url()
+    .refine((u) => {
+      const url = new URL(u);
+      return url.protocol === "https:" || (url.protocol === "http:" && LOOPBACK.has(url.hostname));
+    }, "must be an https URL")
+    .transform((u) => u.replace(/\/+$/, "")),
+);
 
-const common = {
+const common = () => ({
   name: z.string().min(1).max(60).optional(),
   clientId: z.string().min(1),
   clientSecret: z.string().min(1),
   authorizationUrl: endpoint.optional(),
   tokenUrl: endpoint.optional(),
-};
-const oidcCommon = {
-  ...common,
+});
+const oidcCommon = () => ({
+  ...common(),
   /** Extra audiences accepted in ID tokens (the native apps' client ids). */
   clientIds: z.array(z.string().min(1)).max(20).optional(),
   userinfoUrl: endpoint.optional(),
   scopes: z.array(z.string().min(1)).max(20).optional(),
-};
+});
 
-const entrySchema = z.discriminatedUnion("type", [
-  z.strictObject({ type: z.literal("oidc"), issuer: endpoint, ...oidcCommon }),
-  z.strictObject({ type: z.literal("google"), issuer: endpoint.optional(), ...oidcCommon }),
-  z.strictObject({ type: z.literal("github"), apiUrl: endpoint.optional(), ...common }),
-]);
+const entrySchema = lazySchema(() =>
+  z.discriminatedUnion("type", [
+    z.strictObject({ type: z.literal("oidc"), issuer: endpoint, ...oidcCommon() }),
+    z.strictObject({ type: z.literal("google"), issuer: endpoint.optional(), ...oidcCommon() }),
+    z.strictObject({ type: z.literal("github"), apiUrl: endpoint.optional(), ...common() }),
+  ]),
+);
 
-const providersSchema = z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, "invalid provider id"), entrySchema);
+const providersSchema = lazySchema(() =>
+  z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, "invalid provider id"), entrySchema),
+);
 
 export type OidcProvider = {
   id: string;

@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { lazySchema } from "../../openapi/lazy-schema";
 import type { OidcProvider } from "./config";
 import { fetchJson, ProviderError } from "./fetch-json";
 
@@ -9,13 +10,15 @@ export type OidcEndpoints = {
   jwksUri: string;
 };
 
-const documentSchema = z.object({
-  issuer: z.string(),
-  authorization_endpoint: z.url(),
-  token_endpoint: z.url(),
-  userinfo_endpoint: z.url().optional(),
-  jwks_uri: z.url(),
-});
+const documentSchema = lazySchema(() =>
+  z.object({
+    issuer: z.string(),
+    authorization_endpoint: z.url(),
+    token_endpoint: z.url(),
+    userinfo_endpoint: z.url().optional(),
+    jwks_uri: z.url(),
+  }),
+);
 
 /** Discovery documents change rarely; an hour per isolate keeps a sign-in to one round trip to the provider's token endpoint. */
 const TTL_MS = 60 * 60 * 1000;

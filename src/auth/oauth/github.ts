@@ -1,10 +1,13 @@
 import * as z from "zod";
+import { lazySchema } from "../../openapi/lazy-schema";
 import type { GithubProvider } from "./config";
 import { fetchJson, ProviderError } from "./fetch-json";
 import { type ProviderIdentity, providerEmail } from "./identity";
 
-const userSchema = z.object({ id: z.number().int().positive() });
-const emailsSchema = z.array(z.object({ email: z.string(), primary: z.boolean(), verified: z.boolean() }));
+const userSchema = lazySchema(() => z.object({ id: z.number().int().positive() }));
+const emailsSchema = lazySchema(() =>
+  z.array(z.object({ email: z.string(), primary: z.boolean(), verified: z.boolean() })),
+);
 
 /**
  * Who signed in at GitHub: the numeric user id from `/user` is the subject

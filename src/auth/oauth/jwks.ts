@@ -1,5 +1,6 @@
 import type { HonoJsonWebKey } from "hono/utils/jwt/jws";
 import * as z from "zod";
+import { lazySchema } from "../../openapi/lazy-schema";
 import { fetchJson, ProviderError } from "./fetch-json";
 
 /** Keys per JWKS URI, per isolate, with when they were fetched. */
@@ -9,7 +10,9 @@ const cache = new Map<string, { keys: HonoJsonWebKey[]; fetchedAt: number }>();
 const MAX_AGE_MS = 60 * 60 * 1000;
 const DEFAULT_COOLDOWN_MS = 30_000;
 
-const jwksSchema = z.object({ keys: z.array(z.looseObject({ kty: z.string(), kid: z.string().optional() })) });
+const jwksSchema = lazySchema(() =>
+  z.object({ keys: z.array(z.looseObject({ kty: z.string(), kid: z.string().optional() })) }),
+);
 
 async function load(jwksUri: string, now: number) {
   const parsed = jwksSchema.safeParse(await fetchJson(jwksUri));

@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../../env";
 import { enforceRateLimit } from "../../http/rate-limit";
+import { lazySchema } from "../../openapi/lazy-schema";
 import { MfaRequired, Tokens } from "../../openapi/resources";
 import { created, failures, INPUT, JSON_BODY, SIGNED_IN, STEP_UP, success } from "../../openapi/responses";
 import { bearer, requestBody } from "../../openapi/router";
@@ -26,7 +27,7 @@ const redirect = (description: string) => ({
   description,
   headers: { Location: { description: "The target.", schema: { type: "string" as const } } },
 });
-const signedIn = z.union([Tokens, MfaRequired]);
+const signedIn = lazySchema(() => z.union([Tokens, MfaRequired]));
 
 /** A GET anyone may send, counted per client network before its query is validated (like PUBLIC_ENDPOINTS' POSTs). */
 const perNetwork = (endpoint: string) =>
@@ -40,7 +41,13 @@ export const providersRoute = createRoute({
   path: "/oauth/providers",
   tags,
   summary: "The configured providers, for the SPA's sign-in buttons",
-  responses: { 200: success("Providers", z.array(Provider)), ...failures() },
+  responses: {
+    200: success(
+      "Providers",
+      lazySchema(() => z.array(Provider)),
+    ),
+    ...failures(),
+  },
 });
 
 export const authorizeRoute = createRoute({
@@ -127,7 +134,13 @@ export const listIdentitiesRoute = createRoute({
   summary: "The social identities linked to the signed-in account",
   security: bearer,
   middleware: [requireAuth] as const,
-  responses: { 200: success("Linked identities", z.array(Identity)), ...failures(...SIGNED_IN) },
+  responses: {
+    200: success(
+      "Linked identities",
+      lazySchema(() => z.array(Identity)),
+    ),
+    ...failures(...SIGNED_IN),
+  },
 });
 
 export const linkIdentityRoute = createRoute({
@@ -141,7 +154,10 @@ export const linkIdentityRoute = createRoute({
   middleware: [requireAuth, requireVerifiedEmail] as const,
   request: { params: providerParam, body: requestBody(linkBody) },
   responses: {
-    200: success("Open authorizeUrl in the browser", z.object({ authorizeUrl: z.url() })),
+    200: success(
+      "Open authorizeUrl in the browser",
+      lazySchema(() => z.object({ authorizeUrl: z.url() })),
+    ),
     ...failures(VERIFIED_EMAIL_REQUIRED, ...SIGNED_IN, ...JSON_BODY, ...STEP_UP, "NOT_FOUND"),
   },
 });
@@ -157,8 +173,14 @@ export const completeLinkRoute = createRoute({
   middleware: [requireAuthInWrite] as const,
   request: { body: requestBody(linkCodeBody) },
   responses: {
-    201: created("Identity linked", z.object({ identity: Identity })),
-    200: success("Identity already linked", z.object({ identity: Identity })),
+    201: created(
+      "Identity linked",
+      lazySchema(() => z.object({ identity: Identity })),
+    ),
+    200: success(
+      "Identity already linked",
+      lazySchema(() => z.object({ identity: Identity })),
+    ),
     ...failures(...SIGNED_IN, ...JSON_BODY, "INVALID_LOGIN_CODE", "IDENTITY_IN_USE", "NOT_FOUND"),
   },
 });

@@ -1,12 +1,15 @@
 import * as z from "zod";
+import { lazySchema } from "../../openapi/lazy-schema";
 import { fetchJson } from "./fetch-json";
 import { type ProviderIdentity, providerEmail } from "./identity";
 
-const userinfoSchema = z.object({
-  sub: z.string(),
-  email: z.string().max(254).optional(),
-  email_verified: z.union([z.boolean(), z.string()]).optional(),
-});
+const userinfoSchema = lazySchema(() =>
+  z.object({
+    sub: z.string(),
+    email: z.string().max(254).optional(),
+    email_verified: z.union([z.boolean(), z.string()]).optional(),
+  }),
+);
 
 /**
  * Fills in the email of an identity whose ID token carried none, from the

@@ -1,5 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import * as z from "zod";
+import { lazySchema } from "../../openapi/lazy-schema";
 import { Tokens } from "../../openapi/resources";
 import { created, failures, JSON_BODY, SIGNED_IN, STEP_UP, success } from "../../openapi/responses";
 import { bearer, requestBody } from "../../openapi/router";
@@ -11,17 +12,19 @@ import { addPasskeyBody, assertionBody, loginOptionsBody, passkeyIdParam, rename
 const tags = ["Passkeys"];
 const STEP_UP_PROOF = "Step-up, as for POST /me/mfa/totp.";
 
-const Passkey = z
-  .object({
-    id: z.string().meta({ description: "Credential id, base64url." }),
-    name: z.string(),
-    createdAt: z.string(),
-    lastUsedAt: z.string().nullable(),
-    backedUp: z.boolean(),
-    deviceType: z.enum(["singleDevice", "multiDevice"]),
-  })
-  .meta({ id: "Passkey" });
-const onePasskey = z.object({ passkey: Passkey });
+const Passkey = lazySchema(() =>
+  z
+    .object({
+      id: z.string().meta({ description: "Credential id, base64url." }),
+      name: z.string(),
+      createdAt: z.string(),
+      lastUsedAt: z.string().nullable(),
+      backedUp: z.boolean(),
+      deviceType: z.enum(["singleDevice", "multiDevice"]),
+    })
+    .meta({ id: "Passkey" }),
+);
+const onePasskey = lazySchema(() => z.object({ passkey: Passkey }));
 const options = (description: string) => z.record(z.string(), z.unknown()).meta({ description });
 
 export const passkeyOptionsRoute = createRoute({
@@ -34,7 +37,10 @@ export const passkeyOptionsRoute = createRoute({
   middleware: [requireAuth, requireVerifiedEmail] as const,
   request: { body: requestBody(stepUpBody, "`{}` with a recent re-authentication.") },
   responses: {
-    200: success("Passkey options", z.object({ options: options("PublicKeyCredentialCreationOptionsJSON") })),
+    200: success(
+      "Passkey options",
+      lazySchema(() => z.object({ options: options("PublicKeyCredentialCreationOptionsJSON") })),
+    ),
     ...failures(VERIFIED_EMAIL_REQUIRED, ...SIGNED_IN, ...JSON_BODY, ...STEP_UP),
   },
 });
@@ -62,7 +68,10 @@ export const listPasskeysRoute = createRoute({
   security: bearer,
   middleware: [requireAuth] as const,
   responses: {
-    200: success("Passkeys", z.object({ passkeys: z.array(Passkey) })),
+    200: success(
+      "Passkeys",
+      lazySchema(() => z.object({ passkeys: z.array(Passkey) })),
+    ),
     ...failures(...SIGNED_IN),
   },
 });
@@ -107,10 +116,12 @@ export const passkeyLoginOptionsRoute = createRoute({
   responses: {
     200: success(
       "Passkey options",
-      z.object({
-        options: options("PublicKeyCredentialRequestOptionsJSON"),
-        challengeId: z.string(),
-      }),
+      lazySchema(() =>
+        z.object({
+          options: options("PublicKeyCredentialRequestOptionsJSON"),
+          challengeId: z.string(),
+        }),
+      ),
     ),
     ...failures(...JSON_BODY, "TOO_MANY_REQUESTS"),
   },
