@@ -11,19 +11,15 @@ import { AppError, notFound, tooManyRequests, validationError } from "../../http
 import { enforceRateLimit } from "../../http/rate-limit";
 import { createRouter } from "../../openapi/router";
 import { assertEmailCodeStepUp, invalidEmailCode, proveEmailCode } from "../email-code/step-up";
+import { sessionHoldsInWrite, sessionUser } from "../guard";
 import { passChallenge } from "../lockout/challenge";
 import { clearFailures, failureScope, reserveAttempt } from "../lockout/failures";
+import { reserveSignedInAttempt } from "../lockout/signed-in";
 import { invalidPasskey, provePasskey } from "../passkeys/step-up";
-import {
-  overSessionBudget,
-  type PasswordProof,
-  passwordStillHolds,
-  provePassword,
-  recordFailedProof,
-  wrongPassword,
-} from "../password-proof";
+import { overSessionBudget, passwordStillHolds, recordFailedProof, wrongPassword } from "../password-proof";
 import { revokeAllSessions } from "../sessions";
 import { completeSignIn } from "../sign-in";
+import { proveInline, type SendWithProof } from "../step-up/inline-proof";
 import { invalidMfaCode, proveStepUp, proveTotpCode } from "../step-up/proof";
 import { sha256Hex } from "../tokens";
 import { completeMfaChallenge } from "../totp/challenge";
@@ -49,29 +45,47 @@ import {
 /**
  * The password (or, for an account without one, an emailed step-up code),
  * and the code when MFA is on: one factor each, so MFA still asks for both.
+ * Password (+ code): one reserved attempt for both, the guard's check riding
+ * in its batch (`proveInline`). An email code needs the row first (who may
+ * use one is decided on it), so the check runs alone before it.
  */
 async function proveKnowledge(
   c: Context<AppEnv>,
   { password, emailCode, code }: { password?: string; emailCode?: string; code?: string },
-): Promise<{ stillHolds: SQL; clears: BatchItem<"sqlite">[] }> {
-  const { user } = c.var;
+): Promise<{ stillHolds: SQL; send: SendWithProof }> {
+  const { db } = c.var;
+  const plain: SendWithProof = (statements) => db.batch(statements as [BatchItem<"sqlite">]);
+  if (emailCode === undefined) {
+    return proveInline(c, { password: password ?? "", code }, "reauthenticate", {
+      decide: (user) => {
+        if (user.mfaEnabledAt && code === undefined) {
+          throw validationError([{ path: "code", message: "code is required when MFA is on" }]);
+        }
+        return { password: true, code: user.mfaEnabledAt != null };
+      },
+    });
+  }
+  const user = await sessionUser(c);
   // Who may use an email code is decided before anything else is asked for.
-  if (emailCode !== undefined) assertEmailCodeStepUp(user);
+  assertEmailCodeStepUp(user);
   if (user.mfaEnabledAt && code === undefined) {
     throw validationError([{ path: "code", message: "code is required when MFA is on" }]);
   }
-  const proof =
-    emailCode !== undefined
-      ? await proveEmailCode(c, emailCode, "reauthenticate")
-      : await provePassword(c, user, password ?? "", "reauthenticate", { deferClear: true });
-  // Decided writes ride in the next batch: the password's in the code's reservation, the code's in the route's write.
-  const { clear } = proof as PasswordProof;
-  const pending = clear ? [clear] : [];
+  const proof = await proveEmailCode(c, emailCode, "reauthenticate");
   if (user.mfaEnabledAt && code !== undefined) {
-    return { stillHolds: proof.stillHolds, clears: [(await proveTotpCode(c, code, "reauthenticate", pending)).clear] };
+    return {
+      stillHolds: proof.stillHolds,
+      send: withClears(plain, [(await proveTotpCode(c, code, "reauthenticate")).clear]),
+    };
   }
-  return { stillHolds: proof.stillHolds, clears: pending };
+  return { stillHolds: proof.stillHolds, send: plain };
 }
+
+/** `send` with decided writes added at the end of the batch. */
+const withClears =
+  (send: SendWithProof, clears: BatchItem<"sqlite">[]): SendWithProof =>
+  async (statements) =>
+    (await send([...statements, ...clears])).slice(0, statements.length);
 
 const invalidMfaToken = () =>
   new AppError(401, "INVALID_MFA_TOKEN", "The sign-in attempt expired or was already completed; log in again");
@@ -80,10 +94,14 @@ const mfaNotOn = () => notFound("MFA");
 /** TOTP with recovery codes, the login's second step, step-up, and the admin reset. Services: ../totp/. */
 export const mfaRoutes = createRouter()
   .openapi(startTotpRoute, async (c) => {
-    const { db, config, user } = c.var;
+    const { db, config } = c.var;
     await mfaKeys(config); // 503 before any proof is spent when ENCRYPTION_KEY is missing
-    const { clears } = await proveStepUp(c, c.req.valid("json"), "mfa", { deferClear: true });
-    const started = await startTotpEnrolment({ db, config }, user, config.APP_NAME, clears);
+    // The guard's check rides in the proof's first batch (requireAuthInWrite); the upsert carries the proof.
+    const { stillHolds, send } = await proveStepUp(c, c.req.valid("json"), "mfa", { deferClear: true });
+    const started = await startTotpEnrolment({ db, config }, c.var.user, config.APP_NAME, {
+      condition: stillHolds,
+      send,
+    });
     if (!started.ok) throw new AppError(409, "CONFLICT", "MFA is already on; turn it off first");
     return ok(c, "Scan the QR code or type the secret, then confirm with a code", {
       secret: started.secret,
@@ -93,16 +111,19 @@ export const mfaRoutes = createRouter()
   })
 
   .openapi(confirmTotpRoute, async (c) => {
-    const { db, config, user } = c.var;
-    await enforceRateLimit(c, "mfa", { userId: user.id });
+    const { db, config } = c.var;
+    await enforceRateLimit(c, "mfa", { userId: c.var.user.id });
     const network = clientNetwork(c);
+    const holds = sessionHoldsInWrite(c);
     // Counted up front like a password: guessing the pending secret's codes draws on the same budget.
-    // The pending secret is read in the reservation's batch; the code is compared only after it.
-    const attempt = await reserveAttempt(
+    // The guard's check and the pending secret ride in the reservation's batch (keyed in SQL, carrying
+    // the check: requireAuthInWrite); the code is compared only after it.
+    const attempt = await reserveSignedInAttempt(
       db,
-      { email: user.email, network, sessionId: c.var.sessionId },
-      { also: pendingEnrolmentQuery(db, user.id) },
+      { userId: c.var.user.id, sessionId: c.var.sessionId, network, holds },
+      [pendingEnrolmentQuery(db, c.var.user.id)],
     );
+    const { user } = c.var;
     if (attempt.lockedForSeconds > 0) throw tooManyRequests(attempt.lockedForSeconds, "ACCOUNT_LOCKED");
     // Past the session's budget nothing is compared, as for every other proof (see provePassword).
     if (overSessionBudget(attempt)) {
@@ -112,7 +133,8 @@ export const mfaRoutes = createRouter()
     const stillHolds = passwordStillHolds(user.id, user.passwordHash);
     // Everything a confirm does next rides in its activation's batch, each statement only if the activation landed.
     const confirmed = await confirmTotpEnrolment({ db, config }, user.id, c.req.valid("json").code, {
-      loaded: attempt.also ?? [],
+      loaded: attempt.also[0],
+      condition: sql`${stillHolds} and ${holds}`,
       after: (activated) => [
         clearFailures(
           db,
@@ -140,13 +162,17 @@ export const mfaRoutes = createRouter()
   })
 
   .openapi(disableTotpRoute, async (c) => {
-    const { db, user } = c.var;
-    if (!user.mfaEnabledAt) throw mfaNotOn();
-    const { stillHolds, clears } = await proveStepUp(c, c.req.valid("json"), "mfa", {
+    const { db } = c.var;
+    // MFA off is refused before anything is compared (a reserved attempt is given back).
+    const { stillHolds, send } = await proveStepUp(c, c.req.valid("json"), "mfa", {
       codeRequired: true,
       deferClear: true,
+      precondition: (user) => {
+        if (!user.mfaEnabledAt) throw mfaNotOn();
+      },
     });
-    const [, removed] = await db.batch([
+    const { user } = c.var;
+    const [, , , , removed] = await send([
       // The audit first: it is conditional on MFA still being on, which the statements after it end.
       auditInsertWhere(
         db,
@@ -154,29 +180,31 @@ export const mfaRoutes = createRouter()
         sql`${stillHolds} and exists (select 1 from ${users} where ${users.id} = ${user.id} and ${users.mfaEnabledAt} is not null)`,
       ),
       ...disableTotpStatements(db, user.id, stillHolds),
-      ...clears,
     ]);
     // The proof went stale (password changed, logout) or a parallel request turned MFA off first.
-    if (removed[0]?.confirmedAt == null) throw mfaNotOn();
+    if ((removed as { confirmedAt: string | null }[])[0]?.confirmedAt == null) throw mfaNotOn();
     sendMfaNotice(c, user, "disabled");
     return ok(c, "MFA disabled");
   })
 
   .openapi(regenerateRecoveryCodesRoute, async (c) => {
-    const { db, config, user } = c.var;
-    if (!user.mfaEnabledAt) throw mfaNotOn();
-    const { stillHolds, clears } = await proveStepUp(c, c.req.valid("json"), "mfa", {
+    const { db, config } = c.var;
+    const { stillHolds, send } = await proveStepUp(c, c.req.valid("json"), "mfa", {
       codeRequired: true,
       deferClear: true,
+      precondition: (user) => {
+        if (!user.mfaEnabledAt) throw mfaNotOn();
+      },
     });
-    const codes = await regenerateRecoveryCodes({ db, config }, user.id, stillHolds, (replaced) => [
-      ...clears,
+    const { user } = c.var;
+    const audit = (replaced: SQL) => [
       auditInsertWhere(
         db,
         { action: "recovery_codes_regenerated", actorId: user.id, targetId: user.id, ip: clientIp(c) },
         replaced,
       ),
-    ]);
+    ];
+    const codes = await regenerateRecoveryCodes({ db, config }, user.id, stillHolds, audit, send);
     if (!codes) throw mfaNotOn();
     return ok(c, "Recovery codes replaced", { recoveryCodes: codes });
   })
@@ -187,14 +215,17 @@ export const mfaRoutes = createRouter()
    * landing meanwhile leaves the session without fresh proof.
    */
   .openapi(reauthenticateRoute, async (c) => {
-    const { db, config, user, sessionId } = c.var;
+    const { db, config, sessionId } = c.var;
     const body = c.req.valid("json");
     const method = "passkey" in body ? "passkey" : "emailCode" in body ? "emailCode" : "password";
-    const { stillHolds, clears } =
+    const plain: SendWithProof = (statements) => db.batch(statements as [BatchItem<"sqlite">]);
+    const { stillHolds, send } =
       "passkey" in body
-        ? { ...(await provePasskey(c, body.passkey, "reauthenticate")), clears: [] }
+        ? // A passkey's proof reads the row first: the check runs alone before it.
+          { ...(await sessionUser(c).then(() => provePasskey(c, body.passkey, "reauthenticate"))), send: plain }
         : await proveKnowledge(c, body);
-    const [proven] = await db.batch([
+    const { user } = c.var;
+    const [proven] = (await send([
       db
         .update(sessions)
         .set({ lastProofAt: nowIso() })
@@ -213,9 +244,8 @@ export const mfaRoutes = createRouter()
         },
         stillHolds,
       ),
-      ...clears,
-    ]);
-    if (!proven[0]) throw { passkey: invalidPasskey, emailCode: invalidEmailCode, password: wrongPassword }[method]();
+    ])) as { id: string }[][];
+    if (!proven?.[0]) throw { passkey: invalidPasskey, emailCode: invalidEmailCode, password: wrongPassword }[method]();
     return ok(c, "Re-authenticated", { stepUpExpiresIn: config.STEP_UP_TTL });
   })
 
@@ -306,7 +336,7 @@ export const mfaRoutes = createRouter()
     // The target is not read first: the revocation and the audit run before the credential goes and
     // only while it is there, so a target without MFA (or none at all) changes nothing.
     const mfaOn = sql`exists (select 1 from ${totpCredentials} where ${totpCredentials.userId} = ${id} and ${totpCredentials.confirmedAt} is not null)`;
-    const [, , removed, , , , target] = await db.batch([
+    const [, , , , , removed, target] = await db.batch([
       db
         .update(sessions)
         .set({ revokedAt: nowIso() })
