@@ -44,25 +44,31 @@ const WRONG_PASSWORD: [string, string, (s: Session) => unknown][] = [
 ];
 
 describe("the reservation rides with the session check", () => {
-  it.each(WRONG_PASSWORD)("%s %s: a wrong password costs two round trips and counts one failure", async (method, path, body) => {
-    const s = await registerVerifiedAndLogin();
-    const res = await settled(method, path, { token: s.accessToken, body: body(s) });
-    expect(res.status).toBe(401);
-    expect(res.body.error.code).toBe("INVALID_CREDENTIALS");
-    // 1: check + reservation; 2: the failure's audit.
-    expect(d1Timing(res).queries).toBe(2);
-    expect(await counters(s.user.email)).toEqual({ account: 1, net: 1, session: 1 });
-  });
+  it.each(WRONG_PASSWORD)(
+    "%s %s: a wrong password costs two round trips and counts one failure",
+    async (method, path, body) => {
+      const s = await registerVerifiedAndLogin();
+      const res = await settled(method, path, { token: s.accessToken, body: body(s) });
+      expect(res.status).toBe(401);
+      expect(res.body.error.code).toBe("INVALID_CREDENTIALS");
+      // 1: check + reservation; 2: the failure's audit.
+      expect(d1Timing(res).queries).toBe(2);
+      expect(await counters(s.user.email)).toEqual({ account: 1, net: 1, session: 1 });
+    },
+  );
 
-  it.each(WRONG_PASSWORD)("%s %s: on an ended session nothing is counted and nothing compared", async (method, path, body) => {
-    const s = await registerVerifiedAndLogin();
-    expect((await api("POST", "/logout", { token: s.accessToken })).status).toBe(200);
-    const res = await settled(method, path, { token: s.accessToken, body: body(s) });
-    expect(res.status).toBe(401);
-    expect(res.body.error.code).toBe("UNAUTHORIZED");
-    // The upserts carry the guard's condition: a dead session's attempt inserts no counter at all.
-    expect(await counters(s.user.email)).toEqual({});
-  });
+  it.each(WRONG_PASSWORD)(
+    "%s %s: on an ended session nothing is counted and nothing compared",
+    async (method, path, body) => {
+      const s = await registerVerifiedAndLogin();
+      expect((await api("POST", "/logout", { token: s.accessToken })).status).toBe(200);
+      const res = await settled(method, path, { token: s.accessToken, body: body(s) });
+      expect(res.status).toBe(401);
+      expect(res.body.error.code).toBe("UNAUTHORIZED");
+      // The upserts carry the guard's condition: a dead session's attempt inserts no counter at all.
+      expect(await counters(s.user.email)).toEqual({});
+    },
+  );
 
   it("an unverified account asking for passkey options spends no attempt (the condition carries the rule)", async () => {
     const s = await registerAndLogin();
