@@ -268,8 +268,8 @@ const BUDGETS: Record<string, Budget> = {
   },
   "POST /me/reauthenticate/email-code": {
     status: 200,
-    queries: 3,
-    read: 6,
+    queries: 2,
+    read: 8,
     written: 6,
     send: async () => {
       const email = `${unique("social_")}@idp.test`;
@@ -291,7 +291,7 @@ const BUDGETS: Record<string, Budget> = {
   "POST /me/passkeys": {
     status: 201,
     queries: 2,
-    read: 19, // the claim, the insert and its audit re-read the session and the account (were 4 round trips, 8 rows)
+    read: 21, // the claim, the insert and its audit re-read the session and the account (were 4 round trips, 8 rows)
     written: 10,
     send: async () => {
       const s = await freshVerified();
