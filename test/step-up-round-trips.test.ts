@@ -6,6 +6,7 @@ import { api, registerAndLogin, registerVerifiedAndLogin, type Session } from ".
 import { SoftwareAuthenticator } from "./support/authenticator";
 import { d1Timing } from "./support/d1-usage";
 import { codeNow, enrolled } from "./support/mfa-api";
+import { pkcePair, SPA, TEST_OAUTH_PROVIDERS } from "./support/oauth";
 import { ORIGIN, passkeyDeps } from "./support/passkeys";
 import { settled } from "./support/settled";
 
@@ -34,21 +35,45 @@ const audited = async (userId: string, action: string) =>
       .first<{ n: number }>()
   )?.n ?? 0;
 
-/** Each route's step-up with a wrong password, as a body. */
-const WRONG_PASSWORD: [string, string, (s: Session) => unknown][] = [
-  ["DELETE", "/me", () => ({ password: WRONG })],
-  ["POST", "/me/password", () => ({ currentPassword: WRONG, newPassword: "another-horse-battery-7" })],
-  ["POST", "/me/reauthenticate", () => ({ password: WRONG })],
-  ["POST", "/me/mfa/totp", () => ({ currentPassword: WRONG })],
-  ["POST", "/me/passkeys/options", () => ({ currentPassword: WRONG })],
+/** Social sign-in configured, for the identity routes. */
+const OAUTH = { OAUTH_PROVIDERS: TEST_OAUTH_PROVIDERS, CORS_ORIGINS: SPA };
+type Case = [string, (s: Session) => string, (s: Session) => Promise<unknown> | unknown, Record<string, unknown>?];
+const path = (p: string) => () => p;
+
+/** Each route's step-up with a wrong password: the route, its path, a body, bindings. */
+const WRONG_PASSWORD: Case[] = [
+  ["DELETE /me", path("/me"), () => ({ password: WRONG })],
+  ["DELETE /user/:ownId", (s) => `/user/${s.user.id}`, () => ({ password: WRONG })],
+  [
+    "POST /me/password",
+    path("/me/password"),
+    () => ({ currentPassword: WRONG, newPassword: "another-horse-battery-7" }),
+  ],
+  ["POST /me/reauthenticate", path("/me/reauthenticate"), () => ({ password: WRONG })],
+  ["POST /me/mfa/totp", path("/me/mfa/totp"), () => ({ currentPassword: WRONG })],
+  ["POST /me/passkeys/options", path("/me/passkeys/options"), () => ({ currentPassword: WRONG })],
+  ["DELETE /me/passkeys/:id", path(`/me/passkeys/${crypto.randomUUID()}`), () => ({ currentPassword: WRONG })],
+  [
+    "POST /me/identities/:provider",
+    path("/me/identities/acme"),
+    async () => ({ redirectUri: `${SPA}/done`, codeChallenge: (await pkcePair()).challenge, currentPassword: WRONG }),
+    OAUTH,
+  ],
+  [
+    "DELETE /me/identities/:id",
+    path(`/me/identities/${crypto.randomUUID()}`),
+    () => ({ currentPassword: WRONG }),
+    OAUTH,
+  ],
 ];
 
 describe("the reservation rides with the session check", () => {
   it.each(WRONG_PASSWORD)(
-    "%s %s: a wrong password costs two round trips and counts one failure",
-    async (method, path, body) => {
+    "%s: a wrong password costs two round trips and counts one failure",
+    async (route, at, body, bindings) => {
+      const method = route.split(" ")[0] ?? "";
       const s = await registerVerifiedAndLogin();
-      const res = await settled(method, path, { token: s.accessToken, body: body(s) });
+      const res = await settled(method, at(s), { token: s.accessToken, body: await body(s), bindings });
       expect(res.status).toBe(401);
       expect(res.body.error.code).toBe("INVALID_CREDENTIALS");
       // 1: check + reservation; 2: the failure's audit.
@@ -57,18 +82,20 @@ describe("the reservation rides with the session check", () => {
     },
   );
 
-  it.each(WRONG_PASSWORD)(
-    "%s %s: on an ended session nothing is counted and nothing compared",
-    async (method, path, body) => {
-      const s = await registerVerifiedAndLogin();
-      expect((await api("POST", "/logout", { token: s.accessToken })).status).toBe(200);
-      const res = await settled(method, path, { token: s.accessToken, body: body(s) });
-      expect(res.status).toBe(401);
-      expect(res.body.error.code).toBe("UNAUTHORIZED");
-      // The upserts carry the guard's condition: a dead session's attempt inserts no counter at all.
-      expect(await counters(s.user.email)).toEqual({});
-    },
-  );
+  it.each([
+    ...WRONG_PASSWORD,
+    ["POST /me/mfa/totp/confirm", path("/me/mfa/totp/confirm"), () => ({ code: "000000" })] as Case,
+    ["DELETE /me/mfa/totp", path("/me/mfa/totp"), () => ({ currentPassword: WRONG, code: "000000" })] as Case,
+  ])("%s: on an ended session nothing is counted and nothing compared", async (route, at, body, bindings) => {
+    const method = route.split(" ")[0] ?? "";
+    const s = await registerVerifiedAndLogin();
+    expect((await api("POST", "/logout", { token: s.accessToken })).status).toBe(200);
+    const res = await settled(method, at(s), { token: s.accessToken, body: await body(s), bindings });
+    expect(res.status).toBe(401);
+    expect(res.body.error.code).toBe("UNAUTHORIZED");
+    // The upserts carry the guard's condition: a dead session's attempt inserts no counter at all.
+    expect(await counters(s.user.email)).toEqual({});
+  });
 
   it("an unverified account asking for passkey options spends no attempt (the condition carries the rule)", async () => {
     const s = await registerAndLogin();
