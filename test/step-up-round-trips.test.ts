@@ -143,6 +143,27 @@ describe("a refusal decided on the loaded row gives the reserved attempt back", 
   });
 });
 
+describe("with MFA on, password and code still make two round trips", () => {
+  it.each([
+    ["POST", "/me/reauthenticate", (password: string, code: string) => ({ password, code })],
+    [
+      "POST",
+      "/me/password",
+      (password: string, code: string) => ({ currentPassword: password, newPassword: "another-horse-battery-7", code }),
+    ],
+    ["DELETE", "/me", (password: string, code: string) => ({ password, code })],
+  ])("%s %s", async (method, at, body) => {
+    const e = await enrolled();
+    const res = await settled(method, at, {
+      token: e.session.accessToken,
+      body: body(e.user.password, codeNow(e.secret)),
+    });
+    expect(res.status).toBe(200);
+    expect(d1Timing(res).queries).toBe(2);
+    expect(await counters(e.user.email)).toEqual({});
+  });
+});
+
 describe("one TOTP code, sent in parallel: its step is claimed in the write's batch, and only that batch writes", () => {
   it("POST /me/mfa/recovery-codes: exactly one new set", async () => {
     const e = await enrolled();
