@@ -77,3 +77,41 @@ export async function verifyStepUpCode(deps: EmailCodeDeps, owner: StepUpCodeOwn
     .returning({ sessionId: stepUpCodes.sessionId });
   return claimed.length === 1;
 }
+
+/** `verifyStepUpCode`'s live code of this session and account, as SQL. */
+const liveStepUpCode = (deps: Pick<EmailCodeDeps, "now">, owner: Pick<StepUpCodeOwner, "userId" | "sessionId">) =>
+  and(
+    eq(stepUpCodes.sessionId, owner.sessionId),
+    eq(stepUpCodes.userId, owner.userId),
+    gt(stepUpCodes.expiresAt, new Date(clock(deps)).toISOString()),
+  );
+
+/**
+ * `verifyStepUpCode` as statements, for a caller that batches them: the
+ * attempt's reservation (`attempts < 5`, carrying `holds`, the caller's
+ * session condition, so it can ride with the guard's check), then, after the
+ * caller compared the hash, `free` (SQL: the code is still there, unclaimed)
+ * for every write it authorises and `claim` (DELETE … RETURNING) sent last
+ * in their batch: of parallel right answers only the first batch writes.
+ */
+export const stepUpCodeStatements = (
+  deps: Pick<EmailCodeDeps, "db" | "now">,
+  owner: Pick<StepUpCodeOwner, "userId" | "sessionId">,
+) => {
+  const live = liveStepUpCode(deps, owner);
+  return {
+    reserve: (holds: SQL) =>
+      deps.db
+        .update(stepUpCodes)
+        .set({ attempts: sql`${stepUpCodes.attempts} + 1` })
+        .where(and(live, lt(stepUpCodes.attempts, EMAIL_CODE_MAX_ATTEMPTS), holds))
+        .returning({ codeHash: stepUpCodes.codeHash }),
+    free: (hash: string) =>
+      sql`exists (select 1 from ${stepUpCodes} where ${and(live, eq(stepUpCodes.codeHash, hash))})`,
+    claim: (hash: string) =>
+      deps.db
+        .delete(stepUpCodes)
+        .where(and(live, eq(stepUpCodes.codeHash, hash)))
+        .returning({ sessionId: stepUpCodes.sessionId }),
+  };
+};

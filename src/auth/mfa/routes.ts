@@ -10,7 +10,7 @@ import { ok } from "../../http/envelope";
 import { AppError, notFound, tooManyRequests, validationError } from "../../http/errors";
 import { enforceRateLimit } from "../../http/rate-limit";
 import { createRouter } from "../../openapi/router";
-import { assertEmailCodeStepUp, invalidEmailCode, proveEmailCode } from "../email-code/step-up";
+import { assertEmailCodeStepUp, invalidEmailCode } from "../email-code/step-up";
 import { sessionHoldsInWrite, sessionUser } from "../guard";
 import { passChallenge } from "../lockout/challenge";
 import { clearFailures, failureScope, reserveAttempt } from "../lockout/failures";
@@ -20,7 +20,7 @@ import { overSessionBudget, passwordStillHolds, recordFailedProof, wrongPassword
 import { revokeAllSessions } from "../sessions";
 import { completeSignIn } from "../sign-in";
 import { proveInline, type SendWithProof } from "../step-up/inline-proof";
-import { invalidMfaCode, proveStepUp, proveTotpCode } from "../step-up/proof";
+import { invalidMfaCode, proveStepUp } from "../step-up/proof";
 import { sha256Hex } from "../tokens";
 import { completeMfaChallenge } from "../totp/challenge";
 import {
@@ -45,47 +45,25 @@ import {
 /**
  * The password (or, for an account without one, an emailed step-up code),
  * and the code when MFA is on: one factor each, so MFA still asks for both.
- * Password (+ code): one reserved attempt for both, the guard's check riding
- * in its batch (`proveInline`). An email code needs the row first (who may
- * use one is decided on it), so the check runs alone before it.
+ * One reserved attempt for all of them, the guard's check riding in its
+ * batch (`proveInline`); who may use an email code, and whether a code is
+ * missing, is decided on the row it loads, before anything is compared.
  */
-async function proveKnowledge(
+function proveKnowledge(
   c: Context<AppEnv>,
   { password, emailCode, code }: { password?: string; emailCode?: string; code?: string },
 ): Promise<{ stillHolds: SQL; send: SendWithProof }> {
-  const { db } = c.var;
-  const plain: SendWithProof = (statements) => db.batch(statements as [BatchItem<"sqlite">]);
-  if (emailCode === undefined) {
-    return proveInline(c, { password: password ?? "", code }, "reauthenticate", {
-      decide: (user) => {
-        if (user.mfaEnabledAt && code === undefined) {
-          throw validationError([{ path: "code", message: "code is required when MFA is on" }]);
-        }
-        return { password: true, code: user.mfaEnabledAt != null };
-      },
-    });
-  }
-  const user = await sessionUser(c);
-  // Who may use an email code is decided before anything else is asked for.
-  assertEmailCodeStepUp(user);
-  if (user.mfaEnabledAt && code === undefined) {
-    throw validationError([{ path: "code", message: "code is required when MFA is on" }]);
-  }
-  const proof = await proveEmailCode(c, emailCode, "reauthenticate");
-  if (user.mfaEnabledAt && code !== undefined) {
-    return {
-      stillHolds: proof.stillHolds,
-      send: withClears(plain, [(await proveTotpCode(c, code, "reauthenticate")).clear]),
-    };
-  }
-  return { stillHolds: proof.stillHolds, send: plain };
+  const parts = emailCode !== undefined ? { emailCode, code } : { password: password ?? "", code };
+  return proveInline(c, parts, "reauthenticate", {
+    decide: (user) => {
+      if (emailCode !== undefined) assertEmailCodeStepUp(user);
+      if (user.mfaEnabledAt && code === undefined) {
+        throw validationError([{ path: "code", message: "code is required when MFA is on" }]);
+      }
+      return { password: emailCode === undefined, emailCode: emailCode !== undefined, code: user.mfaEnabledAt != null };
+    },
+  });
 }
-
-/** `send` with decided writes added at the end of the batch. */
-const withClears =
-  (send: SendWithProof, clears: BatchItem<"sqlite">[]): SendWithProof =>
-  async (statements) =>
-    (await send([...statements, ...clears])).slice(0, statements.length);
 
 const invalidMfaToken = () =>
   new AppError(401, "INVALID_MFA_TOKEN", "The sign-in attempt expired or was already completed; log in again");

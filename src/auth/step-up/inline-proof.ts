@@ -5,6 +5,9 @@ import type { AppEnv, AuthUser } from "../../env";
 import { clientNetwork } from "../../http/client";
 import { AppError, tooManyRequests } from "../../http/errors";
 import { enforceRateLimit } from "../../http/rate-limit";
+import { stepUpCodeHash } from "../email-code/hash";
+import { emailCodeStillHolds, invalidEmailCode } from "../email-code/step-up";
+import { stepUpCodeStatements } from "../email-code/step-up-codes";
 import { sessionHoldsInWrite } from "../guard";
 import { passChallenge } from "../lockout/challenge";
 import { clearFailures, failureScope } from "../lockout/failures";
@@ -20,15 +23,15 @@ import { activeCredentialQuery, matchSealedCode, recordTotpStep, totpStepFree } 
 
 export const invalidMfaCode = () => new AppError(401, "INVALID_MFA_CODE", "The code is wrong or was already used");
 
-/** What a signed-in caller sent as proof: the current password and/or an authenticator code. */
-export type ProofParts = { password?: string; code?: string };
+/** What a signed-in caller sent as proof: the current password (or an emailed step-up code) and/or an authenticator code. */
+export type ProofParts = { password?: string; code?: string; emailCode?: string };
 
 /**
  * Which parts to compare, decided on the row the guard's check loaded (it
  * rides in the reservation's batch, so the row is known only then). Throw to
  * refuse before anything is compared: the reserved attempt is given back.
  */
-export type Decide = (user: AuthUser) => { password: boolean; code: boolean };
+export type Decide = (user: AuthUser) => { password: boolean; code: boolean; emailCode?: boolean };
 
 /** Sends the route's statements with the proof's own, in one batch, and answers for the proof (see `proveInline`). */
 export type SendWithProof = (statements: BatchItem<"sqlite">[]) => Promise<unknown[]>;
@@ -82,10 +85,14 @@ export async function proveInline<Also extends unknown[] = []>(
   const { db, sessionId } = c.var;
   const userId = c.var.user.id;
   const network = clientNetwork(c);
-  if (parts.password !== undefined) await enforceRateLimit(c, endpoint, { userId });
+  if (parts.password !== undefined || parts.emailCode !== undefined) await enforceRateLimit(c, endpoint, { userId });
   const credential = parts.code !== undefined ? [activeCredentialQuery(db, userId)] : [];
+  // An emailed code's own attempt (5 per code) is reserved in the same batch, carrying the session check too.
+  const emailCode = stepUpCodeStatements({ db }, { userId, sessionId });
+  const emailCodeRead = parts.emailCode !== undefined ? [emailCode.reserve(sessionHoldsInWrite(c))] : [];
   const attempt = await reserveSignedInAttempt(db, { userId, sessionId, network, holds: sessionHoldsInWrite(c) }, [
     ...credential,
+    ...emailCodeRead,
     ...also,
   ] as never);
   // The batch came back, so the guard's check passed and loaded the row.
@@ -98,17 +105,29 @@ export async function proveInline<Also extends unknown[] = []>(
     throw refused;
   }
   if (attempt.lockedForSeconds > 0) throw tooManyRequests(attempt.lockedForSeconds, "ACCOUNT_LOCKED");
-  const loaded = attempt.also as unknown[];
-  const [sealed] = (parts.code !== undefined ? loaded[0] : []) as { secretCiphertext: string }[];
-  const callerRows = (parts.code !== undefined ? loaded.slice(1) : loaded) as unknown as Also;
+  const loaded = [...(attempt.also as unknown[])];
+  const [sealed] = (parts.code !== undefined ? loaded.shift() : []) as { secretCiphertext: string }[];
+  const [mailed] = (parts.emailCode !== undefined ? loaded.shift() : []) as { codeHash: string }[];
+  const callerRows = loaded as unknown as Also;
 
-  const fail = async (action: "login_failure" | "mfa_failure") => {
+  type Failure = "login_failure" | "mfa_failure" | "email_code";
+  const fail = async (failure: Failure) => {
+    const action = failure === "mfa_failure" ? "mfa_failure" : "login_failure";
     await recordFailedProof(c, userId, attempt, { action, via: endpoint });
-    return action === "login_failure" ? wrongPassword() : invalidMfaCode();
+    return { login_failure: wrongPassword, mfa_failure: invalidMfaCode, email_code: invalidEmailCode }[failure]();
   };
+  const firstFactor: Failure = compare.emailCode ? "email_code" : compare.password ? "login_failure" : "mfa_failure";
   // Past the session's budget nothing is compared: parallel guesses on one stolen token get
   // SESSION_FAILURE_LIMIT compares between them, not one each.
-  if (overSessionBudget(attempt)) throw await fail(compare.password ? "login_failure" : "mfa_failure");
+  if (overSessionBudget(attempt)) throw await fail(firstFactor);
+  // Single-use parts (an emailed code, a TOTP step): free while unclaimed, claimed last in the write's batch.
+  const singleUse: { free: SQL; claim: BatchItem<"sqlite">; lost: Failure }[] = [];
+  if (compare.emailCode) {
+    const owner = { userId, sessionId, email: user.email };
+    const hash = await stepUpCodeHash(c.var.config.JWT_SECRET, owner, parts.emailCode ?? "");
+    if (!mailed || !/^\d{6}$/.test(parts.emailCode ?? "") || hash !== mailed.codeHash) throw await fail("email_code");
+    singleUse.push({ free: emailCode.free(hash), claim: emailCode.claim(hash), lost: "email_code" });
+  }
   if (compare.password) {
     const delayMs = await passChallenge(c, attempt, { allowed: false });
     if (!(await comparePassword(c, parts.password ?? "", user.passwordHash, delayMs)))
@@ -122,22 +141,42 @@ export async function proveInline<Also extends unknown[] = []>(
     if (step === null) throw await fail("mfa_failure");
   }
 
-  const base = and(passwordStillHolds(userId, user.passwordHash), sessionHoldsInWrite(c)) as SQL;
-  const stepFree = step !== null && sealed ? totpStepFree(userId, sealed.secretCiphertext, step) : undefined;
-  const stillHolds = stepFree ? sql`${base} and ${stepFree}` : base;
+  if (step !== null && sealed) {
+    singleUse.push({
+      free: totpStepFree(userId, sealed.secretCiphertext, step),
+      claim: recordTotpStep(db, userId, sealed.secretCiphertext, step),
+      lost: "mfa_failure",
+    });
+  }
+
+  const base = and(
+    passwordStillHolds(userId, user.passwordHash),
+    compare.emailCode ? emailCodeStillHolds(user) : undefined,
+    sessionHoldsInWrite(c),
+  ) as SQL;
+  const stillHolds = and(base, ...singleUse.map((part) => part.free)) as SQL;
   const scopes = [failureScope.account, failureScope.network(network), failureScope.session(sessionId)];
   // Nothing compared (a recent re-authentication sufficed): the attempt is given back, not cleared.
   const clear =
-    compare.password || compare.code
+    compare.password || compare.code || compare.emailCode
       ? clearFailures(db, user.email, scopes, stillHolds)
       : releaseAttempt(db, userId, attempt.counted);
-  const probe = stepFree ? [db.select({ free: sql<number>`${stepFree}` }).from(sql`(select 1)`)] : [];
-  const claim = step !== null && sealed ? [recordTotpStep(db, userId, sealed.secretCiphertext, step)] : [];
+  const probe =
+    singleUse.length > 0
+      ? [
+          db
+            .select(Object.fromEntries(singleUse.map((part, i) => [`free${i}`, sql<number>`${part.free}`])))
+            .from(sql`(select 1)`),
+        ]
+      : [];
+  const claims = singleUse.map((part) => part.claim);
 
   const send: SendWithProof = async (statements) => {
-    const batch = [...probe, clear, ...statements, ...claim] as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]];
+    const batch = [...probe, clear, ...statements, ...claims] as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]];
     const results = (await db.batch(batch)) as unknown[];
-    if (probe.length > 0 && !(results[0] as { free: number }[])[0]?.free) throw await fail("mfa_failure");
+    const [free] = (probe.length > 0 ? results[0] : [{}]) as Record<string, number>[];
+    const lost = singleUse.find((_, i) => !free?.[`free${i}`]);
+    if (probe.length > 0 && lost) throw await fail(lost.lost);
     return results.slice(probe.length + 1, probe.length + 1 + statements.length);
   };
   if (deferred) return { stillHolds, send, also: callerRows };

@@ -3,12 +3,9 @@ import type { BatchItem } from "drizzle-orm/batch";
 import type { Context } from "hono";
 import { sessions } from "../../db/schema";
 import type { AppEnv, AuthUser } from "../../env";
-import { clientNetwork } from "../../http/client";
-import { AppError, tooManyRequests } from "../../http/errors";
+import { AppError } from "../../http/errors";
 import { sessionHoldsInWrite, sessionUser } from "../guard";
-import { clearFailures, failureScope, type Ride, reserveAttempt } from "../lockout/failures";
-import { overSessionBudget, passwordStillHolds, recordFailedProof } from "../password-proof";
-import { acceptTotpCode, activeCredentialQuery } from "../totp/verify";
+import { passwordStillHolds } from "../password-proof";
 import { type InlineProven, invalidMfaCode, proveInline } from "./inline-proof";
 
 export const reauthenticationRequired = () =>
@@ -111,69 +108,4 @@ export async function proveStepUp<Also extends unknown[] = []>(
   // Authorised by the recent proof: its condition too (it includes the password's).
   if (recent && !inlineComplete) return { ...proof, stillHolds: sql`${recent} and ${proof.stillHolds}` };
   return proof;
-}
-
-/**
- * A TOTP code as proof of presence of a signed-in user (see
- * `proveOnSessionBudget`). A code is accepted once (its step is recorded),
- * so a code seen over a shoulder cannot be replayed. Wrong: 401
- * `INVALID_MFA_CODE`, audited as `mfa_failure`. The credential is loaded in
- * the reservation's batch (with `before`, an earlier proof's decided writes);
- * the code is compared only after the attempt was reserved. Returns the
- * clearing of the failures (`clear`), not yet run: the caller MUST send it.
- */
-export async function proveTotpCode(
-  c: Context<AppEnv>,
-  code: string,
-  endpoint: string,
-  before: BatchItem<"sqlite">[] = [],
-): Promise<{ clear: BatchItem<"sqlite"> }> {
-  const { db, user, config } = c.var;
-  const { clear } = await proveOnSessionBudget(
-    c,
-    endpoint,
-    async (credentials) => {
-      const credential = credentials?.[0];
-      return (
-        !!credential && (await acceptTotpCode({ db, config }, user.id, credential.secretCiphertext, code)) !== null
-      );
-    },
-    { stillHolds: passwordStillHolds(user.id, user.passwordHash), action: "mfa_failure", refuse: invalidMfaCode },
-    { ride: { before, also: activeCredentialQuery(db, user.id) }, deferClear: true },
-  );
-  return { clear: clear as BatchItem<"sqlite"> };
-}
-
-/**
- * One code (TOTP, emailed step-up code) checked as proof of presence of a
- * signed-in user. The attempt is counted up front toward the same failure
- * budget as a password (per email, network and session), so parallel guesses
- * cannot overrun it; a right code gives it back (the clearing carries
- * `stillHolds`). Past the session's budget nothing is checked, and the
- * `SESSION_FAILURE_LIMIT`-th failure on one session revokes the session.
- * `ride`: statements sent in the reservation's batch (see `Ride`); `check`
- * gets the rows of `ride.also`. `deferClear`: the clearing is returned, not
- * run, and the caller MUST send it.
- */
-export async function proveOnSessionBudget<Also = never>(
-  c: Context<AppEnv>,
-  endpoint: string,
-  check: (also: Also | undefined) => Promise<boolean>,
-  outcome: { stillHolds: SQL; action: "login_failure" | "mfa_failure"; refuse: () => AppError },
-  { ride, deferClear = false }: { ride?: Ride<Also>; deferClear?: boolean } = {},
-): Promise<{ clear?: BatchItem<"sqlite"> }> {
-  const { db, user, sessionId } = c.var;
-  const network = clientNetwork(c);
-  const attempt = await reserveAttempt(db, { email: user.email, network, sessionId }, ride);
-  if (attempt.lockedForSeconds > 0) throw tooManyRequests(attempt.lockedForSeconds, "ACCOUNT_LOCKED");
-  if (overSessionBudget(attempt) || !(await check(attempt.also))) {
-    await recordFailedProof(c, user.id, attempt, { action: outcome.action, via: endpoint });
-    throw outcome.refuse();
-  }
-  const scopes = [failureScope.account, failureScope.network(network), failureScope.session(sessionId)];
-  const clear = clearFailures(db, user.email, scopes, outcome.stillHolds);
-  // Wrapped: a query builder returned from an async function would be awaited, that is, run.
-  if (deferClear) return { clear };
-  await clear;
-  return {};
 }
