@@ -51,16 +51,17 @@ export type InlineProven<Also> = {
  * 1. One batch: the guard's session check (when still pending, see guard.ts
  *    `requireAuthInWrite`), ONE reserved attempt for the whole proof (password
  *    and code together: either part wrong is one failure, as a wrong password
- *    alone was), the TOTP credential and the caller's `also` reads. The
- *    reservation's writes carry the guard's condition, so a dead session
- *    counts nothing.
+ *    alone was), the TOTP credential, an emailed step-up code's own attempt
+ *    (5 per code) and the caller's `also` reads. The reservation's writes
+ *    carry the guard's condition, so a dead session counts nothing.
  * 2. After bcrypt and the code compare: on failure the failure record (audit,
  *    the session's revocation at `SESSION_FAILURE_LIMIT`) and 401; on success
  *    `send(statements)` sends the route's writes with the clearing of the
- *    attempt and the claim of the code's TOTP step.
+ *    attempt and the claims of the single-use parts (the TOTP step, the
+ *    emailed code).
  *
- * The step's single use: every statement of the route carries `stillHolds`,
- * which includes "the step is not used yet", and the claim runs last, so of
+ * Single use: every statement of the route carries `stillHolds`, which
+ * includes "the step is not used yet" (and "the emailed code is unclaimed"), and the claims run last, so of
  * parallel requests with one code only the first batch writes anything; a
  * probe at the head of the batch tells the others, which answer 401
  * `INVALID_MFA_CODE` and record their failure (a third round trip, only for
