@@ -3,7 +3,7 @@ import { lazySchema } from "../openapi/lazy-schema";
 import { User } from "../openapi/resources";
 import { failures, html, JSON_BODY, SIGNED_IN, STEP_UP, success } from "../openapi/responses";
 import { bearer, requestBody } from "../openapi/router";
-import { requireAuth, requireAuthAllowUnverified } from "./guard";
+import { requireAuthAllowUnverified, requireAuthInWrite } from "./guard";
 import { changePasswordBody, forgotBody, noBody, resetBody, verifyBody } from "./schemas";
 
 const tags = ["Authentication"];
@@ -77,7 +77,7 @@ export const changePasswordRoute = createRoute({
   summary: "Change the password",
   description: "Every other session is revoked.",
   security: bearer,
-  middleware: [requireAuth] as const,
+  middleware: [requireAuthInWrite] as const,
   request: { body: requestBody(changePasswordBody) },
   responses: {
     200: success("Password changed"),

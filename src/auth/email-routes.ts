@@ -1,5 +1,4 @@
 import { and, eq, isNull, sql } from "drizzle-orm";
-import type { BatchItem } from "drizzle-orm/batch";
 import { auditInsertWhere } from "../audit/audit";
 import { type Db, nowIso } from "../db/client";
 import { users } from "../db/schema";
@@ -157,31 +156,32 @@ export const emailRoutes = createRouter()
 
   .openapi(changePasswordRoute, async (c) => {
     const { currentPassword, newPassword, code } = c.req.valid("json");
-    const { config, db, user, sessionId } = c.var;
+    const { config, sessionId } = c.var;
     const ip = clientIp(c);
     // Step-up: the password, and with MFA on a code or a recent re-authentication of this session.
-    const { clears } = await proveStepUp(c, { currentPassword, code }, "password", { deferClear: true });
+    // The guard's check rides in the proof's reservation (requireAuthInWrite): the row is known after it.
+    const { stillHolds, send } = await proveStepUp(c, { currentPassword, code }, "password", { deferClear: true });
+    const { user } = c.var;
     try {
       assertAcceptablePassword(newPassword, config.PASSWORD_MIN_LENGTH, user, "newPassword");
     } catch (refused) {
-      // The proof succeeded: its attempt is given back even though the new password is refused.
-      if (clears.length > 0) await db.batch(clears as [BatchItem<"sqlite">]);
+      // The proof succeeded: its attempt is given back (and its code used) even though the new password is refused.
+      await send([]);
       throw refused;
     }
 
-    // The proof's clearing rides along, first, as it ran before on its own; on success the batch then clears every counter.
-    const statements: BatchItem<"sqlite">[] = [
-      ...clears,
-      ...replacePassword(db, {
+    // One batch: the proof's clearing first, the replacement carrying the proof's condition, the code's claim last.
+    const results = await send([
+      ...replacePassword(c.var.db, {
         userId: user.id,
         email: user.email,
         expectedHash: user.passwordHash,
         newHash: await hashPassword(newPassword, config.BCRYPT_COST),
         keepSessionId: sessionId,
         audit: { action: "password_change", actorId: user.id, ip },
+        condition: stillHolds,
       }),
-    ];
-    const results = await db.batch(statements as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
+    ]);
     const updated = results[results.length - 1] as { id: string }[];
     // A concurrent change got there first, so `currentPassword` is no longer current.
     if (updated.length === 0) throw wrongPassword();

@@ -168,11 +168,14 @@ export const requireAuthAllowUnverified = authenticate({ allowUnverified: true }
  * `requireAuth` for a write that carries the session check itself: the
  * check is not sent first but rides in the batch of the route's first D1
  * call, writes included, so the request makes ONE round trip. Sound only
- * because every write of such a route adds `sessionHoldsInWrite(c)` to its
- * WHERE: in the batch's transaction the check and the condition see the same
- * rows, so when the check fails (and the answer is 401/403) the write matched
- * nothing. A route that writes without that condition must use `requireAuth`.
- * As on a deferred GET, `c.var.user` holds only the id until the check passed.
+ * because every write in that first batch adds `sessionHoldsInWrite(c)` to
+ * its WHERE: in the batch's transaction the check and the condition see the
+ * same rows, so when the check fails (and the answer is 401/403) the write
+ * matched nothing. Calls after it run once the check passed (step-up routes:
+ * the first batch is the proof's reservation, lockout/signed-in.ts, and the
+ * route's write follows bcrypt). A route whose first call may be a write
+ * without that condition must use `requireAuth`. As on a deferred GET,
+ * `c.var.user` holds only the id until the check passed.
  */
 export const requireAuthInWrite = authenticate({ allowUnverified: false, inWrite: true });
 

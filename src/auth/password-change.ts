@@ -1,4 +1,4 @@
-import { and, eq, isNull, ne, sql } from "drizzle-orm";
+import { and, eq, isNull, ne, type SQL, sql } from "drizzle-orm";
 import type { AuditAction } from "../audit/audit";
 import { auditInsertWhere } from "../audit/audit";
 import type { Db } from "../db/client";
@@ -16,6 +16,8 @@ type PasswordReplacement = {
   /** `/me/password` keeps the caller's own session; a reset keeps none. */
   keepSessionId?: string;
   audit: { action: AuditAction; actorId: string | null; ip: string };
+  /** What else the caller checked and every statement must still see (a step-up proof: session live, code unused). */
+  condition?: SQL;
 };
 
 /**
@@ -39,6 +41,7 @@ export function replacePassword(db: Db, change: PasswordReplacement) {
     eq(users.passwordHash, change.expectedHash),
     eq(users.email, change.email),
     eq(users.status, "active"),
+    change.condition,
   );
   const guard = sql`exists (select 1 from ${users} where ${stillUnchanged})`;
   return [

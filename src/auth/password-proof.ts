@@ -43,7 +43,8 @@ export async function comparePassword(c: Context<AppEnv>, password: string, hash
 }
 
 /** This session has used up its wrong proofs (`SESSION_FAILURE_LIMIT`): compare nothing more. */
-export const overSessionBudget = (attempt: Attempt) => attempt.sessionFailures > SESSION_FAILURE_LIMIT;
+export const overSessionBudget = (attempt: Pick<Attempt, "sessionFailures">) =>
+  attempt.sessionFailures > SESSION_FAILURE_LIMIT;
 
 /**
  * A wrong proof (password or code) of a signed-in user: audited with the
@@ -53,7 +54,7 @@ export const overSessionBudget = (attempt: Attempt) => attempt.sessionFailures >
 export async function recordFailedProof(
   c: Context<AppEnv>,
   userId: string,
-  attempt: Attempt,
+  attempt: Pick<Attempt, "sessionFailures">,
   failure: { action: "login_failure" | "mfa_failure"; via: string },
 ) {
   const { db, sessionId } = c.var;

@@ -1,4 +1,6 @@
+import { sql } from "drizzle-orm";
 import { createMiddleware } from "hono/factory";
+import { users } from "../db/schema";
 import type { AppEnv } from "../env";
 import type { FailureSpec } from "../openapi/responses";
 import { sessionUser } from "./guard";
@@ -15,8 +17,21 @@ import { emailNotVerified } from "./sessions";
  * step-up proof is spent on a refused request.
  */
 export const requireVerifiedEmail = createMiddleware<AppEnv>(async (c, next) => {
-  const user = await sessionUser(c);
-  if (!user.emailVerifiedAt) throw emailNotVerified();
+  const rule = () => {
+    if (!c.var.user.emailVerifiedAt) throw emailNotVerified();
+  };
+  const holds = c.var.sessionHolds;
+  // The guard's check is still pending (requireAuthInWrite): the rule rides with it, and the condition the
+  // route's writes carry gets it too, so a refused request writes nothing (not even a reserved attempt).
+  if (holds && c.var.sessionGate.demand(rule)) {
+    c.set(
+      "sessionHolds",
+      sql`${holds} and exists (select 1 from ${users} where ${users.id} = ${c.var.user.id} and ${users.emailVerifiedAt} is not null)`,
+    );
+  } else {
+    await sessionUser(c);
+    rule();
+  }
   await next();
 });
 

@@ -31,11 +31,28 @@ export async function takeMailQuotaIn(
   db: Db,
   kind: MailKind,
   address: string,
-  { max = MAX_MAILS_PER_HOUR, now = Math.floor(Date.now() / 1000) } = {},
+  options: { max?: number; now?: number } = {},
 ): Promise<boolean> {
+  const { take } = await mailQuotaStatements(db, kind, address, options);
+  return (await take).length > 0;
+}
+
+/**
+ * `takeMailQuotaIn` unexecuted, for a caller that batches it with the write
+ * the mail is about: `take` is the upsert (a row back: the send is within
+ * the budget), `room` is SQL true while the budget has room, for that write
+ * to carry when it runs before `take` in the same batch (both then see the
+ * same count, so the write lands exactly when `take` counts).
+ */
+export async function mailQuotaStatements(
+  db: Db,
+  kind: MailKind,
+  address: string,
+  { max = MAX_MAILS_PER_HOUR, now = Math.floor(Date.now() / 1000) }: { max?: number; now?: number } = {},
+) {
   const addressHash = await sha256Hex(address.toLowerCase());
   const expired = sql`${mailQuota.windowStart} <= ${now - HOUR_SECONDS}`;
-  const taken = await db
+  const take = db
     .insert(mailQuota)
     .values({ kind, addressHash, windowStart: now, sent: 1 })
     .onConflictDoUpdate({
@@ -47,5 +64,6 @@ export async function takeMailQuotaIn(
       setWhere: sql`${expired} or ${mailQuota.sent} < ${max}`,
     })
     .returning({ sent: mailQuota.sent });
-  return taken.length > 0;
+  const room = sql`not exists (select 1 from ${mailQuota} where ${mailQuota.kind} = ${kind} and ${mailQuota.addressHash} = ${addressHash} and not (${expired}) and ${mailQuota.sent} >= ${max})`;
+  return { take, room };
 }

@@ -52,7 +52,7 @@ export const deleteMeRoute = createRoute({
   summary: "Delete the account, its posts and comments",
   description: "Needs the password: a stolen access token is not enough.",
   security: bearer,
-  middleware: [requireAuthAllowUnverified] as const,
+  middleware: [requireAuthAllowUnverifiedInWrite] as const,
   request: { body: requestBody(deleteMeBody) },
   responses: {
     200: success("Account deleted"),

@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { requireAuth } from "../auth/guard";
+import { requireAuth, requireAuthInWrite } from "../auth/guard";
 import { requirePermission } from "../auth/permissions";
 import { lazySchema } from "../openapi/lazy-schema";
 import { User } from "../openapi/resources";
@@ -46,7 +46,7 @@ export const putUserRoute = createRoute({
   summary: "Replace a user's username and email",
   description: `${ownEmail}\n\n${selfOr("an admin")}`,
   security: bearer,
-  middleware: [requireAuth] as const,
+  middleware: [requireAuthInWrite] as const,
   request: { params: idParam, body: requestBody(putUserBody) },
   responses: {
     200: success("User updated", one),
@@ -61,7 +61,7 @@ export const patchUserRoute = createRoute({
   summary: "Change a user's username, email, role or status",
   description: `\`role\` and \`status\` only by an admin. Suspending a user revokes every session. ${ownEmail}\n\n${selfOr("an admin")}`,
   security: bearer,
-  middleware: [requireAuth] as const,
+  middleware: [requireAuthInWrite] as const,
   request: { params: idParam, body: requestBody(patchUserBody) },
   responses: {
     200: success("User updated", one),
@@ -76,7 +76,7 @@ export const deleteUserRoute = createRoute({
   summary: "Delete a user with their posts and comments",
   description: `On one's own id this is \`DELETE /me\`: \`password\` is required, with the same rate limit.\n\n${selfOr("an admin")}`,
   security: bearer,
-  middleware: [requireAuth] as const,
+  middleware: [requireAuthInWrite] as const,
   request: { params: idParam, body: requestBody(deleteUserBody, "Only `password`, and only when deleting oneself.") },
   responses: {
     200: success("User deleted"),

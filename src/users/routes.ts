@@ -8,7 +8,12 @@ import { toPublicUser } from "./present";
 import { deleteUserRoute, getUserRoute, listUsersRoute, patchUserRoute, putUserRoute } from "./routes.defs";
 import { deleteOwnAccount, deleteUser, findUser, listUsers, updateUser } from "./service";
 
-/** The guard loads the caller anyway: acting on one's own id costs no second query. */
+/**
+ * The guard loads the caller anyway: acting on one's own id costs no second
+ * query. Another's row is read with the guard's check riding along (the
+ * routes that change users use `requireAuthInWrite`, and this read is their
+ * first D1 call): one round trip, then the write.
+ */
 const userById = (c: Context<AppEnv>, id: string) => (id === c.var.user.id ? sessionUser(c) : findUser(c.var.db, id));
 
 /**
@@ -36,7 +41,7 @@ export const userRoutes = createRouter()
 
   .openapi(putUserRoute, async (c) => {
     const { id } = c.req.valid("param");
-    assertOwnerOr(c.var.user, id, "users:manage");
+    await decideOnSessionRow(c, (user) => assertOwnerOr(user, id, "users:manage"));
     const user = await updateUser(c, await userById(c, id), c.req.valid("json"));
     return ok(c, "User updated", { user: toPublicUser(user) });
   })
@@ -44,16 +49,18 @@ export const userRoutes = createRouter()
   .openapi(patchUserRoute, async (c) => {
     const { id } = c.req.valid("param");
     const body = c.req.valid("json");
-    assertOwnerOr(c.var.user, id, "users:manage");
-    // Nobody changes their own role or status unless they could change anyone's.
-    if (body.role !== undefined || body.status !== undefined) assertCan(c.var.user.role, "users:manage");
+    await decideOnSessionRow(c, (user) => {
+      assertOwnerOr(user, id, "users:manage");
+      // Nobody changes their own role or status unless they could change anyone's.
+      if (body.role !== undefined || body.status !== undefined) assertCan(user.role, "users:manage");
+    });
     const user = await updateUser(c, await userById(c, id), body);
     return ok(c, "User updated", { user: toPublicUser(user) });
   })
 
   .openapi(deleteUserRoute, async (c) => {
     const { id } = c.req.valid("param");
-    assertOwnerOr(c.var.user, id, "users:manage");
+    await decideOnSessionRow(c, (user) => assertOwnerOr(user, id, "users:manage"));
     // On one's own id this is DELETE /me, proof and rate limit included: an alias is never weaker.
     if (id === c.var.user.id) await deleteOwnAccount(c, c.req.valid("json"));
     else await deleteUser(c, await findUser(c.var.db, id));

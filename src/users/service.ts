@@ -3,7 +3,9 @@ import type { BatchItem } from "drizzle-orm/batch";
 import type { Context } from "hono";
 import type { AuditEntry } from "../audit/audit";
 import { auditInsertWhere } from "../audit/audit";
+import { sessionHoldsInWrite } from "../auth/guard";
 import { wrongPassword } from "../auth/password-proof";
+import type { SendWithProof } from "../auth/step-up/inline-proof";
 import { proveStepUp } from "../auth/step-up/proof";
 import { sendVerificationEmail } from "../auth/verification";
 import { type Db, nowIso } from "../db/client";
@@ -15,7 +17,7 @@ import { proveOwnEmailChange } from "../email-change/request";
 import type { AppEnv, AuthUser } from "../env";
 import { clientIp } from "../http/client";
 import { nextCursor } from "../http/cursor";
-import { forbidden, notFound } from "../http/errors";
+import { forbidden, notFound, unauthorized } from "../http/errors";
 import { type PageQuery, startOf } from "../http/pagination";
 import { enforceRateLimit } from "../http/rate-limit";
 import { isUniqueViolation, uniqueConflict } from "./conflicts";
@@ -118,14 +120,11 @@ const actorStillHolds = (actor: Pick<AuthUser, "id" | "role">): SQL => sql`exist
  * actor lost the rights it was checked for (403). Every condition is read in
  * one statement (one round trip) from the target's row, as the write saw it.
  */
-async function explainNoMatch(
-  db: Db,
-  userId: string,
-  actor: Pick<AuthUser, "id" | "role">,
-  proven?: SQL,
-): Promise<never> {
+async function explainNoMatch(c: Context<AppEnv>, userId: string, proven?: SQL): Promise<never> {
+  const { db, user: actor } = c.var;
   const row = await db
     .select({
+      session: sql<number>`${sessionHoldsInWrite(c)}`,
       proven: proven ? sql<number>`${proven}` : sql<number>`1`,
       adminsRemain: sql<number>`${leavesAnActiveAdmin(userId)}`,
       actorHolds: sql<number>`${actorStillHolds(actor)}`,
@@ -134,6 +133,7 @@ async function explainNoMatch(
     .where(eq(users.id, userId))
     .get();
   if (!row) throw notFound("User");
+  if (row.session !== 1) throw unauthorized("Session has ended; log in again");
   if (row.proven !== 1) throw wrongPassword();
   if (row.adminsRemain !== 1) throw lastAdmin();
   if (row.actorHolds !== 1) throw forbidden();
@@ -177,6 +177,7 @@ export async function updateUser(c: Context<AppEnv>, target: Target, requested: 
   const guard = and(
     takesAdminPowerAway ? leavesAnActiveAdmin(target.id) : undefined,
     actorStillHolds(c.var.user),
+    sessionHoldsInWrite(c),
     proven,
   );
   const applies = rowStillQualifies(target.id, guard);
@@ -223,7 +224,7 @@ export async function updateUser(c: Context<AppEnv>, target: Target, requested: 
     if (isUniqueViolation(err)) throw uniqueConflict(err);
     throw err;
   }
-  if (!updated) return explainNoMatch(db, target.id, c.var.user, proven);
+  if (!updated) return explainNoMatch(c, target.id, proven);
   if (changes.email !== undefined) {
     await sendVerificationEmail(c, updated);
     sendEmailChangeNotice(c, target.id, target.email, "done");
@@ -246,14 +247,13 @@ export async function deleteUser(
   c: Context<AppEnv>,
   target: Target,
   proven?: SQL,
-  before: BatchItem<"sqlite">[] = [],
+  send: SendWithProof = (statements) => c.var.db.batch(statements as [BatchItem<"sqlite">]),
 ): Promise<void> {
   const { db } = c.var;
   // `proven`: the password proof behind a self-deletion still holds (no change or reset landed meanwhile).
-  const guard = and(leavesAnActiveAdmin(target.id), actorStillHolds(c.var.user), proven);
-  // `before`: the proof's decided writes (its clearing of failures), run first as they were on their own.
+  const guard = and(leavesAnActiveAdmin(target.id), actorStillHolds(c.var.user), sessionHoldsInWrite(c), proven);
+  // `send`: the proof's (its clearing of failures, its code's claim ride in the same batch).
   const statements: BatchItem<"sqlite">[] = [
-    ...before,
     auditInsertWhere(
       db,
       {
@@ -270,9 +270,9 @@ export async function deleteUser(
       .where(and(eq(users.id, target.id), guard))
       .returning({ id: users.id }),
   ];
-  const results = await db.batch(statements as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
-  const deleted = results[before.length + 1] as { id: string }[];
-  if (!deleted[0]) await explainNoMatch(db, target.id, c.var.user, proven);
+  const results = await send(statements);
+  const deleted = results[1] as { id: string }[];
+  if (!deleted[0]) await explainNoMatch(c, target.id, proven);
 }
 
 /**
@@ -282,15 +282,15 @@ export async function deleteUser(
  * around the proof or its rate limit; the delete carries the proof's condition.
  */
 export async function deleteOwnAccount(c: Context<AppEnv>, proof: { password?: string; code?: string }): Promise<void> {
-  const { user } = c.var;
   // Step-up: the password (+ code with MFA on) or a recent re-authentication of this session.
-  const { stillHolds, clears } = await proveStepUp(
+  const { stillHolds, send } = await proveStepUp(
     c,
     { currentPassword: proof.password, code: proof.code },
     "delete-me",
     { deferClear: true },
   );
-  await deleteUser(c, user, stillHolds, clears);
+  // Read only now: on DELETE /me the guard's check rode in the proof's first batch.
+  await deleteUser(c, c.var.user, stillHolds, send);
 }
 
 /** The password was changed, or the account suspended or deleted, while the proof ran: the proof is void. */

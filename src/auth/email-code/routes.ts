@@ -6,9 +6,10 @@ import { ok } from "../../http/envelope";
 import { AppError, notFound, tooManyRequests } from "../../http/errors";
 import { enforceRateLimit } from "../../http/rate-limit";
 import { deliverAfterResponse } from "../../mail/deliver";
-import { takeMailQuota } from "../../mail/quota";
+import { mailQuotaStatements, takeMailQuota } from "../../mail/quota";
 import { loginCodeEmail, stepUpCodeEmail } from "../../mail/templates";
 import { createRouter } from "../../openapi/router";
+import { sessionHoldsInWrite } from "../guard";
 import { passChallenge } from "../lockout/challenge";
 import { clearFailures, failureScope, reserveAttempt } from "../lockout/failures";
 import { completeSignIn, spendClaim } from "../sign-in";
@@ -144,12 +145,15 @@ export const emailCodeRoutes = createRouter()
     assertEmailCodeStepUp(user);
     await enforceRateLimit(c, "step-up-code", { userId: user.id });
     // Its own hourly budget: only the signed-in owner spends it (strangers asking for sign-in codes cannot),
-    // and the owner may be told it is spent.
-    if (!(await takeMailQuota(c, "step_up_code", user.email))) throw tooManyRequests(3600);
+    // and the owner may be told it is spent. One batch with the code: stored only while the budget has
+    // room and the session holds, the quota counted after it (two round trips with the guard's check).
+    const quota = await mailQuotaStatements(db, "step_up_code", user.email);
     const issued = await issueStepUpCode(
       { db, secret: config.JWT_SECRET },
       { userId: user.id, sessionId, email: user.email },
+      { condition: sql`${quota.room} and ${sessionHoldsInWrite(c)}`, quota: quota.take },
     );
+    if (!issued) throw tooManyRequests(3600);
     deliverAfterResponse(c, { kind: "step_up_code", userId: user.id }, async () =>
       stepUpCodeEmail(user.email, issued.code, issued.expiresIn),
     );

@@ -1,13 +1,9 @@
 import { type SQL, sql } from "drizzle-orm";
-import type { Context } from "hono";
 import { users } from "../../db/schema";
-import type { AppEnv, AuthUser } from "../../env";
+import type { AuthUser } from "../../env";
 import { AppError } from "../../http/errors";
-import { enforceRateLimit } from "../../http/rate-limit";
 import { passwordStillHolds } from "../password-proof";
 import { emailNotVerified } from "../sessions";
-import { proveOnSessionBudget } from "../step-up/proof";
-import { verifyStepUpCode } from "./step-up-codes";
 
 /** Every refused email code, login or step-up, whatever the reason. */
 export const invalidEmailCode = () =>
@@ -33,27 +29,5 @@ export function assertEmailCodeStepUp(user: AuthUser) {
  * carries it, so a suspension, a new password or an email change landing
  * meanwhile makes that write a no-op.
  */
-const emailCodeStillHolds = (user: AuthUser): SQL =>
+export const emailCodeStillHolds = (user: AuthUser): SQL =>
   sql`${passwordStillHolds(user.id, user.passwordHash)} and exists (select 1 from ${users} where ${users.id} = ${user.id} and ${users.email} = ${user.email} and ${users.hasPassword} = 0)`;
-
-/**
- * An emailed step-up code as proof of presence of the signed-in user (POST
- * /me/reauthenticate `{ emailCode }`). One factor, like a password: with MFA
- * on the caller also proves a TOTP code. Counted on the same failure budget
- * as a password (`proveOnSessionBudget`: 5 failures revoke the session); each
- * code allows 5 tries and is claimed once. Wrong: 401 `INVALID_EMAIL_CODE`,
- * audited as `login_failure`. Returns the condition the caller's write must carry.
- */
-export async function proveEmailCode(c: Context<AppEnv>, code: string, endpoint: string): Promise<{ stillHolds: SQL }> {
-  const { db, user, sessionId, config } = c.var;
-  assertEmailCodeStepUp(user);
-  await enforceRateLimit(c, endpoint, { userId: user.id });
-  const owner = { userId: user.id, sessionId, email: user.email };
-  const stillHolds = emailCodeStillHolds(user);
-  await proveOnSessionBudget(c, endpoint, () => verifyStepUpCode({ db, secret: config.JWT_SECRET }, owner, code), {
-    stillHolds,
-    action: "login_failure",
-    refuse: invalidEmailCode,
-  });
-  return { stillHolds };
-}

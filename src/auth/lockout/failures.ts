@@ -14,7 +14,7 @@ export const SESSION_FAILURE_LIMIT = 5;
 /** A counter lives this long after its latest failure; the 10th failure of a network locks it for this long. */
 export const FAILURE_WINDOW_SECONDS = 15 * 60;
 /** Expired rows removed per attempt, so rows for made-up emails do not pile up. */
-const PRUNE_PER_ATTEMPT = 20;
+export const PRUNE_PER_ATTEMPT = 20;
 
 /** The counters kept per normalised email (see `loginFailures` in db/schema.ts). */
 export const failureScope = {
@@ -23,7 +23,7 @@ export const failureScope = {
   session: (sessionId: string) => `session:${sessionId}`,
 };
 
-const secondsFromNow = (seconds: number) => new Date(Date.now() + seconds * 1000).toISOString();
+export const secondsFromNow = (seconds: number) => new Date(Date.now() + seconds * 1000).toISOString();
 
 /**
  * Counts one failure for (email, scope) in one upsert. With a cap, a live row

@@ -6,7 +6,7 @@ import { failures, JSON_BODY, PERMITTED, SIGNED_IN, success } from "../../openap
 import { bearer, requestBody } from "../../openapi/router";
 import { idParam } from "../../users/fields";
 import { HAS_PASSWORD } from "../email-code/routes.defs";
-import { requireAuth } from "../guard";
+import { requireAuth, requireAuthInWrite } from "../guard";
 import { requireVerifiedEmail, VERIFIED_EMAIL_REQUIRED } from "../verified-email";
 import {
   adminMfaResetBody,
@@ -33,7 +33,7 @@ export const startTotpRoute = createRoute({
   description:
     "Step-up: `currentPassword`, or a POST /me/reauthenticate on this session within `STEP_UP_TTL` seconds. Not active until confirmed; calling it again replaces the pending secret. `409 CONFLICT` when MFA is already on.",
   security: bearer,
-  middleware: [requireAuth, requireVerifiedEmail] as const,
+  middleware: [requireAuthInWrite, requireVerifiedEmail] as const,
   request: { body: requestBody(startTotpBody, "`{}` with a recent re-authentication.") },
   responses: {
     200: success(
@@ -56,7 +56,7 @@ export const confirmTotpRoute = createRoute({
   tags,
   summary: "Confirm TOTP with a code: MFA is on, and 10 recovery codes are shown once",
   security: bearer,
-  middleware: [requireAuth, requireVerifiedEmail] as const,
+  middleware: [requireAuthInWrite, requireVerifiedEmail] as const,
   request: { body: requestBody(confirmTotpBody) },
   responses: {
     200: success("MFA enabled", RecoveryCodes),
@@ -79,7 +79,7 @@ export const disableTotpRoute = createRoute({
   summary: "Turn MFA off; the recovery codes die with it",
   description: "Needs `code`, and `currentPassword` or a recent POST /me/reauthenticate on this session.",
   security: bearer,
-  middleware: [requireAuth] as const,
+  middleware: [requireAuthInWrite] as const,
   request: { body: requestBody(codeProofBody) },
   responses: {
     200: success("MFA disabled"),
@@ -94,7 +94,7 @@ export const regenerateRecoveryCodesRoute = createRoute({
   summary: "A new set of recovery codes; the old set dies",
   description: "Needs `code`, and `currentPassword` or a recent POST /me/reauthenticate on this session.",
   security: bearer,
-  middleware: [requireAuth] as const,
+  middleware: [requireAuthInWrite] as const,
   request: { body: requestBody(codeProofBody) },
   responses: {
     200: success("Recovery codes replaced", RecoveryCodes),
@@ -110,7 +110,7 @@ export const reauthenticateRoute = createRoute({
   description:
     "The password, and `code` when MFA is on; or `passkey` (`{ challengeId, response }`, options from POST /passkeys/login/options; no code); or `emailCode` (accounts without a password; and `code` when MFA is on). For `STEP_UP_TTL` seconds (default 300) this session may change its email or password, delete the account, and manage MFA without inline proof (MFA off and new recovery codes still need a code). Other sessions do not benefit.",
   security: bearer,
-  middleware: [requireAuth] as const,
+  middleware: [requireAuthInWrite] as const,
   request: { body: requestBody(reauthenticateBody) },
   responses: {
     200: success(

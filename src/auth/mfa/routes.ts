@@ -10,21 +10,17 @@ import { ok } from "../../http/envelope";
 import { AppError, notFound, tooManyRequests, validationError } from "../../http/errors";
 import { enforceRateLimit } from "../../http/rate-limit";
 import { createRouter } from "../../openapi/router";
-import { assertEmailCodeStepUp, invalidEmailCode, proveEmailCode } from "../email-code/step-up";
+import { assertEmailCodeStepUp, invalidEmailCode } from "../email-code/step-up";
+import { sessionHoldsInWrite, sessionUser } from "../guard";
 import { passChallenge } from "../lockout/challenge";
 import { clearFailures, failureScope, reserveAttempt } from "../lockout/failures";
+import { reserveSignedInAttempt } from "../lockout/signed-in";
 import { invalidPasskey, provePasskey } from "../passkeys/step-up";
-import {
-  overSessionBudget,
-  type PasswordProof,
-  passwordStillHolds,
-  provePassword,
-  recordFailedProof,
-  wrongPassword,
-} from "../password-proof";
+import { overSessionBudget, passwordStillHolds, recordFailedProof, wrongPassword } from "../password-proof";
 import { revokeAllSessions } from "../sessions";
 import { completeSignIn } from "../sign-in";
-import { invalidMfaCode, proveStepUp, proveTotpCode } from "../step-up/proof";
+import { proveInline, type SendWithProof } from "../step-up/inline-proof";
+import { invalidMfaCode, proveStepUp } from "../step-up/proof";
 import {
   confirmTotpEnrolment,
   disableTotpStatements,
@@ -50,28 +46,24 @@ import {
 /**
  * The password (or, for an account without one, an emailed step-up code),
  * and the code when MFA is on: one factor each, so MFA still asks for both.
+ * One reserved attempt for all of them, the guard's check riding in its
+ * batch (`proveInline`); who may use an email code, and whether a code is
+ * missing, is decided on the row it loads, before anything is compared.
  */
-async function proveKnowledge(
+function proveKnowledge(
   c: Context<AppEnv>,
   { password, emailCode, code }: { password?: string; emailCode?: string; code?: string },
-): Promise<{ stillHolds: SQL; clears: BatchItem<"sqlite">[] }> {
-  const { user } = c.var;
-  // Who may use an email code is decided before anything else is asked for.
-  if (emailCode !== undefined) assertEmailCodeStepUp(user);
-  if (user.mfaEnabledAt && code === undefined) {
-    throw validationError([{ path: "code", message: "code is required when MFA is on" }]);
-  }
-  const proof =
-    emailCode !== undefined
-      ? await proveEmailCode(c, emailCode, "reauthenticate")
-      : await provePassword(c, user, password ?? "", "reauthenticate", { deferClear: true });
-  // Decided writes ride in the next batch: the password's in the code's reservation, the code's in the route's write.
-  const { clear } = proof as PasswordProof;
-  const pending = clear ? [clear] : [];
-  if (user.mfaEnabledAt && code !== undefined) {
-    return { stillHolds: proof.stillHolds, clears: [(await proveTotpCode(c, code, "reauthenticate", pending)).clear] };
-  }
-  return { stillHolds: proof.stillHolds, clears: pending };
+): Promise<{ stillHolds: SQL; send: SendWithProof }> {
+  const parts = emailCode !== undefined ? { emailCode, code } : { password: password ?? "", code };
+  return proveInline(c, parts, "reauthenticate", {
+    decide: (user) => {
+      if (emailCode !== undefined) assertEmailCodeStepUp(user);
+      if (user.mfaEnabledAt && code === undefined) {
+        throw validationError([{ path: "code", message: "code is required when MFA is on" }]);
+      }
+      return { password: emailCode === undefined, emailCode: emailCode !== undefined, code: user.mfaEnabledAt != null };
+    },
+  });
 }
 
 const invalidMfaToken = () =>
@@ -81,10 +73,14 @@ const mfaNotOn = () => notFound("MFA");
 /** TOTP with recovery codes, the login's second step, step-up, and the admin reset. Services: ../totp/. */
 export const mfaRoutes = createRouter()
   .openapi(startTotpRoute, async (c) => {
-    const { db, config, user } = c.var;
+    const { db, config } = c.var;
     await mfaKeys(config); // 503 before any proof is spent when ENCRYPTION_KEY is missing
-    const { clears } = await proveStepUp(c, c.req.valid("json"), "mfa", { deferClear: true });
-    const started = await startTotpEnrolment({ db, config }, user, config.APP_NAME, clears);
+    // The guard's check rides in the proof's first batch (requireAuthInWrite); the upsert carries the proof.
+    const { stillHolds, send } = await proveStepUp(c, c.req.valid("json"), "mfa", { deferClear: true });
+    const started = await startTotpEnrolment({ db, config }, c.var.user, config.APP_NAME, {
+      condition: stillHolds,
+      send,
+    });
     if (!started.ok) throw new AppError(409, "CONFLICT", "MFA is already on; turn it off first");
     return ok(c, "Scan the QR code or type the secret, then confirm with a code", {
       secret: started.secret,
@@ -94,16 +90,19 @@ export const mfaRoutes = createRouter()
   })
 
   .openapi(confirmTotpRoute, async (c) => {
-    const { db, config, user } = c.var;
-    await enforceRateLimit(c, "mfa", { userId: user.id });
+    const { db, config } = c.var;
+    await enforceRateLimit(c, "mfa", { userId: c.var.user.id });
     const network = clientNetwork(c);
+    const holds = sessionHoldsInWrite(c);
     // Counted up front like a password: guessing the pending secret's codes draws on the same budget.
-    // The pending secret is read in the reservation's batch; the code is compared only after it.
-    const attempt = await reserveAttempt(
+    // The guard's check and the pending secret ride in the reservation's batch (keyed in SQL, carrying
+    // the check: requireAuthInWrite); the code is compared only after it.
+    const attempt = await reserveSignedInAttempt(
       db,
-      { email: user.email, network, sessionId: c.var.sessionId },
-      { also: pendingEnrolmentQuery(db, user.id) },
+      { userId: c.var.user.id, sessionId: c.var.sessionId, network, holds },
+      [pendingEnrolmentQuery(db, c.var.user.id)],
     );
+    const { user } = c.var;
     if (attempt.lockedForSeconds > 0) throw tooManyRequests(attempt.lockedForSeconds, "ACCOUNT_LOCKED");
     // Past the session's budget nothing is compared, as for every other proof (see provePassword).
     if (overSessionBudget(attempt)) {
@@ -113,7 +112,8 @@ export const mfaRoutes = createRouter()
     const stillHolds = passwordStillHolds(user.id, user.passwordHash);
     // Everything a confirm does next rides in its activation's batch, each statement only if the activation landed.
     const confirmed = await confirmTotpEnrolment({ db, config }, user.id, c.req.valid("json").code, {
-      loaded: attempt.also ?? [],
+      loaded: attempt.also[0],
+      condition: sql`${stillHolds} and ${holds}`,
       after: (activated) => [
         clearFailures(
           db,
@@ -141,13 +141,17 @@ export const mfaRoutes = createRouter()
   })
 
   .openapi(disableTotpRoute, async (c) => {
-    const { db, user } = c.var;
-    if (!user.mfaEnabledAt) throw mfaNotOn();
-    const { stillHolds, clears } = await proveStepUp(c, c.req.valid("json"), "mfa", {
+    const { db } = c.var;
+    // MFA off is refused before anything is compared (a reserved attempt is given back).
+    const { stillHolds, send } = await proveStepUp(c, c.req.valid("json"), "mfa", {
       codeRequired: true,
       deferClear: true,
+      precondition: (user) => {
+        if (!user.mfaEnabledAt) throw mfaNotOn();
+      },
     });
-    const [, removed] = await db.batch([
+    const { user } = c.var;
+    const [, , , , removed] = await send([
       // The audit first: it is conditional on MFA still being on, which the statements after it end.
       auditInsertWhere(
         db,
@@ -155,29 +159,31 @@ export const mfaRoutes = createRouter()
         sql`${stillHolds} and exists (select 1 from ${users} where ${users.id} = ${user.id} and ${users.mfaEnabledAt} is not null)`,
       ),
       ...disableTotpStatements(db, user.id, stillHolds),
-      ...clears,
     ]);
     // The proof went stale (password changed, logout) or a parallel request turned MFA off first.
-    if (removed[0]?.confirmedAt == null) throw mfaNotOn();
+    if ((removed as { confirmedAt: string | null }[])[0]?.confirmedAt == null) throw mfaNotOn();
     sendMfaNotice(c, user, "disabled");
     return ok(c, "MFA disabled");
   })
 
   .openapi(regenerateRecoveryCodesRoute, async (c) => {
-    const { db, config, user } = c.var;
-    if (!user.mfaEnabledAt) throw mfaNotOn();
-    const { stillHolds, clears } = await proveStepUp(c, c.req.valid("json"), "mfa", {
+    const { db, config } = c.var;
+    const { stillHolds, send } = await proveStepUp(c, c.req.valid("json"), "mfa", {
       codeRequired: true,
       deferClear: true,
+      precondition: (user) => {
+        if (!user.mfaEnabledAt) throw mfaNotOn();
+      },
     });
-    const codes = await regenerateRecoveryCodes({ db, config }, user.id, stillHolds, (replaced) => [
-      ...clears,
+    const { user } = c.var;
+    const audit = (replaced: SQL) => [
       auditInsertWhere(
         db,
         { action: "recovery_codes_regenerated", actorId: user.id, targetId: user.id, ip: clientIp(c) },
         replaced,
       ),
-    ]);
+    ];
+    const codes = await regenerateRecoveryCodes({ db, config }, user.id, stillHolds, audit, send);
     if (!codes) throw mfaNotOn();
     return ok(c, "Recovery codes replaced", { recoveryCodes: codes });
   })
@@ -188,14 +194,17 @@ export const mfaRoutes = createRouter()
    * landing meanwhile leaves the session without fresh proof.
    */
   .openapi(reauthenticateRoute, async (c) => {
-    const { db, config, user, sessionId } = c.var;
+    const { db, config, sessionId } = c.var;
     const body = c.req.valid("json");
     const method = "passkey" in body ? "passkey" : "emailCode" in body ? "emailCode" : "password";
-    const { stillHolds, clears } =
+    const plain: SendWithProof = (statements) => db.batch(statements as [BatchItem<"sqlite">]);
+    const { stillHolds, send } =
       "passkey" in body
-        ? { ...(await provePasskey(c, body.passkey, "reauthenticate")), clears: [] }
+        ? // A passkey's proof reads the row first: the check runs alone before it.
+          { ...(await sessionUser(c).then(() => provePasskey(c, body.passkey, "reauthenticate"))), send: plain }
         : await proveKnowledge(c, body);
-    const [proven] = await db.batch([
+    const { user } = c.var;
+    const [proven] = (await send([
       db
         .update(sessions)
         .set({ lastProofAt: nowIso() })
@@ -214,9 +223,8 @@ export const mfaRoutes = createRouter()
         },
         stillHolds,
       ),
-      ...clears,
-    ]);
-    if (!proven[0]) throw { passkey: invalidPasskey, emailCode: invalidEmailCode, password: wrongPassword }[method]();
+    ])) as { id: string }[][];
+    if (!proven?.[0]) throw { passkey: invalidPasskey, emailCode: invalidEmailCode, password: wrongPassword }[method]();
     return ok(c, "Re-authenticated", { stepUpExpiresIn: config.STEP_UP_TTL });
   })
 
@@ -325,7 +333,7 @@ export const mfaRoutes = createRouter()
     // The target is not read first: the revocation and the audit run before the credential goes and
     // only while it is there, so a target without MFA (or none at all) changes nothing.
     const mfaOn = sql`exists (select 1 from ${totpCredentials} where ${totpCredentials.userId} = ${id} and ${totpCredentials.confirmedAt} is not null)`;
-    const [, , removed, , , , target] = await db.batch([
+    const [, , , , , removed, target] = await db.batch([
       db
         .update(sessions)
         .set({ revokedAt: nowIso() })

@@ -30,12 +30,14 @@ export async function startAuthorization(
   provider: Provider,
   allowedOrigins: Set<string>,
   request: AuthorizeRequest,
+  /** A link's step-up proof (see `saveAuthorization`). */
+  link?: Parameters<typeof saveAuthorization>[2],
 ): Promise<AuthorizeResult> {
   if (!isAllowedRedirect(allowedOrigins, request.redirectUri)) return { ok: false, reason: "redirect_uri" };
   if (!isS256Challenge(request.codeChallenge)) return { ok: false, reason: "code_challenge" };
   const oidc = provider.type !== "github";
   const { authorizationUrl } = await endpointsOf(provider, clock(deps));
-  const pending = await saveAuthorization(deps, { provider: provider.id, oidc, ...request });
+  const pending = await saveAuthorization(deps, { provider: provider.id, oidc, ...request }, link);
   const url = oauthClient(provider, deps.callbackUrl(provider.id)).createAuthorizationURLWithPKCE(
     authorizationUrl,
     pending.state,

@@ -1,4 +1,5 @@
 import { and, eq, isNotNull, type SQL, sql } from "drizzle-orm";
+import { type AuditEntry, auditInsertWhere } from "../../audit/audit";
 import type { Db } from "../../db/client";
 import { insertWhere } from "../../db/insert-where";
 import { oauthIdentities, users } from "../../db/schema";
@@ -108,9 +109,28 @@ export async function resolveSignIn(db: Db, identity: ProviderIdentity): Promise
  * gets nothing linked (`ACCOUNT_GONE`). Inserting first and reading only
  * when nothing was inserted keeps a new link to one round trip.
  */
-export async function linkIdentity(db: Db, identity: ProviderIdentity, userId: string, holds?: SQL) {
+export async function linkIdentity(
+  db: Db,
+  identity: ProviderIdentity,
+  userId: string,
+  holds?: SQL,
+  /** Written in the insert's batch, only when the insert lands (it runs first, under the same conditions). */
+  audit?: AuditEntry,
+) {
   const active = and(eq(users.id, userId), eq(users.status, "active"), holds);
-  const [inserted] = await insertIdentity(db, identity, userId, active);
+  const insert = insertIdentity(db, identity, userId, active);
+  const free = sql`not exists (select 1 from ${oauthIdentities} where ${and(
+    eq(oauthIdentities.provider, identity.provider),
+    eq(oauthIdentities.subject, identity.subject),
+  )})`;
+  const [inserted] = audit
+    ? (
+        await db.batch([
+          auditInsertWhere(db, audit, sql`exists (select 1 from ${users} where ${active}) and ${free}`),
+          insert,
+        ])
+      )[1]
+    : await insert;
   const row = inserted ?? (await linkedTo(db, identity))[0];
   if (!row) return { action: "refuse", code: "ACCOUNT_GONE" } as const;
   const { userId: owner, ...linked } = row;

@@ -1,4 +1,5 @@
 import { and, desc, eq, type SQL, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import { type AuditEntry, auditInsertWhere } from "../../audit/audit";
 import type { Db } from "../../db/client";
 import { oauthIdentities } from "../../db/schema";
@@ -25,8 +26,8 @@ export type UnlinkResult = "unlinked" | "not_found" | "last_method" | "stale";
  * another way to sign in to remain (`otherSignInMethodRemains`) and the
  * step-up proof to still hold, so two removals racing each other cannot
  * both leave the account without a way in. The audit line is written by the
- * same batch under the same condition. When nothing was removed, one read
- * says why (no such identity of this account, the last method, or a proof
+ * same batch under the same condition. When nothing was removed, a read in
+ * the same batch says why (no such identity of this account, the last method, or a proof
  * that went stale).
  */
 export async function unlinkIdentity(
@@ -35,18 +36,23 @@ export async function unlinkIdentity(
   identityId: string,
   stillHolds: SQL,
   audit: AuditEntry,
+  /** How the batch goes to D1: a step-up proof's `send` adds the proof's own statements. */
+  send: (statements: BatchItem<"sqlite">[]) => Promise<unknown[]> = (statements) =>
+    db.batch(statements as [BatchItem<"sqlite">]),
 ): Promise<UnlinkResult> {
   const mine = and(eq(oauthIdentities.id, identityId), eq(oauthIdentities.userId, userId));
   const condition = sql`${mine} and ${otherSignInMethodRemains(userId, "", identityId)} and ${stillHolds}`;
-  const [, removed] = await db.batch([
+  // The reason read rides in the same batch, after the delete: one round trip either way.
+  const [, removed, why] = (await send([
     auditInsertWhere(db, audit, sql`exists (select 1 from ${oauthIdentities} where ${condition})`),
     db.delete(oauthIdentities).where(condition).returning({ id: oauthIdentities.id }),
-  ]);
+    db
+      .select({ other: sql<number>`${otherSignInMethodRemains(userId, "", identityId)}` })
+      .from(oauthIdentities)
+      .where(mine),
+  ])) as [unknown, { id: string }[], { other: number }[]];
   if (removed.length > 0) return "unlinked";
-  const [row] = await db
-    .select({ other: sql<number>`${otherSignInMethodRemains(userId, "", identityId)}` })
-    .from(oauthIdentities)
-    .where(mine);
+  const [row] = why;
   if (!row) return "not_found";
   return row.other ? "stale" : "last_method";
 }

@@ -151,7 +151,7 @@ export const linkIdentityRoute = createRoute({
   description:
     "Step-up: `currentPassword` (and `code` when MFA is on), or a POST /me/reauthenticate on this session within `STEP_UP_TTL` seconds. Answers the provider's `authorizeUrl`: open it in the browser; its callback redirects to `redirectUri?code=<link code>`, which POST /me/identities redeems with the verifier of `codeChallenge` to link the identity.",
   security: bearer,
-  middleware: [requireAuth, requireVerifiedEmail] as const,
+  middleware: [requireAuthInWrite, requireVerifiedEmail] as const,
   request: { params: providerParam, body: requestBody(linkBody) },
   responses: {
     200: success(
@@ -193,7 +193,7 @@ export const unlinkIdentityRoute = createRoute({
   description:
     "Step-up as for linking. `409 LAST_SIGN_IN_METHOD` when the account would be left with no password, passkey or other identity; `404` for an id that is not one of the caller's identities.",
   security: bearer,
-  middleware: [requireAuth] as const,
+  middleware: [requireAuthInWrite] as const,
   request: { params: idParam, body: requestBody(unlinkBody, "`{}` with a recent re-authentication.") },
   responses: {
     200: success("Identity unlinked"),

@@ -194,50 +194,63 @@ export const oauthRoutes = createRouter()
   .openapi(listIdentitiesRoute, async (c) => ok(c, "Linked identities", await listIdentities(c.var.db, c.var.user.id)))
 
   .openapi(linkIdentityRoute, async (c) => {
-    const { user, config } = c.var;
+    const { config } = c.var;
     const provider = providerOf(c, c.req.valid("param").provider);
     const body = c.req.valid("json");
-    await proveStepUp(c, body, "identity-link");
-    const started = await startAuthorization(oauthDeps(c), provider, appOrigins(config), {
-      redirectUri: body.redirectUri,
-      codeChallenge: body.codeChallenge,
-      linkUserId: user.id,
+    // The guard's check rides in the proof's first batch; the state's insert carries the proof, its batch the clearing.
+    const { stillHolds, send } = await proveStepUp(c, body, "identity-link", { deferClear: true });
+    const request = { redirectUri: body.redirectUri, codeChallenge: body.codeChallenge, linkUserId: c.var.user.id };
+    const started = await startAuthorization(oauthDeps(c), provider, appOrigins(config), request, {
+      send,
+      condition: stillHolds,
     });
+    if (!started.ok) await send([]); // the proof succeeded: its attempt is given back
     if (!started.ok)
       throw refusedRedirect(started.reason, started.reason === "redirect_uri" ? "redirectUri" : "codeChallenge");
     return ok(c, "Open authorizeUrl in the browser", { authorizeUrl: started.authorizeUrl });
   })
 
   .openapi(completeLinkRoute, async (c) => {
-    const { db, user } = c.var;
+    const { db } = c.var;
     const { code, codeVerifier } = c.req.valid("json");
-    // The guard's check rides in the claim's round trip; the claim and the link insert both carry it.
+    // The guard's check rides in the claim's round trip; the claim and the link insert both carry it,
+    // and the audit line rides in the insert's batch: two round trips.
     const holds = sessionHoldsInWrite(c);
-    const identity = await claimLinkCode({ db }, code, codeVerifier, { userId: user.id, holds });
+    const identity = await claimLinkCode({ db }, code, codeVerifier, { userId: c.var.user.id, holds });
     if (!identity) throw invalidLoginCode();
+    const { user } = c.var;
     const provider = providerOf(c, identity.provider);
-    const linked = await linkIdentity(db, identity, user.id, holds);
+    const linked = await linkIdentity(db, identity, user.id, holds, {
+      action: "identity_link",
+      actorId: user.id,
+      targetId: user.id,
+      ip: clientIp(c),
+      details: { provider: provider.id, via: "session" },
+    });
     if (linked.action === "refuse" && linked.code === "IDENTITY_IN_USE") {
       throw new AppError(409, "IDENTITY_IN_USE", "This identity is linked to another account");
     }
     // The session ended or the account was suspended since the claim.
     if (linked.action === "refuse") throw unauthorized("Session has ended; log in again");
     if (linked.action === "already_linked") return ok(c, "Identity already linked", { identity: linked.identity });
-    await recordLink(c, user.id, provider, "session");
+    sendIdentityLinkedNotice(c, user, provider.name);
     return ok(c, "Identity linked", { identity: linked.identity }, { status: 201 });
   })
 
   .openapi(unlinkIdentityRoute, async (c) => {
-    const { db, user } = c.var;
+    const { db } = c.var;
     const { id } = c.req.valid("param");
-    const { stillHolds } = await proveStepUp(c, c.req.valid("json"), "identity-unlink");
-    const result = await unlinkIdentity(db, user.id, id, stillHolds, {
-      action: "identity_unlink",
+    // The guard's check rides in the proof's first batch; the unlink's batch carries the proof's clearing.
+    const { stillHolds, send } = await proveStepUp(c, c.req.valid("json"), "identity-unlink", { deferClear: true });
+    const { user } = c.var;
+    const audit = {
+      action: "identity_unlink" as const,
       actorId: user.id,
       targetId: user.id,
       ip: clientIp(c),
       details: { identityId: id },
-    });
+    };
+    const result = await unlinkIdentity(db, user.id, id, stillHolds, audit, send);
     if (result === "not_found") throw notFound("Identity");
     if (result === "last_method") {
       throw new AppError(409, "LAST_SIGN_IN_METHOD", "This is the account's only way to sign in; add another first");

@@ -1,5 +1,7 @@
 import { generateCodeVerifier, generateState } from "arctic";
-import { and, eq, gt, lte } from "drizzle-orm";
+import { and, eq, gt, lte, type SQL } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
+import { insertWhere } from "../../db/insert-where";
 import { oauthStates } from "../../db/schema";
 import { randomToken, sha256Hex } from "../tokens";
 import { clock, type OAuthDeps } from "./deps";
@@ -30,6 +32,8 @@ export type StoredAuthorization = {
 export async function saveAuthorization(
   deps: Pick<OAuthDeps, "db" | "now">,
   request: { provider: string; oidc: boolean; redirectUri: string; codeChallenge: string; linkUserId?: string },
+  /** A link's step-up proof: how the batch goes to D1 (with the proof's statements) and what the insert must still see. */
+  link: { send?: (statements: BatchItem<"sqlite">[]) => Promise<unknown[]>; condition?: SQL } = {},
 ): Promise<PendingAuthorization> {
   const now = clock(deps);
   const pending = {
@@ -37,18 +41,22 @@ export async function saveAuthorization(
     codeVerifier: generateCodeVerifier(),
     nonce: request.oidc ? randomToken() : null,
   };
-  await deps.db.batch([
+  const row = {
+    stateHash: await sha256Hex(pending.state),
+    provider: request.provider,
+    codeVerifier: pending.codeVerifier,
+    nonce: pending.nonce,
+    redirectUri: request.redirectUri,
+    codeChallenge: request.codeChallenge,
+    linkUserId: request.linkUserId ?? null,
+    expiresAt: new Date(now + STATE_TTL_SECONDS * 1000).toISOString(),
+  };
+  const send = link.send ?? ((statements) => deps.db.batch(statements as [BatchItem<"sqlite">]));
+  await send([
     deps.db.delete(oauthStates).where(lte(oauthStates.expiresAt, new Date(now).toISOString())),
-    deps.db.insert(oauthStates).values({
-      stateHash: await sha256Hex(pending.state),
-      provider: request.provider,
-      codeVerifier: pending.codeVerifier,
-      nonce: pending.nonce,
-      redirectUri: request.redirectUri,
-      codeChallenge: request.codeChallenge,
-      linkUserId: request.linkUserId ?? null,
-      expiresAt: new Date(now + STATE_TTL_SECONDS * 1000).toISOString(),
-    }),
+    link.condition
+      ? insertWhere(deps.db, oauthStates, { ...row, createdAt: new Date(now).toISOString() }, link.condition)
+      : deps.db.insert(oauthStates).values(row),
   ]);
   return pending;
 }

@@ -1,4 +1,5 @@
 import { and, eq, gt, lte, type SQL } from "drizzle-orm";
+import { insertWhere } from "../../db/insert-where";
 import { webauthnChallenges } from "../../db/schema";
 import { randomToken } from "../tokens";
 import { CHALLENGE_TTL_SECONDS, clock, type PasskeyDeps } from "./deps";
@@ -15,19 +16,24 @@ export function challengeStatements(
   deps: Pick<PasskeyDeps, "db" | "now">,
   purpose: ChallengePurpose,
   userId: string | SQL | null,
+  /** What the challenge's insert must still see (a registration's step-up proof); none by default. */
+  condition?: SQL,
 ) {
   const now = clock(deps);
   const challenge = randomToken();
   const challengeId = randomToken();
+  const row = {
+    id: challengeId,
+    purpose,
+    challenge,
+    userId,
+    expiresAt: new Date(now + CHALLENGE_TTL_SECONDS * 1000).toISOString(),
+  };
   const statements = [
     deps.db.delete(webauthnChallenges).where(lte(webauthnChallenges.expiresAt, new Date(now).toISOString())),
-    deps.db.insert(webauthnChallenges).values({
-      id: challengeId,
-      purpose,
-      challenge,
-      userId,
-      expiresAt: new Date(now + CHALLENGE_TTL_SECONDS * 1000).toISOString(),
-    }),
+    condition
+      ? insertWhere(deps.db, webauthnChallenges, row, condition)
+      : deps.db.insert(webauthnChallenges).values(row),
   ] as const;
   return { challengeId, challenge, statements };
 }
@@ -58,6 +64,8 @@ export async function claimRegistrationChallenge(
   deps: Pick<PasskeyDeps, "db" | "now">,
   userId: string,
   challenge: string,
+  /** The caller's session condition: with it the claim can carry the guard's check in its round trip. */
+  holds?: SQL,
 ): Promise<boolean> {
   const rows = await deps.db
     .delete(webauthnChallenges)
@@ -67,6 +75,7 @@ export async function claimRegistrationChallenge(
         eq(webauthnChallenges.userId, userId),
         eq(webauthnChallenges.challenge, challenge),
         gt(webauthnChallenges.expiresAt, new Date(clock(deps)).toISOString()),
+        holds,
       ),
     )
     .returning({ id: webauthnChallenges.id });

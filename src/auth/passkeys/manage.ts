@@ -1,4 +1,5 @@
 import { and, asc, eq, type SQL, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import { type AuditEntry, auditInsertWhere } from "../../audit/audit";
 import type { Db } from "../../db/client";
 import { passkeyCredentials } from "../../db/schema";
@@ -33,13 +34,18 @@ export type RemovalResult =
  * two devices removing the last two passkeys at once cannot both succeed.
  * `condition` is the caller's step-up proof (`proveStepUp`), carried by the
  * same WHERE; `audit` is written in the same batch exactly when the row goes.
- * One round trip: the batch also reads why nothing was removed.
+ * One round trip: the batch also reads why nothing was removed. `send`: how
+ * the batch goes to D1 (a step-up proof's, which adds its own statements).
  */
 export async function removePasskey(
   db: Db,
   userId: string,
   passkeyId: string,
-  { condition = sql`1`, audit }: { condition?: SQL; audit?: AuditEntry } = {},
+  {
+    condition = sql`1`,
+    audit,
+    send = (statements) => db.batch(statements as [BatchItem<"sqlite">]),
+  }: { condition?: SQL; audit?: AuditEntry; send?: (statements: BatchItem<"sqlite">[]) => Promise<unknown[]> } = {},
 ): Promise<RemovalResult> {
   const mine = and(eq(passkeyCredentials.id, passkeyId), eq(passkeyCredentials.userId, userId));
   const allowed = sql`${otherSignInMethodRemains(userId, passkeyId)} and ${condition}`;
@@ -48,15 +54,14 @@ export async function removePasskey(
     .select({ id: passkeyCredentials.id, otherRemains: sql<number>`${otherSignInMethodRemains(userId, passkeyId)}` })
     .from(passkeyCredentials)
     .where(mine);
+  type Rows = [Passkey[], { id: string; otherRemains: number }[]];
   const [removed, still] = audit
-    ? await db
-        .batch([
-          auditInsertWhere(db, audit, sql`exists (select 1 from ${passkeyCredentials} where ${mine}) and ${allowed}`),
-          remove,
-          why,
-        ])
-        .then(([, r, w]) => [r, w] as const)
-    : await db.batch([remove, why]);
+    ? await send([
+        auditInsertWhere(db, audit, sql`exists (select 1 from ${passkeyCredentials} where ${mine}) and ${allowed}`),
+        remove,
+        why,
+      ]).then(([, r, w]) => [r, w] as Rows)
+    : ((await send([remove, why])) as Rows);
   if (removed[0]) return { ok: true, passkey: removed[0] };
   if (!still[0]) return { ok: false, reason: "not_found" };
   // Another way in remains, so it was the caller's proof that went stale meanwhile (a logout, a password change).

@@ -24,17 +24,25 @@ export const DEFAULT_PASSKEY_NAME = "Passkey";
  * trust the signature, not the device maker), and the account's passkeys
  * excluded so one authenticator is not registered twice.
  */
-export async function registrationOptions(deps: PasskeyDeps, user: { id: string; email: string; username: string }) {
-  // One batch: the handle (made on first use), the passkeys to exclude, the challenge.
-  const { challenge, statements } = challengeStatements(deps, "register", user.id);
-  const [, handleRows, existing] = await deps.db.batch([
+export async function registrationOptions(
+  deps: PasskeyDeps,
+  user: { id: string; email: string; username: string },
+  {
+    condition,
+    send = (statements) => deps.db.batch(statements as [BatchItem<"sqlite">]),
+  }: { condition?: SQL; send?: (statements: BatchItem<"sqlite">[]) => Promise<unknown[]> } = {},
+) {
+  // One batch: the handle (made on first use), the passkeys to exclude, the challenge (only while `condition`
+  // holds: the step-up proof behind it). `send`: a step-up proof's, which adds its own statements.
+  const { challenge, statements } = challengeStatements(deps, "register", user.id, condition);
+  const [, handleRows, existing] = (await send([
     ...userHandleStatements(deps.db, user.id),
     deps.db
       .select({ id: passkeyCredentials.id, transports: passkeyCredentials.transports })
       .from(passkeyCredentials)
       .where(eq(passkeyCredentials.userId, user.id)),
     ...statements,
-  ]);
+  ])) as [unknown, { handle: string }[], { id: string; transports: string[] | null }[]];
   const handle = handleOf(handleRows);
   return {
     challenge,
@@ -56,7 +64,10 @@ export async function registrationOptions(deps: PasskeyDeps, user: { id: string;
   };
 }
 
-export type RegistrationResult = { ok: true; passkey: Passkey } | { ok: false; reason: CeremonyFailure };
+/** `session_ended`: the caller's session ended (or the account was suspended) between the claim and the insert. */
+export type RegistrationResult =
+  | { ok: true; passkey: Passkey }
+  | { ok: false; reason: CeremonyFailure | "session_ended" };
 
 /**
  * Verifies a registration response and stores the passkey. The challenge is
@@ -78,13 +89,13 @@ export async function verifyRegistration(
   name?: string,
   { holds = sql`1`, also }: { holds?: SQL; also?: (holds: SQL) => BatchItem<"sqlite"> } = {},
 ): Promise<RegistrationResult> {
-  const fail = (reason: CeremonyFailure): RegistrationResult => ({ ok: false, reason });
+  const fail = (reason: CeremonyFailure | "session_ended"): RegistrationResult => ({ ok: false, reason });
   const clientDataJSON = decodeBytes(response.response.clientDataJSON);
   if (!clientDataJSON) return fail("malformed");
   const clientData = readClientData(deps.config, clientDataJSON, "create");
   // Spent first, even by a response refused below: a challenge serves one attempt.
   const claimed =
-    clientData.challenge !== undefined && (await claimRegistrationChallenge(deps, userId, clientData.challenge));
+    clientData.challenge !== undefined && (await claimRegistrationChallenge(deps, userId, clientData.challenge, holds));
   if (!clientData.ok) return fail(clientData.reason);
   if (!claimed) return fail("challenge");
 
@@ -114,8 +125,12 @@ export async function verifyRegistration(
   };
   const unused = sql`not exists (select 1 from ${passkeyCredentials} where ${passkeyCredentials.id} = ${response.id})`;
   const insert = insertWhere(db, passkeyCredentials, stored, holds).onConflictDoNothing().returning(passkeyColumns);
-  const [row] = also ? (await db.batch([also(sql`${holds} and ${unused}`), insert]))[1] : await insert;
-  if (!row) return fail("credential_exists");
+  // Read after the insert in the same batch: a refusal because the session ended meanwhile is told apart.
+  const session = db.select({ holds: sql<number>`${holds}` }).from(sql`(select 1)`);
+  const [, [row], [still]] = also
+    ? await db.batch([also(sql`${holds} and ${unused}`), insert, session])
+    : [undefined, ...(await db.batch([insert, session]))];
+  if (!row) return fail(still?.holds ? "credential_exists" : "session_ended");
   return { ok: true, passkey: row };
 }
 

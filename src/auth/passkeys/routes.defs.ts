@@ -4,7 +4,7 @@ import { lazySchema } from "../../openapi/lazy-schema";
 import { Tokens } from "../../openapi/resources";
 import { created, failures, JSON_BODY, SIGNED_IN, STEP_UP, success } from "../../openapi/responses";
 import { bearer, requestBody } from "../../openapi/router";
-import { requireAuth } from "../guard";
+import { requireAuth, requireAuthInWrite } from "../guard";
 import { stepUpBody } from "../mfa/schemas";
 import { requireVerifiedEmail, VERIFIED_EMAIL_REQUIRED } from "../verified-email";
 import { addPasskeyBody, assertionBody, loginOptionsBody, passkeyIdParam, renamePasskeyBody } from "./schemas";
@@ -34,7 +34,7 @@ export const passkeyOptionsRoute = createRoute({
   summary: "Options for navigator.credentials.create()",
   description: STEP_UP_PROOF,
   security: bearer,
-  middleware: [requireAuth, requireVerifiedEmail] as const,
+  middleware: [requireAuthInWrite, requireVerifiedEmail] as const,
   request: { body: requestBody(stepUpBody, "`{}` with a recent re-authentication.") },
   responses: {
     200: success(
@@ -52,7 +52,7 @@ export const addPasskeyRoute = createRoute({
   summary: "Register a passkey",
   description: "Audited `passkey_add`; the owner is emailed.",
   security: bearer,
-  middleware: [requireAuth, requireVerifiedEmail] as const,
+  middleware: [requireAuthInWrite, requireVerifiedEmail] as const,
   request: { body: requestBody(addPasskeyBody) },
   responses: {
     201: created("Passkey added", onePasskey),
@@ -98,7 +98,7 @@ export const removePasskeyRoute = createRoute({
   summary: "Remove a passkey",
   description: `${STEP_UP_PROOF} Not the last way in (\`409\`). Audited \`passkey_remove\`; the owner is emailed.`,
   security: bearer,
-  middleware: [requireAuth] as const,
+  middleware: [requireAuthInWrite] as const,
   request: { params: passkeyIdParam, body: requestBody(stepUpBody, "`{}` with a recent re-authentication.") },
   responses: {
     200: success("Passkey removed"),

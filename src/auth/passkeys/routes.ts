@@ -2,7 +2,7 @@ import { sql } from "drizzle-orm";
 import { auditInsert, auditInsertWhere } from "../../audit/audit";
 import { clientIp, clientNetwork } from "../../http/client";
 import { ok } from "../../http/envelope";
-import { AppError, notFound, tooManyRequests } from "../../http/errors";
+import { AppError, notFound, tooManyRequests, unauthorized } from "../../http/errors";
 import { enforceRateLimit } from "../../http/rate-limit";
 import { createRouter } from "../../openapi/router";
 import { sessionHoldsInWrite } from "../guard";
@@ -30,33 +30,37 @@ const invalidRegistration = () => new AppError(400, "INVALID_PASSKEY", "The pass
 export const passkeyRoutes = createRouter()
   .openapi(passkeyOptionsRoute, async (c) => {
     const deps = passkeyDepsOf(c);
-    await proveStepUp(c, c.req.valid("json"), "passkeys");
-    const options = await registrationOptions(deps, c.var.user);
+    // The guard's check rides in the proof's first batch; the options' batch carries the proof's clearing.
+    const { stillHolds, send } = await proveStepUp(c, c.req.valid("json"), "passkeys", { deferClear: true });
+    const options = await registrationOptions(deps, c.var.user, { condition: stillHolds, send });
     return ok(c, "Passkey options", { options });
   })
 
   .openapi(addPasskeyRoute, async (c) => {
     const deps = passkeyDepsOf(c);
-    const { db, user } = c.var;
+    const { db } = c.var;
+    const userId = c.var.user.id;
     const { response, name } = c.req.valid("json");
     // The challenge is bound to this account and was issued only after step-up (POST /me/passkeys/options).
-    const result = await verifyRegistration(deps, user.id, response, name, {
+    // Its claim carries the session condition, so the guard's check rides in the claim's round trip.
+    const result = await verifyRegistration(deps, userId, response, name, {
       holds: sessionHoldsInWrite(c),
       also: (holds) =>
         auditInsertWhere(
           db,
           {
             action: "passkey_add",
-            actorId: user.id,
-            targetId: user.id,
+            actorId: userId,
+            targetId: userId,
             ip: clientIp(c),
             details: { passkeyId: response.id },
           },
           holds,
         ),
     });
+    if (!result.ok && result.reason === "session_ended") throw unauthorized("Session has ended; log in again");
     if (!result.ok) throw invalidRegistration();
-    sendPasskeyNotice(c, user, "added");
+    sendPasskeyNotice(c, c.var.user, "added");
     return ok(c, "Passkey added", { passkey: result.passkey }, { status: 201 });
   })
 
@@ -71,9 +75,11 @@ export const passkeyRoutes = createRouter()
   })
 
   .openapi(removePasskeyRoute, async (c) => {
-    const { db, user } = c.var;
+    const { db } = c.var;
     const { id } = c.req.valid("param");
-    const { stillHolds } = await proveStepUp(c, c.req.valid("json"), "passkeys");
+    // The guard's check rides in the proof's first batch; the removal's batch carries the proof's clearing.
+    const { stillHolds, send } = await proveStepUp(c, c.req.valid("json"), "passkeys", { deferClear: true });
+    const { user } = c.var;
     const audit = {
       action: "passkey_remove" as const,
       actorId: user.id,
@@ -81,7 +87,7 @@ export const passkeyRoutes = createRouter()
       ip: clientIp(c),
       details: { passkeyId: id },
     };
-    const removed = await removePasskey(db, user.id, id, { condition: stillHolds, audit });
+    const removed = await removePasskey(db, user.id, id, { condition: stillHolds, audit, send });
     if (!removed.ok && removed.reason === "not_found") throw notFound("Passkey");
     if (!removed.ok && removed.reason === "last_sign_in_method")
       throw new AppError(

@@ -2,12 +2,11 @@ import { type SQL, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Context } from "hono";
 import { sessions } from "../../db/schema";
-import type { AppEnv } from "../../env";
-import { clientNetwork } from "../../http/client";
-import { AppError, tooManyRequests } from "../../http/errors";
-import { clearFailures, failureScope, type Ride, reserveAttempt } from "../lockout/failures";
-import { overSessionBudget, passwordStillHolds, provePassword, recordFailedProof } from "../password-proof";
-import { acceptTotpCode, activeCredentialQuery } from "../totp/verify";
+import type { AppEnv, AuthUser } from "../../env";
+import { AppError } from "../../http/errors";
+import { sessionHoldsInWrite, sessionUser } from "../guard";
+import { passwordStillHolds } from "../password-proof";
+import { type InlineProven, invalidMfaCode, proveInline } from "./inline-proof";
 
 export const reauthenticationRequired = () =>
   new AppError(
@@ -16,7 +15,7 @@ export const reauthenticationRequired = () =>
     "This action needs fresh proof: send currentPassword (and code when MFA is on) or POST /me/reauthenticate first",
   );
 
-export const invalidMfaCode = () => new AppError(401, "INVALID_MFA_CODE", "The code is wrong or was already used");
+export { invalidMfaCode };
 
 /** What a sensitive action's body may carry as inline proof. */
 export type InlineProof = { currentPassword?: string; code?: string };
@@ -42,109 +41,71 @@ function recentProof(c: Context<AppEnv>): SQL | undefined {
  * Step-up: fresh proof of presence before a sensitive action (change email or
  * password, delete the account, turn MFA on or off, new recovery codes, any
  * later sign-in method change). Accepted, in order:
- * - inline: `currentPassword` (through `provePassword`: one failure budget
- *   with login) plus, when MFA is on, `code` (`proveTotpCode`);
+ * - inline: `currentPassword` plus, when MFA is on, `code`, compared under ONE
+ *   reserved attempt (`proveInline`: one failure budget with login, either
+ *   part wrong is one failure);
  * - recent: this session's `last_proof_at` within `STEP_UP_TTL` seconds (set
  *   only by `POST /me/reauthenticate`, not at sign-in; another session's
  *   proof never counts). A password that was sent is still checked.
  * `codeRequired`: the action also needs a code whatever the recent proof
- * (turning MFA off, new recovery codes).
+ * (turning MFA off, new recovery codes). `precondition`: the route's own
+ * refusal on the caller's row (MFA off, ...), decided before anything is
+ * compared (a reserved attempt is given back).
  * Throws 401 for a wrong password or code, 403 `REAUTHENTICATION_REQUIRED`
  * without proof. Returns the condition the caller's write must carry.
- * `deferClear`: the giving back of the proofs' reserved attempts is returned
- * as `clears` (each carrying `stillHolds`) instead of run; the caller MUST
- * put them in its write's batch (one round trip fewer). Otherwise `clears`
- * is empty.
+ *
+ * Round trips: on a `requireAuthInWrite` route the guard's check rides in the
+ * reservation's batch (or, with no inline proof, in the batch of `also`), and
+ * with `deferClear` the caller sends its write through `send`, which adds the
+ * clearing of the attempt and the claim of the code's step: two in all.
+ * Without `deferClear` they are sent here and `send` is a plain batch.
  */
-export async function proveStepUp(
+export async function proveStepUp<Also extends unknown[] = []>(
   c: Context<AppEnv>,
   inline: InlineProof,
   endpoint: string,
-  { codeRequired = false, deferClear = false } = {},
-): Promise<{ stillHolds: SQL; clears: BatchItem<"sqlite">[] }> {
-  const mfaOn = c.var.user.mfaEnabledAt != null;
-  const recent = recentProof(c);
-  const inlineComplete = inline.currentPassword !== undefined && (!mfaOn || inline.code !== undefined);
-  // Refused before anything is checked, so a missing proof spends no password guess and no code.
-  if (!inlineComplete && !recent) throw reauthenticationRequired();
-  if (mfaOn && codeRequired && inline.code === undefined) throw reauthenticationRequired();
-  let stillHolds = recent;
-  // Decided writes not yet sent: each rides in the request's next batch.
-  let clears: BatchItem<"sqlite">[] = [];
-  if (inline.currentPassword !== undefined) {
-    const proof = await provePassword(c, c.var.user, inline.currentPassword, endpoint, { deferClear: true });
-    // A recent proof's condition already includes the password's (recentProofHolds).
-    stillHolds = inlineComplete || !recent ? proof.stillHolds : recent;
-    if (proof.clear) clears = [proof.clear];
+  {
+    codeRequired = false,
+    deferClear = false,
+    also = [] as never,
+    precondition,
+  }: {
+    codeRequired?: boolean;
+    deferClear?: boolean;
+    also?: { [K in keyof Also]: BatchItem<"sqlite"> & PromiseLike<Also[K]> };
+    precondition?: (user: AuthUser) => void;
+  } = {},
+): Promise<InlineProven<Also>> {
+  const { currentPassword, code } = inline;
+  const { db } = c.var;
+  if (currentPassword === undefined && code === undefined) {
+    // Nothing to reserve: the check rides with the route's reads (or runs alone); the write is the second trip.
+    const rows = (also.length > 0 ? await db.batch(also as never) : []) as unknown as Also;
+    const user = await sessionUser(c);
+    precondition?.(user);
+    if (user.mfaEnabledAt && codeRequired) throw reauthenticationRequired();
+    const recent = recentProof(c);
+    if (!recent) throw reauthenticationRequired();
+    const send = (statements: BatchItem<"sqlite">[]) => db.batch(statements as [BatchItem<"sqlite">]);
+    return { stillHolds: sql`${recent} and ${sessionHoldsInWrite(c)}`, send, also: rows };
   }
-  // The password's clearing rides in the code's reservation, run before it as it was before.
-  if (mfaOn && inline.code !== undefined) clears = [(await proveTotpCode(c, inline.code, endpoint, clears)).clear];
-  if (!deferClear && clears.length > 0) await c.var.db.batch(clears as [BatchItem<"sqlite">]);
-  if (!stillHolds) throw reauthenticationRequired();
-  return { stillHolds, clears: deferClear ? clears : [] };
-}
-
-/**
- * A TOTP code as proof of presence of a signed-in user (see
- * `proveOnSessionBudget`). A code is accepted once (its step is recorded),
- * so a code seen over a shoulder cannot be replayed. Wrong: 401
- * `INVALID_MFA_CODE`, audited as `mfa_failure`. The credential is loaded in
- * the reservation's batch (with `before`, an earlier proof's decided writes);
- * the code is compared only after the attempt was reserved. Returns the
- * clearing of the failures (`clear`), not yet run: the caller MUST send it.
- */
-export async function proveTotpCode(
-  c: Context<AppEnv>,
-  code: string,
-  endpoint: string,
-  before: BatchItem<"sqlite">[] = [],
-): Promise<{ clear: BatchItem<"sqlite"> }> {
-  const { db, user, config } = c.var;
-  const { clear } = await proveOnSessionBudget(
-    c,
-    endpoint,
-    async (credentials) => {
-      const credential = credentials?.[0];
-      return (
-        !!credential && (await acceptTotpCode({ db, config }, user.id, credential.secretCiphertext, code)) !== null
-      );
+  let recent: SQL | undefined;
+  let inlineComplete = false;
+  const proof = await proveInline(c, { password: currentPassword, code }, endpoint, {
+    also,
+    deferred: deferClear,
+    decide: (user) => {
+      precondition?.(user);
+      const mfaOn = user.mfaEnabledAt != null;
+      recent = recentProof(c);
+      inlineComplete = currentPassword !== undefined && (!mfaOn || code !== undefined);
+      // Refused before anything is compared, so a missing proof spends no password guess and no code.
+      if (!inlineComplete && !recent) throw reauthenticationRequired();
+      if (mfaOn && codeRequired && code === undefined) throw reauthenticationRequired();
+      return { password: currentPassword !== undefined, code: mfaOn && code !== undefined };
     },
-    { stillHolds: passwordStillHolds(user.id, user.passwordHash), action: "mfa_failure", refuse: invalidMfaCode },
-    { ride: { before, also: activeCredentialQuery(db, user.id) }, deferClear: true },
-  );
-  return { clear: clear as BatchItem<"sqlite"> };
-}
-
-/**
- * One code (TOTP, emailed step-up code) checked as proof of presence of a
- * signed-in user. The attempt is counted up front toward the same failure
- * budget as a password (per email, network and session), so parallel guesses
- * cannot overrun it; a right code gives it back (the clearing carries
- * `stillHolds`). Past the session's budget nothing is checked, and the
- * `SESSION_FAILURE_LIMIT`-th failure on one session revokes the session.
- * `ride`: statements sent in the reservation's batch (see `Ride`); `check`
- * gets the rows of `ride.also`. `deferClear`: the clearing is returned, not
- * run, and the caller MUST send it.
- */
-export async function proveOnSessionBudget<Also = never>(
-  c: Context<AppEnv>,
-  endpoint: string,
-  check: (also: Also | undefined) => Promise<boolean>,
-  outcome: { stillHolds: SQL; action: "login_failure" | "mfa_failure"; refuse: () => AppError },
-  { ride, deferClear = false }: { ride?: Ride<Also>; deferClear?: boolean } = {},
-): Promise<{ clear?: BatchItem<"sqlite"> }> {
-  const { db, user, sessionId } = c.var;
-  const network = clientNetwork(c);
-  const attempt = await reserveAttempt(db, { email: user.email, network, sessionId }, ride);
-  if (attempt.lockedForSeconds > 0) throw tooManyRequests(attempt.lockedForSeconds, "ACCOUNT_LOCKED");
-  if (overSessionBudget(attempt) || !(await check(attempt.also))) {
-    await recordFailedProof(c, user.id, attempt, { action: outcome.action, via: endpoint });
-    throw outcome.refuse();
-  }
-  const scopes = [failureScope.account, failureScope.network(network), failureScope.session(sessionId)];
-  const clear = clearFailures(db, user.email, scopes, outcome.stillHolds);
-  // Wrapped: a query builder returned from an async function would be awaited, that is, run.
-  if (deferClear) return { clear };
-  await clear;
-  return {};
+  });
+  // Authorised by the recent proof: its condition too (it includes the password's).
+  if (recent && !inlineComplete) return { ...proof, stillHolds: sql`${recent} and ${proof.stillHolds}` };
+  return proof;
 }

@@ -2,6 +2,7 @@ import { and, eq, isNotNull, isNull, type SQL, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { renderSVG } from "uqr";
 import { nowIso } from "../../db/client";
+import { insertWhere } from "../../db/insert-where";
 import { mfaChallenges, recoveryCodes, totpCredentials, users } from "../../db/schema";
 import { newTotpSecret, TOTP_ISSUER, totpKeyUri } from "./codes";
 import type { MfaDeps } from "./deps";
@@ -21,30 +22,33 @@ export type EnrolmentStart =
  * pending, replacing any pending one in the same upsert. The upsert's
  * `WHERE confirmed_at IS NULL` makes it a no-op when MFA is already on, so a
  * stolen session cannot swap the authenticator of an account that has one.
- * `also`: the caller's decided writes, sent in the same batch.
+ * `condition`: what the caller's proof checked, carried by the upsert (both
+ * its insert and its update); `send`: how the batch goes to D1 (a step-up
+ * proof's `send`, which adds its own statements).
  */
 export async function startTotpEnrolment(
   deps: MfaDeps,
   user: MfaUser,
   issuer = TOTP_ISSUER,
-  also: BatchItem<"sqlite">[] = [],
+  {
+    condition,
+    send = (statements) => deps.db.batch(statements as [BatchItem<"sqlite">]),
+  }: { condition?: SQL; send?: (statements: BatchItem<"sqlite">[]) => Promise<unknown[]> } = {},
 ): Promise<EnrolmentStart> {
   const { totpSecretKey } = await mfaKeys(deps.config);
   const secret = newTotpSecret();
   const sealed = await sealTotpSecret(totpSecretKey, user.id, secret);
-  const [stored] = await deps.db.batch([
-    deps.db
-      .insert(totpCredentials)
-      .values({ userId: user.id, secretCiphertext: sealed })
+  const row = { userId: user.id, secretCiphertext: sealed, createdAt: nowIso() };
+  const [stored] = (await send([
+    insertWhere(deps.db, totpCredentials, row, condition ?? sql`1`)
       .onConflictDoUpdate({
         target: totpCredentials.userId,
         set: { secretCiphertext: sealed, lastUsedStep: null, recoverySetId: null, createdAt: nowIso() },
-        setWhere: isNull(totpCredentials.confirmedAt),
+        setWhere: and(isNull(totpCredentials.confirmedAt), condition),
       })
       .returning({ userId: totpCredentials.userId }),
-    ...also,
-  ]);
-  if (stored.length === 0) return { ok: false, reason: "already_enabled" };
+  ])) as { userId: string }[][];
+  if (stored?.length !== 1) return { ok: false, reason: "already_enabled" };
   const uri = totpKeyUri(secret, user.email, issuer);
   return { ok: true, ...uri, qrSvg: renderSVG(uri.otpauthUrl) };
 }
@@ -88,13 +92,18 @@ export type EnrolmentConfirm =
  * returned here once and kept only as keyed hashes. Of parallel confirms
  * exactly one returns codes. `loaded`: the rows of `pendingEnrolmentQuery`
  * when the caller already read them (in its own batch); `after`: the
- * caller's statements for the same batch (see `AfterWrite`).
+ * caller's statements for the same batch (see `AfterWrite`); `condition`:
+ * what else the activation must still see (the caller's session).
  */
 export async function confirmTotpEnrolment(
   deps: MfaDeps,
   userId: string,
   code: string,
-  { loaded, after = () => [] }: { loaded?: { secretCiphertext: string }[]; after?: AfterWrite } = {},
+  {
+    loaded,
+    after = () => [],
+    condition,
+  }: { loaded?: { secretCiphertext: string }[]; after?: AfterWrite; condition?: SQL } = {},
 ): Promise<EnrolmentConfirm> {
   const [pending] = loaded ?? (await pendingEnrolmentQuery(deps.db, userId));
   if (!pending) return { ok: false, reason: "no_pending_enrolment" };
@@ -112,6 +121,7 @@ export async function confirmTotpEnrolment(
           eq(totpCredentials.userId, userId),
           isNull(totpCredentials.confirmedAt),
           eq(totpCredentials.secretCiphertext, pending.secretCiphertext),
+          condition,
         ),
       )
       .returning({ userId: totpCredentials.userId }),
@@ -129,16 +139,19 @@ export async function confirmTotpEnrolment(
 /**
  * A new set of recovery codes for an account with MFA on; the old set dies in
  * the same batch. Null when MFA is off. The caller proves presence first.
- * `after`: the caller's statements for the same batch (see `AfterWrite`).
+ * `after`: the caller's statements for the same batch (see `AfterWrite`);
+ * `send`: how the batch goes to D1 (a step-up proof's `send`).
  */
 export async function regenerateRecoveryCodes(
   deps: MfaDeps,
   userId: string,
   condition?: SQL,
   after: AfterWrite = () => [],
+  send: (statements: BatchItem<"sqlite">[]) => Promise<unknown[]> = (statements) =>
+    deps.db.batch(statements as [BatchItem<"sqlite">]),
 ): Promise<string[] | null> {
   const set = await prepareRecoveryCodes(deps, userId);
-  const [pointed] = await deps.db.batch([
+  const [pointed] = (await send([
     deps.db
       .update(totpCredentials)
       .set({ recoverySetId: set.setId })
@@ -146,8 +159,8 @@ export async function regenerateRecoveryCodes(
       .returning({ userId: totpCredentials.userId }),
     ...storeRecoveryCodeSet(deps.db, userId, set.setId, set.hashes),
     ...after(pointedAt(userId, set.setId)),
-  ]);
-  return pointed.length === 1 ? set.codes : null;
+  ])) as { userId: string }[][];
+  return pointed?.length === 1 ? set.codes : null;
 }
 
 /**
@@ -158,21 +171,26 @@ export async function regenerateRecoveryCodes(
  * that proof saw, carried by every statement (no match: nothing changes).
  */
 export async function disableTotp(deps: Pick<MfaDeps, "db">, userId: string, condition?: SQL): Promise<boolean> {
-  const [removed] = await deps.db.batch(disableTotpStatements(deps.db, userId, condition));
+  const removed = (await deps.db.batch(disableTotpStatements(deps.db, userId, condition)))[3];
   return removed[0]?.confirmedAt != null;
 }
 
-/** `disableTotp` as statements, for a caller that batches them with its own (admin reset). */
+/**
+ * `disableTotp` as statements, for a caller that batches them with its own
+ * (admin reset, DELETE /me/mfa/totp). The credential goes last: a condition
+ * on it (the proof's code step still unused, `totpStepFree`) then holds for
+ * every statement before it. Its RETURNING row (index 3) says whether MFA was on.
+ */
 export const disableTotpStatements = (db: MfaDeps["db"], userId: string, condition?: SQL) =>
   [
-    db
-      .delete(totpCredentials)
-      .where(and(eq(totpCredentials.userId, userId), condition))
-      .returning({ confirmedAt: totpCredentials.confirmedAt }),
     db.delete(recoveryCodes).where(and(eq(recoveryCodes.userId, userId), condition)),
     db.delete(mfaChallenges).where(and(eq(mfaChallenges.userId, userId), condition)),
     db
       .update(users)
       .set({ mfaEnabledAt: null })
       .where(and(eq(users.id, userId), condition)),
+    db
+      .delete(totpCredentials)
+      .where(and(eq(totpCredentials.userId, userId), condition))
+      .returning({ confirmedAt: totpCredentials.confirmedAt }),
   ] as const;

@@ -52,6 +52,19 @@ export const recordTotpStep = (db: Db, userId: string, sealed: string, step: num
     )
     .returning({ userId: totpCredentials.userId });
 
+/**
+ * True while the confirmed credential still holds `sealed` and `step` is not
+ * used yet: the condition every write authorised by a code carries when the
+ * step's claim (`recordTotpStep`) is sent after it in the same batch, so of
+ * parallel requests with one code only the first batch writes anything.
+ */
+export const totpStepFree = (userId: string, sealed: string, step: number) =>
+  sql`exists (select 1 from ${totpCredentials} where ${and(
+    eq(totpCredentials.userId, userId),
+    eq(totpCredentials.secretCiphertext, sealed),
+    isNotNull(totpCredentials.confirmedAt),
+  )} and (${totpCredentials.lastUsedStep} is null or ${totpCredentials.lastUsedStep} < ${step}))`;
+
 /** The SELECT of a user's confirmed credential (no row when MFA is off), for a caller that batches it. */
 export const activeCredentialQuery = (db: Db, userId: string) =>
   db
