@@ -11,7 +11,7 @@ import {
   type TestUser,
 } from "./support/api";
 import { expectFailure } from "./support/expect-failure";
-import { waitForEmail } from "./support/mailbox";
+import { waitForEmail, waitForToken } from "./support/mailbox";
 import { codeNow, enrolled } from "./support/mfa-api";
 import { settled } from "./support/settled";
 import { base32Decode, wrongCodes } from "./support/totp";
@@ -399,5 +399,24 @@ describe("administration", () => {
     expect((await settled("GET", "/me", { token, bindings })).status).toBe(200);
     const start = await settled("POST", "/me/mfa/totp", { token, bindings, body: { currentPassword: admin.password } });
     expect(start.status).toBe(200);
+  });
+
+  it("REQUIRE_MFA_ROLES: an unverified admin without MFA can verify its email, then enrol (no deadlock)", async () => {
+    const admin = await registerUser();
+    await setRole(admin.id, "admin");
+    const { accessToken: token } = await login(admin);
+    const bindings = { REQUIRE_MFA_ROLES: "admin,moderator" };
+    // Enrolment needs a verified email; verification must not need enrolment.
+    const refused = await settled("POST", "/me/mfa/totp", {
+      token,
+      bindings,
+      body: { currentPassword: admin.password },
+    });
+    expectFailure(refused, 403, "EMAIL_NOT_VERIFIED");
+    const link = await waitForToken(admin.email, "/verify-email");
+    expect((await settled("POST", "/verify-email", { token, bindings, body: { token: link } })).status).toBe(200);
+    const start = await settled("POST", "/me/mfa/totp", { token, bindings, body: { currentPassword: admin.password } });
+    expect(start.status).toBe(200);
+    expectFailure(await settled("GET", "/users", { token, bindings }), 403, "MFA_ENROLLMENT_REQUIRED");
   });
 });

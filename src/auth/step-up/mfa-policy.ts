@@ -4,8 +4,11 @@ import { type Role, users } from "../../db/schema";
 import type { AppEnv } from "../../env";
 import { AppError } from "../../http/errors";
 
-/** What an account that must enrol can still reach: itself, enrolment, re-authentication, logout. */
-const ENROLMENT_PATHS = /^\/(me|me\/mfa(\/.*)?|me\/reauthenticate(\/email-code)?|logout)$/;
+/**
+ * What an account that must enrol can still reach: itself, enrolment, re-authentication, logout,
+ * and email verification (enrolment needs a verified email, so verifying must not need enrolment).
+ */
+const ENROLMENT_PATHS = /^\/(me|me\/mfa(\/.*)?|me\/reauthenticate(\/email-code)?|logout|verify-email)$/;
 
 /**
  * `REQUIRE_MFA_ROLES`: an account in one of those roles without MFA gets
