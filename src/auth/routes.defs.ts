@@ -42,7 +42,6 @@ export const loginRoute = createRoute({
       "MISCONFIGURED",
       "CHALLENGE_REQUIRED",
       "ACCOUNT_SUSPENDED",
-      "EMAIL_NOT_VERIFIED",
       "TOO_MANY_REQUESTS",
       "ACCOUNT_LOCKED",
     ),

@@ -139,7 +139,6 @@ export const loginMfaRoute = createRoute({
       "INVALID_MFA_TOKEN",
       "INVALID_CREDENTIALS",
       "ACCOUNT_SUSPENDED",
-      "EMAIL_NOT_VERIFIED",
       "TOO_MANY_REQUESTS",
       "ACCOUNT_LOCKED",
     ),

@@ -136,13 +136,6 @@ export const passkeyLoginRoute = createRoute({
   request: { body: requestBody(assertionBody) },
   responses: {
     200: success("Login successful", Tokens),
-    ...failures(
-      ...JSON_BODY,
-      "INVALID_CREDENTIALS",
-      "ACCOUNT_SUSPENDED",
-      "EMAIL_NOT_VERIFIED",
-      "TOO_MANY_REQUESTS",
-      "ACCOUNT_LOCKED",
-    ),
+    ...failures(...JSON_BODY, "INVALID_CREDENTIALS", "ACCOUNT_SUSPENDED", "TOO_MANY_REQUESTS", "ACCOUNT_LOCKED"),
   },
 });
