@@ -8,9 +8,9 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 
-// 135.5 KiB on the lean branch (with the social sign-in, passkey and email-code routes) plus ~4 KiB
+// 138.4 KiB on main after the lean, signin, stepup and n1 branches (135.5 on lean alone) plus ~4 KiB
 // of room (README, "Bundle and startup"). The CI cap never goes above 150 KiB.
-export const BUDGET_KIB = 140;
+export const BUDGET_KIB = 142;
 
 /** Bundles a Worker with wrangler's own bundler; returns the path of the built script. */
 export function buildWorker({ outdir, entry, name }) {

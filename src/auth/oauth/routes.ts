@@ -1,7 +1,5 @@
-import { eq } from "drizzle-orm";
 import type { Context } from "hono";
 import { auditInsert } from "../../audit/audit";
-import { users } from "../../db/schema";
 import type { AppEnv } from "../../env";
 import { appOrigins } from "../../http/app-origins";
 import { clientIp, clientNetwork } from "../../http/client";
@@ -65,16 +63,6 @@ const linkAudit = (c: Context<AppEnv>, userId: string, provider: Provider, via: 
     ip: clientIp(c),
     details: { provider: provider.id, via },
   });
-
-/** An identity linked to an account: audited (in one round trip with reading the owner's address) and mailed to the owner. */
-async function recordLink(c: Context<AppEnv>, userId: string, provider: Provider, via: string) {
-  const { db } = c.var;
-  const [, owner] = await db.batch([
-    linkAudit(c, userId, provider, via),
-    db.select({ id: users.id, email: users.email }).from(users).where(eq(users.id, userId)),
-  ]);
-  if (owner[0]) sendIdentityLinkedNotice(c, owner[0], provider.name);
-}
 
 /** Social sign-in (issue 13): the browser flow, native ID tokens, and the owner's identities. Services: this folder. */
 export const oauthRoutes = createRouter()
