@@ -1,7 +1,7 @@
 import { type SQL, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Context } from "hono";
-import { auditInsert } from "../audit/audit";
+import { auditInsert, auditInsertWhere } from "../audit/audit";
 import { users } from "../db/schema";
 import type { AppEnv, AuthUser } from "../env";
 import { clientIp, clientNetwork } from "../http/client";
@@ -55,19 +55,38 @@ export async function recordFailedProof(
   c: Context<AppEnv>,
   userId: string,
   attempt: Pick<Attempt, "sessionFailures">,
-  failure: { action: "login_failure" | "mfa_failure"; via: string },
+  failure: FailedProof,
 ) {
+  const [audit, ...revoke] = failedProofStatements(c, userId, attempt, failure);
+  if (revoke.length > 0) await c.var.db.batch([audit, ...revoke]);
+  else await audit;
+}
+
+type FailedProof = { action: "login_failure" | "mfa_failure"; via: string; details?: Record<string, unknown> };
+
+/**
+ * The statements of `recordFailedProof`, unexecuted, for a failure found only
+ * inside a batch (a passkey counter that lost a race): each also needs
+ * `condition`, so they land exactly when the failure happened.
+ */
+export function failedProofStatements(
+  c: Context<AppEnv>,
+  userId: string,
+  attempt: Pick<Attempt, "sessionFailures">,
+  failure: FailedProof,
+  condition?: SQL,
+): [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]] {
   const { db, sessionId } = c.var;
   const revoke = attempt.sessionFailures >= SESSION_FAILURE_LIMIT;
-  const audit = auditInsert(db, {
+  const entry = {
     action: failure.action,
     actorId: userId,
     targetId: userId,
     ip: clientIp(c),
-    details: { via: failure.via, sessionId, ...(revoke && { sessionRevoked: true }) },
-  });
-  if (revoke) await db.batch([audit, revokeSession(db, userId, sessionId)]);
-  else await audit;
+    details: { via: failure.via, sessionId, ...failure.details, ...(revoke && { sessionRevoked: true }) },
+  };
+  const audit = condition ? auditInsertWhere(db, entry, condition) : auditInsert(db, entry);
+  return revoke ? [audit, revokeSession(db, userId, sessionId, undefined, condition)] : [audit];
 }
 
 /** A wrong (or stale) current password of a signed-in user. */

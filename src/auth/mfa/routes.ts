@@ -1,5 +1,4 @@
 import { and, eq, type SQL, sql } from "drizzle-orm";
-import type { BatchItem } from "drizzle-orm/batch";
 import type { Context } from "hono";
 import { auditInsert, auditInsertWhere } from "../../audit/audit";
 import { nowIso } from "../../db/client";
@@ -11,7 +10,7 @@ import { AppError, notFound, tooManyRequests, validationError } from "../../http
 import { enforceRateLimit } from "../../http/rate-limit";
 import { createRouter } from "../../openapi/router";
 import { assertEmailCodeStepUp, invalidEmailCode } from "../email-code/step-up";
-import { sessionHoldsInWrite, sessionUser } from "../guard";
+import { sessionHoldsInWrite } from "../guard";
 import { passChallenge } from "../lockout/challenge";
 import { clearFailures, failureScope, reserveAttempt } from "../lockout/failures";
 import { reserveSignedInAttempt } from "../lockout/signed-in";
@@ -197,12 +196,8 @@ export const mfaRoutes = createRouter()
     const { db, config, sessionId } = c.var;
     const body = c.req.valid("json");
     const method = "passkey" in body ? "passkey" : "emailCode" in body ? "emailCode" : "password";
-    const plain: SendWithProof = (statements) => db.batch(statements as [BatchItem<"sqlite">]);
     const { stillHolds, send } =
-      "passkey" in body
-        ? // A passkey's proof reads the row first: the check runs alone before it.
-          { ...(await sessionUser(c).then(() => provePasskey(c, body.passkey, "reauthenticate"))), send: plain }
-        : await proveKnowledge(c, body);
+      "passkey" in body ? await provePasskey(c, body.passkey, "reauthenticate") : await proveKnowledge(c, body);
     const { user } = c.var;
     const [proven] = (await send([
       db

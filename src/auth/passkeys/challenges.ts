@@ -1,4 +1,4 @@
-import { and, eq, gt, lte, type SQL } from "drizzle-orm";
+import { and, eq, gt, isNull, lte, or, type SQL } from "drizzle-orm";
 import { insertWhere } from "../../db/insert-where";
 import { webauthnChallenges } from "../../db/schema";
 import { randomToken } from "../tokens";
@@ -42,9 +42,16 @@ export function challengeStatements(
  * Claims a login challenge by its id: one DELETE … RETURNING, so of any
  * number of parallel or replayed uses exactly one gets the row, and the
  * challenge is spent whether or not the assertion then verifies. Returned
- * unexecuted, to go in one batch with the credential's lookup.
+ * unexecuted, to go in one batch with the credential's lookup. With a
+ * signed-in `caller` (step-up), only a challenge issued without an email or
+ * for the caller's account is taken, and only while `holds`: another
+ * account's challenge stays its owner's, and a dead session spends nothing.
  */
-export const claimLoginChallenge = (deps: Pick<PasskeyDeps, "db" | "now">, challengeId: string) =>
+export const claimLoginChallenge = (
+  deps: Pick<PasskeyDeps, "db" | "now">,
+  challengeId: string,
+  caller?: { userId: string; holds: SQL },
+) =>
   deps.db
     .delete(webauthnChallenges)
     .where(
@@ -52,6 +59,8 @@ export const claimLoginChallenge = (deps: Pick<PasskeyDeps, "db" | "now">, chall
         eq(webauthnChallenges.id, challengeId),
         eq(webauthnChallenges.purpose, "login"),
         gt(webauthnChallenges.expiresAt, new Date(clock(deps)).toISOString()),
+        caller && or(isNull(webauthnChallenges.userId), eq(webauthnChallenges.userId, caller.userId)),
+        caller?.holds,
       ),
     )
     .returning({ challenge: webauthnChallenges.challenge, userId: webauthnChallenges.userId });

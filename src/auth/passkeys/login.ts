@@ -1,5 +1,5 @@
 import { decodeBase64urlIgnorePadding, encodeBase64urlNoPadding } from "@oslojs/encoding";
-import { and, eq, ne, sql } from "drizzle-orm";
+import { and, eq, ne, type SQL, sql } from "drizzle-orm";
 import { passkeyCredentials, users, webauthnUserHandles } from "../../db/schema";
 import { hmacSha256 } from "../tokens";
 import { parseAuthenticatorData } from "./authenticator-data";
@@ -88,24 +88,43 @@ export type ClaimedAssertion = Awaited<ReturnType<typeof claimAssertion>>;
  * this and `checkAssertion`.
  */
 export async function claimAssertion(deps: PasskeyDeps, challengeId: string, response: AuthenticationResponseJSON) {
-  const [claimed, found] = await deps.db.batch([
-    claimLoginChallenge(deps, challengeId),
-    deps.db
-      .select({
-        id: passkeyCredentials.id,
-        userId: passkeyCredentials.userId,
-        email: users.email,
-        publicKey: passkeyCredentials.publicKey,
-        algorithm: passkeyCredentials.algorithm,
-        counter: passkeyCredentials.counter,
-        handle: webauthnUserHandles.handle,
-      })
-      .from(passkeyCredentials)
-      .innerJoin(users, eq(users.id, passkeyCredentials.userId))
-      .leftJoin(webauthnUserHandles, eq(webauthnUserHandles.userId, passkeyCredentials.userId))
-      .where(eq(passkeyCredentials.id, response.id)),
-  ]);
+  const [claimed, found] = await deps.db.batch(assertionStatements(deps, challengeId, response));
   return { claimed: claimed[0] ?? null, stored: found[0] ?? null };
+}
+
+/**
+ * The statements of `claimAssertion`, unexecuted, for a caller that sends them
+ * in a batch of its own. With a signed-in `caller` both are bound to it: the
+ * claim takes only a challenge issued without an email or for the caller's own
+ * account, and only while `holds` (the guard's condition: the claim may then
+ * ride in the guard's round trip, and a dead session spends nothing); the
+ * lookup finds only the caller's own passkeys, so another account's credential
+ * is never read, let alone its counter moved.
+ */
+export function assertionStatements(
+  deps: Pick<PasskeyDeps, "db" | "now">,
+  challengeId: string,
+  response: AuthenticationResponseJSON,
+  caller?: { userId: string; holds: SQL },
+) {
+  const claim = claimLoginChallenge(deps, challengeId, caller);
+  const lookup = deps.db
+    .select({
+      id: passkeyCredentials.id,
+      userId: passkeyCredentials.userId,
+      email: users.email,
+      publicKey: passkeyCredentials.publicKey,
+      algorithm: passkeyCredentials.algorithm,
+      counter: passkeyCredentials.counter,
+      handle: webauthnUserHandles.handle,
+    })
+    .from(passkeyCredentials)
+    .innerJoin(users, eq(users.id, passkeyCredentials.userId))
+    .leftJoin(webauthnUserHandles, eq(webauthnUserHandles.userId, passkeyCredentials.userId))
+    .where(
+      and(eq(passkeyCredentials.id, response.id), caller ? eq(passkeyCredentials.userId, caller.userId) : undefined),
+    );
+  return [claim, lookup] as [typeof claim, typeof lookup];
 }
 
 /** A signature that verified, with the counter move still to be stored (`counterMove`). */
@@ -169,9 +188,15 @@ export async function checkSignature(
  * The counter move of a checked assertion: one UPDATE conditional on the
  * counter read, storing the new one with `last_used_at` (a parallel use of
  * the same counter loses it). `holds` is true while the counter is still the
- * one read, for writes batched before it; `raced` once another use moved it.
+ * one read, for writes batched before it; `raced` once another use moved it
+ * (true for every statement after the move itself, so put those before it).
  */
-export function counterMove(deps: Pick<PasskeyDeps, "db" | "now">, checked: CheckedAssertion) {
+export function counterMove(
+  deps: Pick<PasskeyDeps, "db" | "now">,
+  checked: CheckedAssertion,
+  /** What the move must also still see (a step-up's session and proof), so it lands exactly when the proof does. */
+  condition?: SQL,
+) {
   const unchanged = and(
     eq(passkeyCredentials.id, checked.passkeyId),
     eq(passkeyCredentials.userId, checked.userId),
@@ -184,7 +209,7 @@ export function counterMove(deps: Pick<PasskeyDeps, "db" | "now">, checked: Chec
     statement: deps.db
       .update(passkeyCredentials)
       .set({ counter: checked.counter.to, lastUsedAt: new Date(clock(deps)).toISOString() })
-      .where(unchanged)
+      .where(and(unchanged, condition))
       .returning({ id: passkeyCredentials.id }),
   };
 }
