@@ -206,21 +206,25 @@ describe("POST /passkeys/login: the counter is stored at the end of the door's b
   });
 });
 
-describe("POST /oauth/token: a wrong verifier", () => {
-  const OAUTH = { OAUTH_PROVIDERS: TEST_OAUTH_PROVIDERS, CORS_ORIGINS: SPA };
+const OAUTH = { OAUTH_PROVIDERS: TEST_OAUTH_PROVIDERS, CORS_ORIGINS: SPA };
 
+/** A browser sign-in at the local provider up to our callback: the callback's answer and the SPA's PKCE pair. */
+async function throughCallback(sub: string, email?: string) {
+  const spa = await pkcePair();
+  const query = new URLSearchParams({
+    redirect_uri: `${SPA}/done`,
+    code_challenge: spa.challenge,
+    code_challenge_method: "S256",
+  });
+  const start = await settled("GET", `/oauth/acme/authorize?${query}`, { bindings: OAUTH });
+  const back = await consentAt(start.headers.get("location") ?? "", { sub, ...(email && { email }) });
+  const landed = await settled("GET", `/oauth/acme/callback?${new URLSearchParams(back.params)}`, { bindings: OAUTH });
+  return { spa, landed };
+}
+
+describe("POST /oauth/token: a wrong verifier", () => {
   it("is counted toward the lockout and audited in one batch, and spends the code", async () => {
-    const spa = await pkcePair();
-    const query = new URLSearchParams({
-      redirect_uri: `${SPA}/done`,
-      code_challenge: spa.challenge,
-      code_challenge_method: "S256",
-    });
-    const start = await settled("GET", `/oauth/acme/authorize?${query}`, { bindings: OAUTH });
-    const back = await consentAt(start.headers.get("location") ?? "", { sub: unique("sub-") });
-    const landed = await settled("GET", `/oauth/acme/callback?${new URLSearchParams(back.params)}`, {
-      bindings: OAUTH,
-    });
+    const { spa, landed } = await throughCallback(unique("sub-"));
     const code = new URL(landed.headers.get("location") ?? "").searchParams.get("code");
     const ip = randomIp();
     const other = await pkcePair();
@@ -247,23 +251,12 @@ describe("POST /oauth/token: a wrong verifier", () => {
 });
 
 describe("round trips of the paths the budget table does not take", () => {
-  const OAUTH = { OAUTH_PROVIDERS: TEST_OAUTH_PROVIDERS, CORS_ORIGINS: SPA };
   const idToken = async (overrides: Record<string, unknown>) =>
     settled("POST", "/oauth/acme/id-token", {
       bindings: OAUTH,
       body: { idToken: await mintIdToken(claims(overrides)) },
     });
-  async function callback(sub: string, email?: string) {
-    const spa = await pkcePair();
-    const query = new URLSearchParams({
-      redirect_uri: `${SPA}/done`,
-      code_challenge: spa.challenge,
-      code_challenge_method: "S256",
-    });
-    const start = await settled("GET", `/oauth/acme/authorize?${query}`, { bindings: OAUTH });
-    const back = await consentAt(start.headers.get("location") ?? "", { sub, ...(email && { email }) });
-    return settled("GET", `/oauth/acme/callback?${new URLSearchParams(back.params)}`, { bindings: OAUTH });
-  }
+  const callback = async (sub: string, email?: string) => (await throughCallback(sub, email)).landed;
 
   it("POST /oauth/:provider/id-token: 3 for a known identity, 4 for an automatic link", async () => {
     const sub = unique("sub-");
