@@ -98,7 +98,8 @@ export async function verifyRegistration(
   const clientData = readClientData(deps.config, clientDataJSON, "create");
   // Spent first, even by a response refused below: a challenge serves one attempt.
   const claimed =
-    clientData.challenge !== undefined && (await claimRegistrationChallenge(deps, userId, caller, clientData.challenge, holds));
+    clientData.challenge !== undefined &&
+    (await claimRegistrationChallenge(deps, userId, caller, clientData.challenge, holds));
   if (!clientData.ok) return fail(clientData.reason);
   if (!claimed) return fail("challenge");
 
