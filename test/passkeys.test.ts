@@ -104,9 +104,11 @@ describe("passkey registration", () => {
     const response = await authenticator.register(await registrationOptions(deps, user, CALLER));
     const also = (holds: SQL) =>
       auditInsertWhere(deps.db, { action: "passkey_add", actorId: user.id, targetId: user.id, ip: "" }, holds);
-    expect(await verifyRegistration(deps, user.id, CALLER, response, undefined, { holds: sql`0`, also })).toMatchObject({
-      ok: false,
-    });
+    expect(await verifyRegistration(deps, user.id, CALLER, response, undefined, { holds: sql`0`, also })).toMatchObject(
+      {
+        ok: false,
+      },
+    );
     expect(await rows("select id from passkey_credentials where user_id = ?", user.id)).toEqual([]);
     expect(await rows("select id from audit_events where target_id = ? and action = 'passkey_add'", user.id)).toEqual(
       [],
@@ -171,7 +173,9 @@ describe("passkey registration", () => {
     const options = await registrationOptions(deps, user, CALLER);
     const forged = await authenticator.register(options, { challenge: base64url.encode(new Uint8Array(32)) });
     expect(await verifyRegistration(deps, user.id, CALLER, forged)).toEqual({ ok: false, reason: "challenge" });
-    expect(await verifyRegistration(deps, user.id, CALLER, await authenticator.register(options))).toMatchObject({ ok: true });
+    expect(await verifyRegistration(deps, user.id, CALLER, await authenticator.register(options))).toMatchObject({
+      ok: true,
+    });
   });
 
   it("spends the challenge: a replayed registration is refused, and so are parallel copies but one", async () => {
@@ -179,7 +183,9 @@ describe("passkey registration", () => {
     const user = await registerUser();
     const authenticator = await SoftwareAuthenticator.create(ORIGIN);
     const response = await authenticator.register(await registrationOptions(deps, user, CALLER));
-    const results = await Promise.all(Array.from({ length: 5 }, () => verifyRegistration(deps, user.id, CALLER, response)));
+    const results = await Promise.all(
+      Array.from({ length: 5 }, () => verifyRegistration(deps, user.id, CALLER, response)),
+    );
     expect(results.filter((r) => r.ok)).toHaveLength(1);
     expect(results.filter((r) => !r.ok)).toEqual(Array(4).fill({ ok: false, reason: "challenge" }));
     expect(await verifyRegistration(deps, user.id, CALLER, response)).toEqual({ ok: false, reason: "challenge" });
@@ -194,7 +200,10 @@ describe("passkey registration", () => {
     expect(await verifyRegistration(deps, alice.id, CALLER, forAlice)).toMatchObject({ ok: true });
     // Mallory replays Alice's credential id (and key) under her own fresh challenge.
     const again = await authenticator.register(await registrationOptions(deps, mallory, CALLER));
-    expect(await verifyRegistration(deps, mallory.id, CALLER, again)).toEqual({ ok: false, reason: "credential_exists" });
+    expect(await verifyRegistration(deps, mallory.id, CALLER, again)).toEqual({
+      ok: false,
+      reason: "credential_exists",
+    });
     expect(await listPasskeys(deps.db, mallory.id)).toEqual([]);
   });
 
