@@ -33,6 +33,10 @@ export const invalidMfaCode = () => new AppError(401, "INVALID_MFA_CODE", "The c
  * 200 for a session about to die (review finding L1): it lands only when
  * nothing of the kind is under way. Read before the clearing in the write's
  * batch (the clearing carries it too), so a cleared counter never hides one.
+ * Needed only for proofs without a password (an emailed code, a TOTP code
+ * after a recent re-authentication): a password's bcrypt outlasts the wrong
+ * guesses past the budget, which are refused without a compare and record
+ * their failure (ending the session) first.
  */
 const noFailureEndsSession = (email: string, sessionId: string, ours: number): SQL =>
   sql`not exists (select 1 from ${loginFailures} where ${and(
@@ -174,7 +178,8 @@ export async function proveInline<Also extends unknown[] = []>(
     passwordStillHolds(userId, user.passwordHash),
     compare.emailCode ? emailCodeStillHolds(user) : undefined,
     sessionHoldsInWrite(c),
-    noFailureEndsSession(user.email, sessionId, attempt.sessionFailures),
+    // Only where no bcrypt runs: a fast right answer could land before the wrong ones' record (see above).
+    compare.password ? undefined : noFailureEndsSession(user.email, sessionId, attempt.sessionFailures),
   ) as SQL;
   const stillHolds = and(base, ...singleUse.map((part) => part.free)) as SQL;
   const scopes = [failureScope.account, failureScope.network(network), failureScope.session(sessionId)];
