@@ -5,6 +5,7 @@ import { api, registerVerifiedAndLogin, type Session, unique } from "./support/a
 import { SoftwareAuthenticator } from "./support/authenticator";
 import { rows } from "./support/db";
 import { expectFailure } from "./support/expect-failure";
+import { codeNow, enrolled } from "./support/mfa-api";
 import { ORIGIN } from "./support/passkeys";
 import { sessionIdOf } from "./support/sessions";
 
@@ -54,6 +55,15 @@ describe("step-up is bound to the access token that proved it (M1)", () => {
 
     // The owner's token carries the proof, on every route (DELETE /me last: it ends the account).
     for (const action of sensitive(owner)) expect((await action()).status).toBe(200);
+  });
+
+  it("on an MFA account too: the owner's password-and-code re-authentication stays with the owner's token", async () => {
+    const e = await enrolled();
+    const thief = await refreshed(e.session);
+    const proof = { password: e.user.password, code: codeNow(e.secret) };
+    expect((await api("POST", "/me/reauthenticate", { token: e.session.accessToken, body: proof })).status).toBe(200);
+    for (const action of sensitive(thief).slice(0, 4)) expectFailure(await action(), 403, "REAUTHENTICATION_REQUIRED");
+    expect((await sensitive(e.session)[0]!()).status).toBe(200);
   });
 
   it("a refresh within the reuse grace mints a new access token, without the proof of the one it replaces", async () => {
