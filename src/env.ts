@@ -34,6 +34,8 @@ export type AuthUser = {
   mfaEnabledAt?: string | null;
   /** This session's last proof of presence (sign-in or re-authentication), for step-up. */
   lastProofAt?: string | null;
+  /** The `jti` of the access token that made that re-authentication: the proof counts only for it. */
+  lastProofJti?: string | null;
 };
 
 export type Variables = {
@@ -42,6 +44,8 @@ export type Variables = {
   db: Db;
   user: AuthUser;
   sessionId: string;
+  /** The access token's `jti` (undefined for a token signed before it existed): step-up is bound to it. */
+  tokenId?: string;
   /** The request's D1 gate: the guard arms its session check there (db/gate.ts); `flush` runs it now. */
   sessionGate: {
     arm: (check: SessionCheck) => void;

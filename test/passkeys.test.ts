@@ -14,7 +14,7 @@ import { NO_PASSWORD } from "../src/auth/sign-in-methods";
 import { registerUser, unique } from "./support/api";
 import { base64url, type Cbor, encodeCbor, SoftwareAuthenticator } from "./support/authenticator";
 import { rows } from "./support/db";
-import { ORIGIN, passkeyDeps, signedLogin, withPasskey } from "./support/passkeys";
+import { CALLER, ORIGIN, passkeyDeps, signedLogin, withPasskey } from "./support/passkeys";
 
 const removePassword = (userId: string) =>
   env.DB.prepare("update users set password_hash = ?, has_password = 0 where id = ?").bind(NO_PASSWORD, userId).run();
@@ -54,7 +54,7 @@ describe("passkey registration", () => {
   it("offers a fresh challenge, an opaque user handle, ES256/EdDSA/RS256, UV required, attestation none", async () => {
     const { deps } = passkeyDeps();
     const user = await registerUser();
-    const options = await registrationOptions(deps, user);
+    const options = await registrationOptions(deps, user, CALLER);
     expect(options.rp).toEqual({ id: "api.test", name: "Edge Users" });
     expect(options.user.id).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(options.user.id).not.toContain(user.id);
@@ -68,7 +68,7 @@ describe("passkey registration", () => {
     });
     expect(options.attestation).toBe("none");
     expect(options.excludeCredentials).toEqual([]);
-    const again = await registrationOptions(deps, user);
+    const again = await registrationOptions(deps, user, CALLER);
     expect(again.user.id).toBe(options.user.id);
     expect(again.challenge).not.toBe(options.challenge);
   });
@@ -101,12 +101,14 @@ describe("passkey registration", () => {
     const { deps } = passkeyDeps();
     const user = await registerUser();
     const authenticator = await SoftwareAuthenticator.create(ORIGIN);
-    const response = await authenticator.register(await registrationOptions(deps, user));
+    const response = await authenticator.register(await registrationOptions(deps, user, CALLER));
     const also = (holds: SQL) =>
       auditInsertWhere(deps.db, { action: "passkey_add", actorId: user.id, targetId: user.id, ip: "" }, holds);
-    expect(await verifyRegistration(deps, user.id, response, undefined, { holds: sql`0`, also })).toMatchObject({
-      ok: false,
-    });
+    expect(await verifyRegistration(deps, user.id, CALLER, response, undefined, { holds: sql`0`, also })).toMatchObject(
+      {
+        ok: false,
+      },
+    );
     expect(await rows("select id from passkey_credentials where user_id = ?", user.id)).toEqual([]);
     expect(await rows("select id from audit_events where target_id = ? and action = 'passkey_add'", user.id)).toEqual(
       [],
@@ -118,14 +120,14 @@ describe("passkey registration", () => {
     const user = await registerUser();
     const authenticator = await SoftwareAuthenticator.create(ORIGIN);
     authenticator.synced = false;
-    const response = await authenticator.register(await registrationOptions(deps, user));
+    const response = await authenticator.register(await registrationOptions(deps, user, CALLER));
     expect(registrationResponseSchema.safeParse(response).success).toBe(true);
-    const result = await verifyRegistration(deps, user.id, response, "  YubiKey  ");
+    const result = await verifyRegistration(deps, user.id, CALLER, response, "  YubiKey  ");
     expect(result).toMatchObject({
       ok: true,
       passkey: { name: "YubiKey", backedUp: false, deviceType: "singleDevice" },
     });
-    const next = await registrationOptions(deps, user);
+    const next = await registrationOptions(deps, user, CALLER);
     expect(next.excludeCredentials).toEqual([{ id: authenticator.id, type: "public-key", transports: ["internal"] }]);
     await expect(authenticator.register(next)).rejects.toThrow(/excluded/);
   });
@@ -155,46 +157,53 @@ describe("passkey registration", () => {
     const { deps } = passkeyDeps();
     const user = await registerUser();
     const authenticator = await SoftwareAuthenticator.create(ORIGIN);
-    const options = await registrationOptions(deps, user);
+    const options = await registrationOptions(deps, user, CALLER);
     const response = await authenticator.register(options, knobs);
-    expect(await verifyRegistration(deps, user.id, response)).toEqual({ ok: false, reason });
+    expect(await verifyRegistration(deps, user.id, CALLER, response)).toEqual({ ok: false, reason });
     expect(await listPasskeys(deps.db, user.id)).toEqual([]);
     // The refused attempt spent the challenge: the honest response to the same options is refused too.
     const honest = await authenticator.register(options);
-    expect(await verifyRegistration(deps, user.id, honest)).toEqual({ ok: false, reason: "challenge" });
+    expect(await verifyRegistration(deps, user.id, CALLER, honest)).toEqual({ ok: false, reason: "challenge" });
   });
 
   it("refuses a registration signing a challenge it was not given, which spends nothing", async () => {
     const { deps } = passkeyDeps();
     const user = await registerUser();
     const authenticator = await SoftwareAuthenticator.create(ORIGIN);
-    const options = await registrationOptions(deps, user);
+    const options = await registrationOptions(deps, user, CALLER);
     const forged = await authenticator.register(options, { challenge: base64url.encode(new Uint8Array(32)) });
-    expect(await verifyRegistration(deps, user.id, forged)).toEqual({ ok: false, reason: "challenge" });
-    expect(await verifyRegistration(deps, user.id, await authenticator.register(options))).toMatchObject({ ok: true });
+    expect(await verifyRegistration(deps, user.id, CALLER, forged)).toEqual({ ok: false, reason: "challenge" });
+    expect(await verifyRegistration(deps, user.id, CALLER, await authenticator.register(options))).toMatchObject({
+      ok: true,
+    });
   });
 
   it("spends the challenge: a replayed registration is refused, and so are parallel copies but one", async () => {
     const { deps } = passkeyDeps();
     const user = await registerUser();
     const authenticator = await SoftwareAuthenticator.create(ORIGIN);
-    const response = await authenticator.register(await registrationOptions(deps, user));
-    const results = await Promise.all(Array.from({ length: 5 }, () => verifyRegistration(deps, user.id, response)));
+    const response = await authenticator.register(await registrationOptions(deps, user, CALLER));
+    const results = await Promise.all(
+      Array.from({ length: 5 }, () => verifyRegistration(deps, user.id, CALLER, response)),
+    );
     expect(results.filter((r) => r.ok)).toHaveLength(1);
     expect(results.filter((r) => !r.ok)).toEqual(Array(4).fill({ ok: false, reason: "challenge" }));
-    expect(await verifyRegistration(deps, user.id, response)).toEqual({ ok: false, reason: "challenge" });
+    expect(await verifyRegistration(deps, user.id, CALLER, response)).toEqual({ ok: false, reason: "challenge" });
   });
 
   it("refuses another account's challenge and a credential already registered to someone else", async () => {
     const { deps } = passkeyDeps();
     const [alice, mallory] = await Promise.all([registerUser(), registerUser()]);
     const authenticator = await SoftwareAuthenticator.create(ORIGIN);
-    const forAlice = await authenticator.register(await registrationOptions(deps, alice));
-    expect(await verifyRegistration(deps, mallory.id, forAlice)).toEqual({ ok: false, reason: "challenge" });
-    expect(await verifyRegistration(deps, alice.id, forAlice)).toMatchObject({ ok: true });
+    const forAlice = await authenticator.register(await registrationOptions(deps, alice, CALLER));
+    expect(await verifyRegistration(deps, mallory.id, CALLER, forAlice)).toEqual({ ok: false, reason: "challenge" });
+    expect(await verifyRegistration(deps, alice.id, CALLER, forAlice)).toMatchObject({ ok: true });
     // Mallory replays Alice's credential id (and key) under her own fresh challenge.
-    const again = await authenticator.register(await registrationOptions(deps, mallory));
-    expect(await verifyRegistration(deps, mallory.id, again)).toEqual({ ok: false, reason: "credential_exists" });
+    const again = await authenticator.register(await registrationOptions(deps, mallory, CALLER));
+    expect(await verifyRegistration(deps, mallory.id, CALLER, again)).toEqual({
+      ok: false,
+      reason: "credential_exists",
+    });
     expect(await listPasskeys(deps.db, mallory.id)).toEqual([]);
   });
 
@@ -202,26 +211,26 @@ describe("passkey registration", () => {
     const { deps, advance } = passkeyDeps();
     const user = await registerUser();
     const authenticator = await SoftwareAuthenticator.create(ORIGIN);
-    const response = await authenticator.register(await registrationOptions(deps, user));
+    const response = await authenticator.register(await registrationOptions(deps, user, CALLER));
     advance(5 * 60_000 + 1);
-    expect(await verifyRegistration(deps, user.id, response)).toEqual({ ok: false, reason: "challenge" });
+    expect(await verifyRegistration(deps, user.id, CALLER, response)).toEqual({ ok: false, reason: "challenge" });
   });
 
   it("refuses malformed responses without throwing", async () => {
     const { deps } = passkeyDeps();
     const user = await registerUser();
     const authenticator = await SoftwareAuthenticator.create(ORIGIN);
-    const response = await authenticator.register(await registrationOptions(deps, user));
+    const response = await authenticator.register(await registrationOptions(deps, user, CALLER));
     const broken = { ...response, response: { ...response.response, attestationObject: "AAAA" } };
-    expect(await verifyRegistration(deps, user.id, broken)).toEqual({ ok: false, reason: "malformed" });
-    expect(await verifyRegistration(deps, user.id, response)).toEqual({ ok: false, reason: "challenge" }); // spent
+    expect(await verifyRegistration(deps, user.id, CALLER, broken)).toEqual({ ok: false, reason: "malformed" });
+    expect(await verifyRegistration(deps, user.id, CALLER, response)).toEqual({ ok: false, reason: "challenge" }); // spent
     const otherId = {
       ...response,
       id: base64url.encode(new Uint8Array(32)),
       rawId: base64url.encode(new Uint8Array(32)),
     };
-    const fresh = await authenticator.register(await registrationOptions(deps, user));
-    expect(await verifyRegistration(deps, user.id, { ...otherId, response: fresh.response })).toEqual({
+    const fresh = await authenticator.register(await registrationOptions(deps, user, CALLER));
+    expect(await verifyRegistration(deps, user.id, CALLER, { ...otherId, response: fresh.response })).toEqual({
       ok: false,
       reason: "malformed",
     });
@@ -350,7 +359,7 @@ describe("passkey login", () => {
     const { challengeId, response } = await signedLogin(deps, authenticator, user.email);
     advance(5 * 60_000 + 1);
     expect(await verifyPasskeyLogin(deps, challengeId, response)).toEqual({ ok: false, reason: "challenge" });
-    await registrationOptions(deps, user);
+    await registrationOptions(deps, user, CALLER);
     const [registration] = await rows(
       "select id, challenge from webauthn_challenges where user_id = ? and purpose = 'register'",
       user.id,

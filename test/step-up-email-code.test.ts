@@ -239,6 +239,25 @@ describe("POST /me/reauthenticate { emailCode }", () => {
     expect(Number(row?.attempts ?? 5)).toBeLessThanOrEqual(5);
   });
 
+  it("the right code in a burst of wrong ones that will end the session: 401, never a 200 for a dead session (L1)", async () => {
+    for (let round = 0; round < 3; round++) {
+      const account = await socialAccount();
+      const code = await stepUpCode(account);
+      // The right code first, so its attempt is reserved before the wrong ones; they reach the session's
+      // failure budget while it is compared, and the failure that ends the session lands after its write.
+      const burst = [
+        code,
+        ...Array.from({ length: 9 }, (_, i) => String((Number(code) + 1 + i) % 1_000_000).padStart(6, "0")),
+      ];
+      const [right] = await Promise.all(burst.map((g) => reauth(account.accessToken, { emailCode: g })));
+      const alive = (await call("GET", "/me", { token: account.accessToken })).status === 200;
+      if (right?.status === 200) expect(alive).toBe(true);
+      else expect(right?.status).toBe(401);
+      const proven = await rows("select last_proof_at from sessions where id = ?", sessionIdOf(account));
+      if (!alive) expect(proven[0]?.last_proof_at ?? null).toBeNull();
+    }
+  });
+
   it("with MFA on, the email code is one factor: reauthenticate needs the TOTP code too, and codeRequired actions still ask for it", async () => {
     const account = await socialAccount();
     expect((await reauth(account.accessToken, { emailCode: await stepUpCode(account) })).status).toBe(200);

@@ -7,7 +7,7 @@ import { SoftwareAuthenticator } from "./support/authenticator";
 import { d1Timing } from "./support/d1-usage";
 import { codeNow, enrolled } from "./support/mfa-api";
 import { pkcePair, SPA, TEST_OAUTH_PROVIDERS } from "./support/oauth";
-import { ORIGIN, passkeyDeps } from "./support/passkeys";
+import { CALLER, ORIGIN, passkeyDeps } from "./support/passkeys";
 import { settled } from "./support/settled";
 
 /**
@@ -229,12 +229,12 @@ describe("passkey registration", () => {
     const s = await registerVerifiedAndLogin();
     const { deps } = passkeyDeps();
     const user = { id: s.user.id, email: s.user.email, username: s.user.username };
-    const options = await registrationOptions(deps, user);
+    const options = await registrationOptions(deps, user, CALLER);
     const response = await (await SoftwareAuthenticator.create(ORIGIN)).register(options);
     // A stand-in for the session condition that holds at the claim (the challenge is there) and no longer at the
     // insert (the claim took it): exactly what a logout landing between the two does to the real one.
     const holds = sql`exists (select 1 from webauthn_challenges where user_id = ${s.user.id})`;
-    const result = await verifyRegistration(deps, s.user.id, response, undefined, { holds });
+    const result = await verifyRegistration(deps, s.user.id, CALLER, response, undefined, { holds });
     expect(result).toEqual({ ok: false, reason: "session_ended" });
     const stored = await env.DB.prepare("select count(*) as n from passkey_credentials where user_id = ?")
       .bind(s.user.id)

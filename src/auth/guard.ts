@@ -29,6 +29,7 @@ const guardFields = (config: Config) => ({
   updatedAt: users.updatedAt,
   mfaEnabledAt: users.mfaEnabledAt,
   lastProofAt: sessions.lastProofAt,
+  lastProofJti: sessions.lastProofJti,
   live: sql<number>`${liveSession(config)}`,
 });
 
@@ -88,6 +89,7 @@ function authenticate({
     });
     c.var.sessionGate.arm({ ...check, ridesWithWrites: inWrite });
     c.set("sessionId", claims.sid);
+    c.set("tokenId", claims.jti);
     c.set("sessionHolds", sessionHolds(c, claims, allowUnverified));
     if (!deferred) {
       await c.var.sessionGate.flush();

@@ -14,15 +14,22 @@ function hmacKey(secret: string): Promise<CryptoKey> {
   return key;
 }
 
-export type AccessClaims = { sub: string; sid: string; role: Role; iat: number; exp: number };
+/**
+ * `jti`: a random id per access token, so a step-up proof can be bound to the
+ * token that made it (step-up/proof.ts). Optional: a token signed before it
+ * existed still verifies, it just never carries a recent proof.
+ */
+export type AccessClaims = { sub: string; sid: string; role: Role; iat: number; exp: number; jti?: string };
 
+/** Signs an access token with a fresh random `jti` (128 bits): two tokens of one session are never the same token. */
 export async function signAccessToken(
   claims: { sub: string; sid: string; role: Role },
   secret: string,
   ttlSeconds: number,
 ): Promise<string> {
   const iat = Math.floor(Date.now() / 1000);
-  return sign({ ...claims, iat, exp: iat + ttlSeconds }, await hmacKey(secret), "HS256");
+  const jti = base64url(crypto.getRandomValues(new Uint8Array(16)));
+  return sign({ ...claims, iat, exp: iat + ttlSeconds, jti }, await hmacKey(secret), "HS256");
 }
 
 /**
@@ -35,6 +42,7 @@ export async function verifyAccessToken(token: string, secret: string): Promise<
     const payload = await verify(token, await hmacKey(secret), "HS256");
     if (typeof payload.sub !== "string" || typeof payload.sid !== "string") return null;
     if (typeof payload.exp !== "number") return null;
+    if (payload.jti !== undefined && typeof payload.jti !== "string") return null;
     return payload as unknown as AccessClaims;
   } catch {
     return null;

@@ -67,6 +67,8 @@ export const sessions = sqliteTable(
     revokedAt: timestamp("revoked_at"),
     /** When this session last proved its user (sign-in or re-authentication), for step-up. */
     lastProofAt: timestamp("last_proof_at"),
+    /** The `jti` of the access token that made the last re-authentication: only that token carries it (M1). */
+    lastProofJti: text("last_proof_jti"),
     /** The factors the sign-in used, comma-separated (`pwd`, `otp`, `recovery`), like OIDC's `amr`. */
     amr: text("amr"),
     /** When the current refresh token was issued (the previous one's grace runs from here). */
@@ -384,6 +386,9 @@ export const webauthnChallenges = sqliteTable(
     challenge: text("challenge").notNull(),
     userId: text("user_id").references(() => users.id, { onDelete: "cascade" }),
     expiresAt: timestamp("expires_at").notNull(),
+    /** A registration challenge's session and access token (`jti`): only the caller that asked may use it. */
+    sessionId: text("session_id"),
+    tokenId: text("token_id"),
   },
   // user_id is indexed so deleting a user (ON DELETE CASCADE) does not scan the table.
   (t) => [

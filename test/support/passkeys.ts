@@ -11,6 +11,9 @@ import { type Algorithm, SoftwareAuthenticator } from "./authenticator";
 /** The origin of the test Worker's pages (APP_URL in vitest.config.ts): the default passkey origin. */
 export const ORIGIN = "https://api.test";
 
+/** The session and token a service-level registration is bound to (routes pass the caller's own). */
+export const CALLER = { sessionId: "service-test-session", tokenId: "service-test-token" };
+
 /** Passkey service dependencies over the real D1 and the pinned configuration, with a clock a test can move. */
 export function passkeyDeps() {
   const loaded = loadConfig(env);
@@ -30,8 +33,8 @@ export function passkeyDeps() {
 /** A software authenticator with a passkey registered to `user` through a real ceremony. */
 export async function withPasskey(deps: PasskeyDeps, user: TestUser, algorithm: Algorithm = "ES256") {
   const authenticator = await SoftwareAuthenticator.create(ORIGIN, algorithm);
-  const options = await registrationOptions(deps, user);
-  const result = await verifyRegistration(deps, user.id, await authenticator.register(options));
+  const options = await registrationOptions(deps, user, CALLER);
+  const result = await verifyRegistration(deps, user.id, CALLER, await authenticator.register(options));
   if (!result.ok) throw new Error(`registration refused: ${result.reason}`);
   return { authenticator, passkey: result.passkey };
 }

@@ -106,9 +106,9 @@ export const reauthenticateRoute = createRoute({
   method: "post",
   path: "/me/reauthenticate",
   tags,
-  summary: "Fresh proof for sensitive actions on this session",
+  summary: "Fresh proof for sensitive actions with this access token",
   description:
-    "The password, and `code` when MFA is on; or `passkey` (`{ challengeId, response }`, options from POST /passkeys/login/options; no code); or `emailCode` (accounts without a password; and `code` when MFA is on). For `STEP_UP_TTL` seconds (default 300) this session may change its email or password, delete the account, and manage MFA without inline proof (MFA off and new recovery codes still need a code). Other sessions do not benefit.",
+    "The password, and `code` when MFA is on; or `passkey` (`{ challengeId, response }`, options from POST /passkeys/login/options; no code); or `emailCode` (accounts without a password; and `code` when MFA is on). For `STEP_UP_TTL` seconds (default 300) requests with THIS access token may change the email or password, delete the account, and manage MFA and sign-in methods without inline proof (MFA off and new recovery codes still need a code). Other sessions, and other access tokens of this session (a refresh mints a new one), do not benefit: re-authenticate again after a refresh. A token without a `jti` (signed before tokens had one) gets 401: refresh it first.",
   security: bearer,
   middleware: [requireAuthInWrite] as const,
   request: { body: requestBody(reauthenticateBody) },

@@ -6,7 +6,7 @@ import { sessions, totpCredentials, users } from "../../db/schema";
 import type { AppEnv } from "../../env";
 import { clientIp, clientNetwork } from "../../http/client";
 import { ok } from "../../http/envelope";
-import { AppError, notFound, tooManyRequests, validationError } from "../../http/errors";
+import { AppError, notFound, tooManyRequests, unauthorized, validationError } from "../../http/errors";
 import { enforceRateLimit } from "../../http/rate-limit";
 import { createRouter } from "../../openapi/router";
 import { assertEmailCodeStepUp, invalidEmailCode } from "../email-code/step-up";
@@ -188,12 +188,16 @@ export const mfaRoutes = createRouter()
   })
 
   /**
-   * Sets this session's `last_proof_at`, conditional on the password proof
-   * still holding and the session still live: a logout or a password change
-   * landing meanwhile leaves the session without fresh proof.
+   * Sets this session's `last_proof_at` and the `jti` of the access token
+   * that proved it (`last_proof_jti`: the proof counts for that token only,
+   * M1), conditional on the proof still holding and the session still live: a
+   * logout or a password change landing meanwhile leaves the session without
+   * fresh proof, and the answer is 401, not 200 (L1).
    */
   .openapi(reauthenticateRoute, async (c) => {
-    const { db, config, sessionId } = c.var;
+    const { db, config, sessionId, tokenId } = c.var;
+    // A token signed before tokens had a `jti` could never use the proof: refresh first (nothing spent).
+    if (!tokenId) throw unauthorized("Access token is outdated; refresh it and try again");
     const body = c.req.valid("json");
     const method = "passkey" in body ? "passkey" : "emailCode" in body ? "emailCode" : "password";
     const { stillHolds, send } =
@@ -202,7 +206,7 @@ export const mfaRoutes = createRouter()
     const [proven] = (await send([
       db
         .update(sessions)
-        .set({ lastProofAt: nowIso() })
+        .set({ lastProofAt: nowIso(), lastProofJti: tokenId })
         .where(
           and(eq(sessions.id, sessionId), eq(sessions.userId, user.id), sql`${sessions.revokedAt} is null`, stillHolds),
         )

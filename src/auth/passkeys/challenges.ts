@@ -7,6 +7,15 @@ import { CHALLENGE_TTL_SECONDS, clock, type PasskeyDeps } from "./deps";
 export type ChallengePurpose = "register" | "login";
 
 /**
+ * Who asked for a registration challenge: the session and the access token
+ * (`jti`; undefined for a token signed before it existed, which then can
+ * never use it). The options need step-up, which is bound to that token, so
+ * the challenge is too: another session, or another token of this session
+ * (a thief who refreshed a stolen refresh token), cannot register with it.
+ */
+export type ChallengeCaller = { sessionId: string; tokenId?: string };
+
+/**
  * The statements that store a fresh 256-bit challenge for 5 minutes and sweep
  * expired ones (login options are asked for before sign-in, so the table must
  * not grow with them; the routes rate-limit per network). Returned unexecuted
@@ -18,6 +27,8 @@ export function challengeStatements(
   userId: string | SQL | null,
   /** What the challenge's insert must still see (a registration's step-up proof); none by default. */
   condition?: SQL,
+  /** A registration's caller: only it may claim the challenge (`claimRegistrationChallenge`). */
+  caller?: ChallengeCaller,
 ) {
   const now = clock(deps);
   const challenge = randomToken();
@@ -28,6 +39,8 @@ export function challengeStatements(
     challenge,
     userId,
     expiresAt: new Date(now + CHALLENGE_TTL_SECONDS * 1000).toISOString(),
+    sessionId: caller?.sessionId ?? null,
+    tokenId: caller?.tokenId ?? null,
   };
   const statements = [
     deps.db.delete(webauthnChallenges).where(lte(webauthnChallenges.expiresAt, new Date(now).toISOString())),
@@ -67,11 +80,14 @@ export const claimLoginChallenge = (
 
 /**
  * Claims a registration challenge by its value (the one the browser signed in
- * clientDataJSON), only for the account it was issued to.
+ * clientDataJSON), only for the account, session and access token it was
+ * issued to (see `ChallengeCaller`): a challenge fetched on a stepped-up
+ * session is useless from any other.
  */
 export async function claimRegistrationChallenge(
   deps: Pick<PasskeyDeps, "db" | "now">,
   userId: string,
+  caller: ChallengeCaller,
   challenge: string,
   /** The caller's session condition: with it the claim can carry the guard's check in its round trip. */
   holds?: SQL,
@@ -82,6 +98,9 @@ export async function claimRegistrationChallenge(
       and(
         eq(webauthnChallenges.purpose, "register"),
         eq(webauthnChallenges.userId, userId),
+        eq(webauthnChallenges.sessionId, caller.sessionId),
+        // A token without a jti matches nothing: "" is never stored (null is).
+        eq(webauthnChallenges.tokenId, caller.tokenId ?? ""),
         eq(webauthnChallenges.challenge, challenge),
         gt(webauthnChallenges.expiresAt, new Date(clock(deps)).toISOString()),
         holds,

@@ -5,7 +5,7 @@ import { insertWhere } from "../../db/insert-where";
 import { passkeyCredentials } from "../../db/schema";
 import { parseAuthenticatorData } from "./authenticator-data";
 import { decodeCborExactly } from "./cbor";
-import { challengeStatements, claimRegistrationChallenge } from "./challenges";
+import { type ChallengeCaller, challengeStatements, claimRegistrationChallenge } from "./challenges";
 import { type CeremonyFailure, checkAuthenticatorData, readClientData } from "./client-data";
 import { CHALLENGE_TTL_SECONDS, clock, type PasskeyDeps, SUPPORTED_ALGORITHMS } from "./deps";
 import { type Passkey, passkeyColumns } from "./present";
@@ -18,7 +18,7 @@ export const DEFAULT_PASSKEY_NAME = "Passkey";
 
 /**
  * PublicKeyCredentialCreationOptions (JSON form) for a signed-in account: a
- * fresh challenge bound to it, its opaque user handle (the email is only the
+ * fresh challenge bound to it and to the asking session and token, its opaque user handle (the email is only the
  * label the authenticator shows), ES256, EdDSA and RS256, a discoverable
  * credential preferred, user verification required, attestation "none" (we
  * trust the signature, not the device maker), and the account's passkeys
@@ -27,6 +27,7 @@ export const DEFAULT_PASSKEY_NAME = "Passkey";
 export async function registrationOptions(
   deps: PasskeyDeps,
   user: { id: string; email: string; username: string },
+  caller: ChallengeCaller,
   {
     condition,
     send = (statements) => deps.db.batch(statements as [BatchItem<"sqlite">]),
@@ -34,7 +35,7 @@ export async function registrationOptions(
 ) {
   // One batch: the handle (made on first use), the passkeys to exclude, the challenge (only while `condition`
   // holds: the step-up proof behind it). `send`: a step-up proof's, which adds its own statements.
-  const { challenge, statements } = challengeStatements(deps, "register", user.id, condition);
+  const { challenge, statements } = challengeStatements(deps, "register", user.id, condition, caller);
   const [, handleRows, existing] = (await send([
     ...userHandleStatements(deps.db, user.id),
     deps.db
@@ -71,7 +72,8 @@ export type RegistrationResult =
 
 /**
  * Verifies a registration response and stores the passkey. The challenge is
- * claimed first (DELETE … RETURNING, only for this account), so it is spent
+ * claimed first (DELETE … RETURNING, only for this account, session and
+ * access token), so it is spent
  * whatever happens next and a replay finds nothing. Then: the attestation
  * object (any format; its statement is not checked, as conveyance "none"
  * asks), RP ID hash, UP and UV, the credential id the browser reported, an
@@ -85,6 +87,7 @@ export type RegistrationResult =
 export async function verifyRegistration(
   deps: PasskeyDeps,
   userId: string,
+  caller: ChallengeCaller,
   response: RegistrationResponseJSON,
   name?: string,
   { holds = sql`1`, also }: { holds?: SQL; also?: (holds: SQL) => BatchItem<"sqlite"> } = {},
@@ -95,7 +98,8 @@ export async function verifyRegistration(
   const clientData = readClientData(deps.config, clientDataJSON, "create");
   // Spent first, even by a response refused below: a challenge serves one attempt.
   const claimed =
-    clientData.challenge !== undefined && (await claimRegistrationChallenge(deps, userId, clientData.challenge, holds));
+    clientData.challenge !== undefined &&
+    (await claimRegistrationChallenge(deps, userId, caller, clientData.challenge, holds));
   if (!clientData.ok) return fail(clientData.reason);
   if (!claimed) return fail("challenge");
 

@@ -32,7 +32,8 @@ export const passkeyRoutes = createRouter()
     const deps = passkeyDepsOf(c);
     // The guard's check rides in the proof's first batch; the options' batch carries the proof's clearing.
     const { stillHolds, send } = await proveStepUp(c, c.req.valid("json"), "passkeys", { deferClear: true });
-    const options = await registrationOptions(deps, c.var.user, { condition: stillHolds, send });
+    const caller = { sessionId: c.var.sessionId, tokenId: c.var.tokenId };
+    const options = await registrationOptions(deps, c.var.user, caller, { condition: stillHolds, send });
     return ok(c, "Passkey options", { options });
   })
 
@@ -41,9 +42,11 @@ export const passkeyRoutes = createRouter()
     const { db } = c.var;
     const userId = c.var.user.id;
     const { response, name } = c.req.valid("json");
-    // The challenge is bound to this account and was issued only after step-up (POST /me/passkeys/options).
-    // Its claim carries the session condition, so the guard's check rides in the claim's round trip.
-    const result = await verifyRegistration(deps, userId, response, name, {
+    // The challenge is bound to this account, session and access token, and was issued only after step-up
+    // (POST /me/passkeys/options). Its claim carries the session condition, so the guard's check rides in the
+    // claim's round trip.
+    const caller = { sessionId: c.var.sessionId, tokenId: c.var.tokenId };
+    const result = await verifyRegistration(deps, userId, caller, response, name, {
       holds: sessionHoldsInWrite(c),
       also: (holds) =>
         auditInsertWhere(

@@ -1,6 +1,8 @@
-import { and, type SQL, sql } from "drizzle-orm";
+import { and, eq, gt, gte, type SQL, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Context } from "hono";
+import { nowIso } from "../../db/client";
+import { loginFailures } from "../../db/schema";
 import type { AppEnv, AuthUser } from "../../env";
 import { clientNetwork } from "../../http/client";
 import { AppError, tooManyRequests } from "../../http/errors";
@@ -10,7 +12,7 @@ import { emailCodeStillHolds, invalidEmailCode } from "../email-code/step-up";
 import { stepUpCodeStatements } from "../email-code/step-up-codes";
 import { sessionHoldsInWrite } from "../guard";
 import { passChallenge } from "../lockout/challenge";
-import { clearFailures, failureScope } from "../lockout/failures";
+import { clearFailures, failureScope, SESSION_FAILURE_LIMIT } from "../lockout/failures";
 import { releaseAttempt, reserveSignedInAttempt } from "../lockout/signed-in";
 import {
   comparePassword,
@@ -22,6 +24,28 @@ import {
 import { activeCredentialQuery, matchSealedCode, recordTotpStep, totpStepFree } from "../totp/verify";
 
 export const invalidMfaCode = () => new AppError(401, "INVALID_MFA_CODE", "The code is wrong or was already used");
+
+/**
+ * SQL: no attempt reserved on this session after ours (still in flight, or
+ * recorded) has reached `SESSION_FAILURE_LIMIT`. Such an attempt is a wrong
+ * guess (the proof's single-use parts let one right answer through) that
+ * ends the session when it is recorded, so a proof landing now would answer
+ * 200 for a session about to die (review finding L1): it lands only when
+ * nothing of the kind is under way. Read before the clearing in the write's
+ * batch (the clearing carries it too), so a cleared counter never hides one.
+ * Needed only for proofs without a password (an emailed code, a TOTP code
+ * after a recent re-authentication): a password's bcrypt outlasts the wrong
+ * guesses past the budget, which are refused without a compare and record
+ * their failure (ending the session) first.
+ */
+const noFailureEndsSession = (email: string, sessionId: string, ours: number): SQL =>
+  sql`not exists (select 1 from ${loginFailures} where ${and(
+    eq(loginFailures.email, email),
+    eq(loginFailures.scope, failureScope.session(sessionId)),
+    gt(loginFailures.expiresAt, nowIso()),
+    gt(loginFailures.failures, ours),
+    gte(loginFailures.failures, SESSION_FAILURE_LIMIT),
+  )})`;
 
 /** What a signed-in caller sent as proof: the current password (or an emailed step-up code) and/or an authenticator code. */
 export type ProofParts = { password?: string; code?: string; emailCode?: string };
@@ -154,6 +178,8 @@ export async function proveInline<Also extends unknown[] = []>(
     passwordStillHolds(userId, user.passwordHash),
     compare.emailCode ? emailCodeStillHolds(user) : undefined,
     sessionHoldsInWrite(c),
+    // Only where no bcrypt runs: a fast right answer could land before the wrong ones' record (see above).
+    compare.password ? undefined : noFailureEndsSession(user.email, sessionId, attempt.sessionFailures),
   ) as SQL;
   const stillHolds = and(base, ...singleUse.map((part) => part.free)) as SQL;
   const scopes = [failureScope.account, failureScope.network(network), failureScope.session(sessionId)];

@@ -21,20 +21,30 @@ export { invalidMfaCode };
 export type InlineProof = { currentPassword?: string; code?: string };
 
 /**
- * The session's recent proof as SQL: the row still has the `last_proof_at`
- * the guard loaded, is not revoked, and the password is unchanged since.
- * The write the proof authorises carries it, so a logout or a password
- * change landing meanwhile makes the write a no-op.
+ * The recent proof as SQL: the session row still has the `last_proof_at` the
+ * guard loaded, made with this very access token (`last_proof_jti`), is not
+ * revoked, and the password is unchanged since. The write the proof
+ * authorises carries it, so a logout, a password change or a newer
+ * re-authentication (by another token of the session) landing meanwhile makes
+ * the write a no-op.
  */
-const recentProofHolds = (c: Context<AppEnv>, lastProofAt: string): SQL =>
-  sql`exists (select 1 from ${sessions} where ${sessions.id} = ${c.var.sessionId} and ${sessions.lastProofAt} = ${lastProofAt} and ${sessions.revokedAt} is null) and ${passwordStillHolds(c.var.user.id, c.var.user.passwordHash)}`;
+const recentProofHolds = (c: Context<AppEnv>, lastProofAt: string, tokenId: string): SQL =>
+  sql`exists (select 1 from ${sessions} where ${sessions.id} = ${c.var.sessionId} and ${sessions.lastProofAt} = ${lastProofAt} and ${sessions.lastProofJti} = ${tokenId} and ${sessions.revokedAt} is null) and ${passwordStillHolds(c.var.user.id, c.var.user.passwordHash)}`;
 
-/** The session proved its user with POST /me/reauthenticate within `STEP_UP_TTL` seconds (a sign-in does not count). */
+/**
+ * This access token proved its user with POST /me/reauthenticate within
+ * `STEP_UP_TTL` seconds (a sign-in does not count). Bound to the token, not
+ * the session (M1): whoever refreshed the same session to another access
+ * token (a thief holding a stolen refresh token) does not share the owner's
+ * proof, and a refresh ends it for the owner too. A token without a `jti`
+ * never carries a recent proof.
+ */
 function recentProof(c: Context<AppEnv>): SQL | undefined {
-  const { lastProofAt } = c.var.user;
-  if (!lastProofAt) return undefined;
+  const { lastProofAt, lastProofJti } = c.var.user;
+  const { tokenId } = c.var;
+  if (!lastProofAt || !tokenId || lastProofJti !== tokenId) return undefined;
   const fresh = Date.parse(lastProofAt) > Date.now() - c.var.config.STEP_UP_TTL * 1000;
-  return fresh ? recentProofHolds(c, lastProofAt) : undefined;
+  return fresh ? recentProofHolds(c, lastProofAt, tokenId) : undefined;
 }
 
 /**
@@ -45,8 +55,10 @@ function recentProof(c: Context<AppEnv>): SQL | undefined {
  *   reserved attempt (`proveInline`: one failure budget with login, either
  *   part wrong is one failure);
  * - recent: this session's `last_proof_at` within `STEP_UP_TTL` seconds (set
- *   only by `POST /me/reauthenticate`, not at sign-in; another session's
- *   proof never counts). A password that was sent is still checked.
+ *   only by `POST /me/reauthenticate`, not at sign-in), made with the very
+ *   access token of this request (`recentProof`: another session's proof,
+ *   or another token's of the same session, never counts). A password that
+ *   was sent is still checked.
  * `codeRequired`: the action also needs a code whatever the recent proof
  * (turning MFA off, new recovery codes). `precondition`: the route's own
  * refusal on the caller's row (MFA off, ...), decided before anything is
