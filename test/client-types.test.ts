@@ -166,6 +166,20 @@ describe("hc<AppType>() typed client", () => {
     expect(proven.status).toBe(401);
   });
 
+  it("changes the password and types the new token pair it answers with (L2)", async () => {
+    const session = await registerAndLogin();
+    const changed = await client.me.password.$post(
+      { json: { currentPassword: STRONG_PASSWORD, newPassword: "typed-change-phrase-64" } },
+      { headers: { Authorization: `Bearer ${session.accessToken}` } },
+    );
+    if (changed.status !== 200) throw new Error(`POST /me/password answered ${changed.status}`);
+    const { data } = await changed.json();
+    expectTypeOf(data.refreshToken).toBeString();
+    expectTypeOf(data.tokenType).toEqualTypeOf<"Bearer">();
+    const me = await client.me.$get({}, { headers: { Authorization: `Bearer ${data.accessToken}` } });
+    expect(me.status).toBe(200);
+  });
+
   it("refuses at compile time a body field the schema does not have", () => {
     // The call is only type-checked (`npm run typecheck`), never sent.
     const send = () =>

@@ -421,7 +421,7 @@ describe("HTML escaping in emails", () => {
 });
 
 describe("POST /me/password", () => {
-  it("changes the password, keeps the caller's session and revokes every other", async () => {
+  it("changes the password, replaces the caller's session with a new one and revokes every other", async () => {
     const here = await registerAndLogin();
     const elsewhere = await login(here.user);
     const res = await api("POST", "/me/password", {
@@ -431,8 +431,10 @@ describe("POST /me/password", () => {
     expect(res.status).toBe(200);
     expect(await auditCount(here.user.id, "password_change")).toBe(1);
 
-    expect((await api("GET", "/me", { token: here.accessToken })).status).toBe(200);
-    expect((await api("POST", "/refresh", { body: { refreshToken: here.refreshToken } })).status).toBe(200);
+    // The caller stays signed in on the new tokens; the old session is gone (L2).
+    expect((await api("GET", "/me", { token: res.body.data.accessToken })).status).toBe(200);
+    expect((await api("POST", "/refresh", { body: { refreshToken: res.body.data.refreshToken } })).status).toBe(200);
+    expectError(await api("GET", "/me", { token: here.accessToken }), 401, "UNAUTHORIZED");
     expectError(await api("GET", "/me", { token: elsewhere.accessToken }), 401, "UNAUTHORIZED");
     expectError(
       await api("POST", "/refresh", { body: { refreshToken: elsewhere.refreshToken } }),

@@ -408,8 +408,8 @@ const BUDGETS: Record<string, Budget> = {
   "POST /me/password": {
     status: 200,
     queries: 2,
-    read: 49,
-    written: 19,
+    read: 53,
+    written: 25,
     send: async () => {
       const s = await fresh();
       return call(

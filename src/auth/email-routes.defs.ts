@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { lazySchema } from "../openapi/lazy-schema";
-import { User } from "../openapi/resources";
+import { Tokens, User } from "../openapi/resources";
 import { failures, html, JSON_BODY, SIGNED_IN, STEP_UP, success } from "../openapi/responses";
 import { bearer, requestBody } from "../openapi/router";
 import { requireAuthAllowUnverified, requireAuthInWrite } from "./guard";
@@ -29,7 +29,7 @@ export const resetPasswordRoute = createRoute({
   tags,
   summary: "Set a new password with an emailed reset token",
   description:
-    "Every session of the user is revoked. The token dies the moment the password or the email changes. A suspended account is refused and left unchanged.",
+    "Every session of the user is revoked, and the account's address is told by email. The token dies the moment the password or the email changes. A suspended account is refused and left unchanged.",
   request: { body: requestBody(resetBody) },
   responses: {
     200: success("Password has been reset"),
@@ -75,12 +75,13 @@ export const changePasswordRoute = createRoute({
   path: "/me/password",
   tags: ["Signed-in user"],
   summary: "Change the password",
-  description: "Every other session is revoked.",
+  description:
+    "Every session of the account is revoked, the caller's own included, and the caller gets a new session: the answer carries its tokens, like /login (`amr`: `pwd`, plus `otp` when a code was checked). A copy of the old session (a stolen refresh token) is cut off at once. The account's address is told by email.",
   security: bearer,
   middleware: [requireAuthInWrite] as const,
   request: { body: requestBody(changePasswordBody) },
   responses: {
-    200: success("Password changed"),
+    200: success("Password changed; this session replaced", Tokens),
     ...failures(...SIGNED_IN, ...JSON_BODY, ...STEP_UP),
   },
 });

@@ -24,10 +24,12 @@ import {
 } from "./email-routes.defs";
 import { discardEmailToken, findEmailToken, isBoundTo, issueEmailToken, resetBinding } from "./email-tokens";
 import { sessionHoldsInWrite, sessionUser } from "./guard";
-import { replacePassword } from "./password-change";
+import { replacedRows, replacePassword } from "./password-change";
+import { sendPasswordChangedNotice } from "./password-changed-notice";
 import { wrongPassword } from "./password-proof";
 import { assertAcceptablePassword, hashPassword } from "./passwords";
 import { accountSuspended } from "./sessions";
+import { openSession, tokenResponse } from "./sign-in";
 import { proveStepUp } from "./step-up/proof";
 import { resetTakingBack } from "./take-back";
 import { tokenPage } from "./token-pages";
@@ -83,13 +85,14 @@ export const emailRoutes = createRouter()
     const change = { userId: user.id, email: user.email, expectedHash: user.passwordHash, newHash };
     // A never-verified account: the link proves the mailbox, so the reset also takes the account back.
     const applied = user.emailVerifiedAt
-      ? (
-          await db.batch(replacePassword(db, { ...change, audit: { action: "password_reset", actorId: user.id, ip } }))
-        )[3]
+      ? replacedRows(
+          await db.batch(replacePassword(db, { ...change, audit: { action: "password_reset", actorId: user.id, ip } })),
+        )
       : await resetTakingBack(db, change, ip);
     await discardEmailToken(c.env.KV, found);
     // Another request with this token changed the password first (or the account changed under the link).
     if (applied.length === 0) throw invalidToken();
+    sendPasswordChangedNotice(c, user);
     return ok(c, "Password has been reset; log in with the new password");
   })
 
@@ -156,7 +159,7 @@ export const emailRoutes = createRouter()
 
   .openapi(changePasswordRoute, async (c) => {
     const { currentPassword, newPassword, code } = c.req.valid("json");
-    const { config, sessionId } = c.var;
+    const { config } = c.var;
     const ip = clientIp(c);
     // Step-up: the password, and with MFA on a code or a recent re-authentication of this session.
     // The guard's check rides in the proof's reservation (requireAuthInWrite): the row is known after it.
@@ -170,6 +173,13 @@ export const emailRoutes = createRouter()
       throw refused;
     }
 
+    // L2: the caller's session is replaced, not kept, so a copy of it (a stolen refresh token) dies with the others.
+    // Its factors are what this proof showed: the password, and the TOTP code when one was compared.
+    const { session, row } = await openSession(
+      c,
+      user.id,
+      user.mfaEnabledAt && code !== undefined ? ["pwd", "otp"] : ["pwd"],
+    );
     // One batch: the proof's clearing first, the replacement carrying the proof's condition, the code's claim last.
     const results = await send([
       ...replacePassword(c.var.db, {
@@ -177,15 +187,20 @@ export const emailRoutes = createRouter()
         email: user.email,
         expectedHash: user.passwordHash,
         newHash: await hashPassword(newPassword, config.BCRYPT_COST),
-        keepSessionId: sessionId,
+        newSession: row,
         audit: { action: "password_change", actorId: user.id, ip },
         condition: stillHolds,
       }),
     ]);
-    const updated = results[results.length - 1] as { id: string }[];
+    const [updated] = replacedRows(results);
     // A concurrent change got there first, so `currentPassword` is no longer current.
-    if (updated.length === 0) throw wrongPassword();
-    return ok(c, "Password changed; every other session has been signed out");
+    if (!updated) throw wrongPassword();
+    sendPasswordChangedNotice(c, updated);
+    return ok(
+      c,
+      "Password changed; every session has been signed out and this one replaced",
+      await tokenResponse(config, updated, session.id, session.refreshToken),
+    );
   })
 
   .openapi(resetPasswordPageRoute, (c) => tokenPage(c, "reset"))

@@ -133,15 +133,7 @@ export async function completeSignIn(c: Context<AppEnv>, signIn: SignIn): Promis
     };
   }
 
-  const session = await newSession({
-    userId: user.id,
-    userAgent: userAgent(c),
-    ip,
-    ttlSeconds: config.REFRESH_TOKEN_TTL,
-  });
-  // The session's auth time is its created_at. `last_proof_at` stays empty: a sign-in is not step-up
-  // proof, so a token stolen right after login still cannot change the email or delete the account.
-  const row = { ...session.row, amr: factors.join(",") };
+  const { session, row } = await openSession(c, user.id, factors);
   const results = await db.batch([
     ...before,
     auditInsertWhere(
@@ -166,6 +158,24 @@ export async function completeSignIn(c: Context<AppEnv>, signIn: SignIn): Promis
   // The password changed, or the account was deleted or suspended, while the check ran.
   if (!created[0]) throw invalidCredentials();
   return tokenResponse(config, user, session.id, session.refreshToken);
+}
+
+/**
+ * A new session of `userId` for this request's client, carrying the factors
+ * that proved it (`amr`): its row, to insert conditionally in the caller's
+ * batch, and its refresh token. Used by the door and by a password change
+ * (which replaces the caller's session).
+ */
+export async function openSession(c: Context<AppEnv>, userId: string, factors: Factor[]) {
+  const session = await newSession({
+    userId,
+    userAgent: userAgent(c),
+    ip: clientIp(c),
+    ttlSeconds: c.var.config.REFRESH_TOKEN_TTL,
+  });
+  // The session's auth time is its created_at. `last_proof_at` stays empty: a sign-in is not step-up
+  // proof, so a token stolen right after login still cannot change the email or delete the account.
+  return { session, row: { ...session.row, amr: factors.join(",") } };
 }
 
 /** The usual login answer: an access token for the session, its refresh token, and the user. */

@@ -179,3 +179,19 @@ export const passkeyChangedNotice = (to: string, change: "added" | "removed") =>
     subject: `A passkey was ${change === "added" ? "added to" : "removed from"} your account`,
     lines: ["If this was not you, reset your password now and contact support."],
   });
+
+/**
+ * To the account's address after its password changed (POST /me/password or
+ * POST /reset-password): when, and where to take the account back. The link
+ * is the app's address, carrying no token: a reset starts from there.
+ */
+export const passwordChangedNotice = (to: string, at: Date, resetFrom: string) =>
+  render({
+    to,
+    subject: "Your password was changed",
+    lines: [
+      `The password of the account registered with this email address was changed on ${at.toISOString().slice(0, 16).replace("T", " ")} UTC. Every device signed in before then was signed out.`,
+      "If this was not you, reset your password now: open the link below and choose Forgot password, then contact support.",
+    ],
+    action: { label: "Reset my password", link: resetFrom },
+  });

@@ -71,7 +71,12 @@ beforeAll(async () => {
   keep("access token 3", again.accessToken);
   keep("refresh token 3", again.refreshToken);
   const change = { currentPassword: second, newPassword: third };
-  expect((await send("POST", "/me/password", { token: again.accessToken, body: change })).status).toBe(200);
+  const changed = await send("POST", "/me/password", { token: again.accessToken, body: change });
+  expect(changed.status).toBe(200);
+  // The change replaces the session (L2): its new tokens are secrets too, and the old ones are dead.
+  const rotated = changed.body.data;
+  keep("access token 4", rotated.accessToken);
+  keep("refresh token 4", rotated.refreshToken);
 
   // Refusals that carry secrets in what was sent.
   expect((await send("POST", "/login", { body: { email, password: first } })).status).toBe(401);
@@ -83,8 +88,8 @@ beforeAll(async () => {
   expect(invalid.status).toBe(400);
   expect((await send("GET", `/nowhere?token=${resetToken}`)).status).toBe(404);
 
-  const logout = { refreshToken: again.refreshToken, all: true };
-  expect((await send("POST", "/logout", { token: again.accessToken, body: logout })).status).toBe(200);
+  const logout = { refreshToken: rotated.refreshToken, all: true };
+  expect((await send("POST", "/logout", { token: rotated.accessToken, body: logout })).status).toBe(200);
 });
 
 afterAll(() => {
