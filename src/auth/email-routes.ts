@@ -35,9 +35,6 @@ import { resetTakingBack } from "./take-back";
 import { tokenPage } from "./token-pages";
 import { sendVerificationEmail } from "./verification";
 
-/** At most this many reset emails per address per hour, whatever the rate limits allow. */
-export const MAX_RESET_EMAILS_PER_HOUR = 3;
-
 const invalidToken = () => new AppError(400, "INVALID_TOKEN", "This link is invalid, has expired or was already used");
 const FORGOT_MESSAGE = "If an account exists for that email, a password reset link has been sent to it";
 

@@ -3,12 +3,10 @@ import type { BatchItem } from "drizzle-orm/batch";
 import type { Context } from "hono";
 import { auditInsert, auditInsertWhere } from "../audit/audit";
 import { users } from "../db/schema";
-import type { AppEnv, AuthUser } from "../env";
-import { clientIp, clientNetwork } from "../http/client";
-import { AppError, tooManyRequests } from "../http/errors";
-import { enforceRateLimit } from "../http/rate-limit";
-import { passChallenge } from "./lockout/challenge";
-import { type Attempt, clearFailures, failureScope, reserveAttempt, SESSION_FAILURE_LIMIT } from "./lockout/failures";
+import type { AppEnv } from "../env";
+import { clientIp } from "../http/client";
+import { AppError } from "../http/errors";
+import { type Attempt, SESSION_FAILURE_LIMIT } from "./lockout/failures";
 import { hashCost, verifyPassword } from "./passwords";
 import { revokeSession } from "./sessions";
 
@@ -20,16 +18,6 @@ import { revokeSession } from "./sessions";
  */
 export const passwordStillHolds = (userId: string, passwordHash: string): SQL =>
   sql`exists (select 1 from ${users} where ${users.id} = ${userId} and ${users.passwordHash} = ${passwordHash} and ${users.status} = 'active')`;
-
-export type PasswordProof = {
-  /** Put this in the write the proof authorises (see `passwordStillHolds`); no match means answer 401. */
-  stillHolds: SQL;
-  /**
-   * With `deferClear` only: the giving back of the reserved attempt (carrying
-   * `stillHolds`), not yet run. The caller MUST send it in its next batch.
-   */
-  clear?: BatchItem<"sqlite">;
-};
 
 /**
  * The bcrypt compare of every password check, login's included. The request
@@ -91,46 +79,3 @@ export function failedProofStatements(
 
 /** A wrong (or stale) current password of a signed-in user. */
 export const wrongPassword = () => new AppError(401, "INVALID_CREDENTIALS", "Current password is incorrect");
-
-/**
- * Proof of presence by password for a signed-in user: the one place every
- * "type your current password" check goes through (change password, change
- * email, delete the account). Each check draws on the same failure budget as
- * login (per email, per network, slowed down past the account threshold), is
- * rate-limited per account and endpoint, and a failure is audited as
- * `login_failure` with `via: endpoint`. `SESSION_FAILURE_LIMIT` failures on one
- * session revoke it: whoever holds a stolen token cannot keep guessing.
- *
- * Throws `401 INVALID_CREDENTIALS` when the password is wrong and `429
- * ACCOUNT_LOCKED` when this network has no failures left for the account.
- * Returns the condition the caller's write must carry. `deferClear`: the
- * clearing of the failures is returned (`clear`) instead of run, for the
- * caller to send with its next statements (one round trip fewer).
- */
-export async function provePassword(
-  c: Context<AppEnv>,
-  user: Pick<AuthUser, "id" | "email" | "passwordHash">,
-  password: string,
-  endpoint: string,
-  { deferClear = false } = {},
-): Promise<PasswordProof> {
-  const { db, sessionId } = c.var;
-  const network = clientNetwork(c);
-  await enforceRateLimit(c, endpoint, { userId: user.id });
-  const attempt = await reserveAttempt(db, { email: user.email, network, sessionId });
-  if (attempt.lockedForSeconds > 0) throw tooManyRequests(attempt.lockedForSeconds, "ACCOUNT_LOCKED");
-  const delayMs = await passChallenge(c, attempt, { allowed: false });
-  const stillHolds = passwordStillHolds(user.id, user.passwordHash);
-  // Past the session's budget nothing is compared: parallel guesses on one stolen token get
-  // SESSION_FAILURE_LIMIT compares between them, not one each.
-  const overBudget = overSessionBudget(attempt);
-  if (overBudget || !(await comparePassword(c, password, user.passwordHash, delayMs))) {
-    await recordFailedProof(c, user.id, attempt, { action: "login_failure", via: endpoint });
-    throw wrongPassword();
-  }
-  const scopes = [failureScope.account, failureScope.network(network), failureScope.session(sessionId)];
-  const clear = clearFailures(db, user.email, scopes, stillHolds);
-  if (deferClear) return { stillHolds, clear };
-  await clear;
-  return { stillHolds };
-}

@@ -13,7 +13,7 @@ import { takenConflict } from "../users/conflicts";
  * link, to an attacker's mailbox): step-up, so no proof is 403
  * REAUTHENTICATION_REQUIRED and a wrong one 401 (one failure budget with the
  * other proofs). Every request is counted against the account's
- * `email-change` limit: by `provePassword` when a password is sent, here when
+ * `email-change` limit: by `proveInline` when a password is sent, here when
  * a recent re-authentication stands in for it (each request mails a link).
  * An address another account uses is refused now (409) rather than only at
  * confirmation.

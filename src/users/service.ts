@@ -277,9 +277,9 @@ export async function deleteUser(
 
 /**
  * Deleting one's own account, by whichever route (`DELETE /me`,
- * `DELETE /user/:ownId`): the password is required and goes through
- * `provePassword` with the `delete-me` limit, so an alias is never a way
- * around the proof or its rate limit; the delete carries the proof's condition.
+ * `DELETE /user/:ownId`): step-up through `proveStepUp` with the `delete-me`
+ * limit, so an alias is never a way around the proof or its rate limit; the
+ * delete carries the proof's condition.
  */
 export async function deleteOwnAccount(c: Context<AppEnv>, proof: { password?: string; code?: string }): Promise<void> {
   // Step-up: the password (+ code with MFA on) or a recent re-authentication of this session.

@@ -7,7 +7,7 @@ import { settled } from "../support/settled";
 
 /*
  * Every "current password" check of a signed-in user (POST /me/password,
- * DELETE /me, and email change through the same provePassword) draws on the
+ * DELETE /me, and email change through the same step-up proof, `proveInline`) draws on the
  * login's failure budget: counted per email and network, audited, and five
  * failures on one session revoke that session.
  */

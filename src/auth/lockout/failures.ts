@@ -9,7 +9,7 @@ import { sha256Hex } from "../tokens";
 export const NETWORK_FAILURE_LIMIT = 10;
 /** Failures on one email, from all networks together, after which every attempt is challenged or slowed down. */
 export const ACCOUNT_SLOWDOWN_AFTER = 10;
-/** Wrong passwords on one session (`provePassword`) after which that session is revoked. */
+/** Wrong passwords on one session (step-up proofs, `proveInline`) after which that session is revoked. */
 export const SESSION_FAILURE_LIMIT = 5;
 /** A counter lives this long after its latest failure; the 10th failure of a network locks it for this long. */
 export const FAILURE_WINDOW_SECONDS = 15 * 60;
@@ -65,7 +65,7 @@ export type Attempt = {
   lockedForSeconds: number;
   /** Failures on this email from every network before this attempt. */
   earlierAccountFailures: number;
-  /** Failures on this session including this attempt (`provePassword` only). */
+  /** Failures on this session including this attempt (signed-in proofs only). */
   sessionFailures: number;
   /** The bcrypt cost an unknown email must be compared at (see `mirroredAccountPivot`); 0 with no accounts. */
   unknownEmailCost: number;

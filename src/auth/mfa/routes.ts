@@ -19,7 +19,7 @@ import { overSessionBudget, passwordStillHolds, recordFailedProof, wrongPassword
 import { revokeAllSessions } from "../sessions";
 import { completeSignIn } from "../sign-in";
 import { proveInline, type SendWithProof } from "../step-up/inline-proof";
-import { invalidMfaCode, proveStepUp } from "../step-up/proof";
+import { type InlineProof, invalidMfaCode, proveStepUp } from "../step-up/proof";
 import {
   confirmTotpEnrolment,
   disableTotpStatements,
@@ -69,6 +69,20 @@ const invalidMfaToken = () =>
   new AppError(401, "INVALID_MFA_TOKEN", "The sign-in attempt expired or was already completed; log in again");
 const mfaNotOn = () => notFound("MFA");
 
+/**
+ * Step-up for turning MFA off and for new recovery codes: a TOTP code whatever
+ * the recent proof, and MFA must be on, refused before anything is compared
+ * (the reserved attempt is given back).
+ */
+const proveMfaChange = (c: Context<AppEnv>, inline: InlineProof) =>
+  proveStepUp(c, inline, "mfa", {
+    codeRequired: true,
+    deferClear: true,
+    precondition: (user) => {
+      if (!user.mfaEnabledAt) throw mfaNotOn();
+    },
+  });
+
 /** TOTP with recovery codes, the login's second step, step-up, and the admin reset. Services: ../totp/. */
 export const mfaRoutes = createRouter()
   .openapi(startTotpRoute, async (c) => {
@@ -103,7 +117,7 @@ export const mfaRoutes = createRouter()
     );
     const { user } = c.var;
     if (attempt.lockedForSeconds > 0) throw tooManyRequests(attempt.lockedForSeconds, "ACCOUNT_LOCKED");
-    // Past the session's budget nothing is compared, as for every other proof (see provePassword).
+    // Past the session's budget nothing is compared, as for every other proof (see `proveInline`).
     if (overSessionBudget(attempt)) {
       await recordFailedProof(c, user.id, attempt, { action: "mfa_failure", via: "mfa-confirm" });
       throw invalidMfaCode();
@@ -141,14 +155,7 @@ export const mfaRoutes = createRouter()
 
   .openapi(disableTotpRoute, async (c) => {
     const { db } = c.var;
-    // MFA off is refused before anything is compared (a reserved attempt is given back).
-    const { stillHolds, send } = await proveStepUp(c, c.req.valid("json"), "mfa", {
-      codeRequired: true,
-      deferClear: true,
-      precondition: (user) => {
-        if (!user.mfaEnabledAt) throw mfaNotOn();
-      },
-    });
+    const { stillHolds, send } = await proveMfaChange(c, c.req.valid("json"));
     const { user } = c.var;
     const [, , , , removed] = await send([
       // The audit first: it is conditional on MFA still being on, which the statements after it end.
@@ -167,13 +174,7 @@ export const mfaRoutes = createRouter()
 
   .openapi(regenerateRecoveryCodesRoute, async (c) => {
     const { db, config } = c.var;
-    const { stillHolds, send } = await proveStepUp(c, c.req.valid("json"), "mfa", {
-      codeRequired: true,
-      deferClear: true,
-      precondition: (user) => {
-        if (!user.mfaEnabledAt) throw mfaNotOn();
-      },
-    });
+    const { stillHolds, send } = await proveMfaChange(c, c.req.valid("json"));
     const { user } = c.var;
     const audit = (replaced: SQL) => [
       auditInsertWhere(

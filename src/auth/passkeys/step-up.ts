@@ -72,7 +72,7 @@ export async function provePasskey(
   if (attempt.lockedForSeconds > 0) throw tooManyRequests(attempt.lockedForSeconds, "ACCOUNT_LOCKED");
   const [claimed, stored] = attempt.also;
   const found = { claimed: claimed[0] ?? null, stored: stored[0] ?? null };
-  // Past the session's budget nothing is checked (see provePassword).
+  // Past the session's budget nothing is checked (see `proveInline`).
   const checked = overSessionBudget(attempt) ? null : await checkSignature(deps, found, proof.response);
   if (!checked?.ok) {
     const details = checked && { reason: checked.reason, ...(checked.passkeyId && { passkeyId: checked.passkeyId }) };
